@@ -1,0 +1,40 @@
+"""Opaque cursors for list endpoints: a position (the last item's sort key), encoded so
+clients treat it as a token. Ordering is on immutable keys (ids, sequence numbers), so a
+page never repeats or skips an item when others are added meanwhile."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from review_flow.api.errors import Malformed
+
+
+def encode(kind: str, position: int) -> str:
+    raw = json.dumps([kind, position], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode(cursor: str | None, kind: str) -> int | None:
+    if cursor is None:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        value: Any = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        value = None
+    if (
+        not isinstance(value, list)
+        or len(value) != 2
+        or value[0] != kind
+        or not isinstance(value[1], int)
+        or isinstance(value[1], bool)
+        or not 0 <= value[1] <= 2**62
+    ):
+        raise Malformed(
+            "cursor: not a cursor from this list; start again without one.",
+            code="invalid_cursor",
+            fields={"cursor": "invalid"},
+        )
+    return value[1]

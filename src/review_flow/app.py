@@ -1,0 +1,85 @@
+"""The Flask application factory. Web blueprints attach here; the domain does not know."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from review_flow import config as config_module
+from review_flow.db import Database
+
+DEV_SECRET = "dev-only-not-secret"
+
+
+def _templates_dir() -> str:
+    checkout = Path(__file__).resolve().parents[2] / "templates"
+    if checkout.is_dir():
+        return str(checkout)
+    return str(Path(__file__).resolve().parent / "_templates")
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(
+        "review_flow",
+        template_folder=_templates_dir(),
+        instance_path=os.environ.get("REVIEW_FLOW_INSTANCE_PATH")
+        or str(Path.cwd() / "instance"),
+    )
+    app.config.from_mapping(ENV="production", SECRET_KEY=None)
+    app.config.update(config_module.from_environment())
+    if test_config:
+        app.config.update(test_config)
+    if not app.config.get("DATABASE_URL"):
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+        app.config["DATABASE_URL"] = config_module.default_database_url(app.instance_path)
+    if not app.config.get("SECRET_KEY") and (
+        app.config.get("DEVELOPMENT") or app.debug or app.testing
+    ):
+        app.config["SECRET_KEY"] = DEV_SECRET
+    if app.config.get("FAST_PASSWORD_HASHING"):
+        from review_flow.users.passwords import use_fast_hashing
+
+        use_fast_hashing()  # tests and benchmarks only; see users/passwords.py
+    app.extensions["review_flow.db"] = Database(app.config["DATABASE_URL"])
+
+    from review_flow import cli
+
+    cli.register(app)
+
+    @app.get("/healthz")
+    def healthz() -> tuple[str, int]:
+        """Liveness for load balancers and test harnesses: the database answers."""
+        from sqlalchemy import text
+
+        with database(app).reading() as session:
+            session.execute(text("SELECT 1"))
+        return "ok", 200
+
+    from review_flow import web
+
+    web.init_app(app)  # the browser UI (review_flow/web)
+    from review_flow.api import blueprint as api
+
+    # After the web UI: its 404/405 handlers stay in force outside /api/v1.
+    api.init_app(app)  # the JSON API (review_flow/api)
+    return app
+
+
+def require_secret_key(app: Flask) -> Flask:
+    """Refuse to serve without a real secret outside development."""
+    if not app.config.get("SECRET_KEY") or (
+        app.config["SECRET_KEY"] == DEV_SECRET and not app.config.get("DEVELOPMENT")
+    ):
+        raise RuntimeError(
+            "REVIEW_FLOW_SECRET_KEY is not set. Set it to a long random value "
+            "(python -c 'import secrets; print(secrets.token_urlsafe(48))'), or set "
+            "REVIEW_FLOW_DEVELOPMENT=1 on a development machine."
+        )
+    return app
+
+
+def database(app: Flask) -> Database:
+    return app.extensions["review_flow.db"]

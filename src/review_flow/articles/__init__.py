@@ -1,0 +1,1 @@
+"""Articles, their immutable revisions and the comments on them."""

@@ -1,0 +1,187 @@
+"""What a revision says: references, citation markers and the content hash.
+
+The content hash is what an approval signs, so its canonical form is fixed here once:
+SHA-256 over compact, key-sorted JSON of NFC-normalized title, body and references.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import unicodedata
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from review_flow.errors import ValidationFailed
+
+MAX_TITLE = 300
+MAX_BODY = 200_000
+MAX_REFERENCES = 500
+
+_DOI = re.compile(r"^10\.\d{4,9}/\S+$")
+_PMID = re.compile(r"^\d{1,9}$")
+# [2], [1, 3], [2-4] / [2\u20134]; not a Markdown link text "[2](...)" nor a footnote "[^2]".
+_CITATION = re.compile(r"(?<![\\!])\[(\d+(?:\s*[,\u2013-]\s*\d+)*)\](?!\()")
+
+
+class Reference(BaseModel):
+    """One cited source: a title and at least one of url, doi, pmid."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    title: str = Field(min_length=1, max_length=500)
+    url: str | None = Field(default=None, max_length=2000)
+    doi: str | None = Field(default=None, max_length=200)
+    pmid: str | None = Field(default=None, max_length=12)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str | None) -> str | None:
+        if v and not re.match(r"^https?://[^\s/$.?#][^\s]*$", v, re.IGNORECASE):
+            raise ValueError("must be an http(s) URL")
+        return v or None
+
+    @field_validator("doi")
+    @classmethod
+    def _doi(cls, v: str | None) -> str | None:
+        if v and not _DOI.match(v):
+            raise ValueError("must look like 10.1234/abc")
+        return v or None
+
+    @field_validator("pmid")
+    @classmethod
+    def _pmid(cls, v: str | None) -> str | None:
+        if v and not _PMID.match(v):
+            raise ValueError("must be digits only")
+        return v or None
+
+    @model_validator(mode="after")
+    def _one_locator(self) -> Reference:
+        if not (self.url or self.doi or self.pmid):
+            raise ValueError("needs one of url, doi or pmid")
+        return self
+
+
+class Generator(BaseModel):
+    """Provenance of a machine-written draft."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str = Field(min_length=1, max_length=200)
+    model: str | None = Field(default=None, max_length=200)
+    version: str | None = Field(default=None, max_length=100)
+
+
+def _field_path(loc: tuple[Any, ...], root: str) -> str:
+    path = root
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return path
+
+
+def _pydantic_problem(exc: ValidationError, root: str) -> ValidationFailed:
+    fields = {
+        _field_path(e["loc"], root): e["msg"].removeprefix("Value error, ") for e in exc.errors()
+    }
+    first = next(iter(fields.items()))
+    return ValidationFailed(f"{first[0]}: {first[1]}", fields=fields)
+
+
+def parse_references(raw: Any) -> list[dict[str, Any]]:
+    """Validate a references list (as decoded from JSON) into canonical dicts."""
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise ValidationFailed(
+            "references: must be a list of objects", fields={"references": "must be a list"}
+        )
+    if len(raw) > MAX_REFERENCES:
+        raise ValidationFailed(
+            f"references: at most {MAX_REFERENCES} allowed",
+            fields={"references": f"at most {MAX_REFERENCES}"},
+        )
+    out = []
+    for i, item in enumerate(raw):
+        if not isinstance(item, dict):
+            raise ValidationFailed(
+                f"references[{i}]: must be an object",
+                fields={f"references[{i}]": "must be an object"},
+            )
+        try:
+            ref = Reference.model_validate(item)
+        except ValidationError as exc:
+            raise _pydantic_problem(exc, f"references[{i}]") from None
+        out.append(ref.model_dump(exclude_none=True))
+    return out
+
+
+def parse_generator(raw: Any) -> dict[str, Any] | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise ValidationFailed(
+            "generator: must be an object", fields={"generator": "must be an object"}
+        )
+    try:
+        return Generator.model_validate(raw).model_dump(exclude_none=True)
+    except ValidationError as exc:
+        raise _pydantic_problem(exc, "generator") from None
+
+
+def clean_title(title: Any) -> str:
+    if not isinstance(title, str):
+        raise ValidationFailed("title: must be text", fields={"title": "must be text"})
+    title = unicodedata.normalize("NFC", " ".join(title.split()))
+    if len(title) > MAX_TITLE:
+        raise ValidationFailed(
+            f"title: at most {MAX_TITLE} characters",
+            fields={"title": f"at most {MAX_TITLE} characters"},
+        )
+    return title
+
+
+def clean_body(body: Any) -> str:
+    if not isinstance(body, str):
+        raise ValidationFailed("body: must be text", fields={"body": "must be text"})
+    body = unicodedata.normalize("NFC", body.replace("\r\n", "\n")).rstrip() + (
+        "\n" if body.strip() else ""
+    )
+    if len(body) > MAX_BODY:
+        raise ValidationFailed(
+            f"body: at most {MAX_BODY} characters",
+            fields={"body": f"at most {MAX_BODY} characters"},
+        )
+    if "\x00" in body:
+        raise ValidationFailed("body: contains a NUL character", fields={"body": "contains NUL"})
+    return body
+
+
+def content_hash(title: str, body: str, references: list[dict[str, Any]]) -> str:
+    canonical = json.dumps(
+        {"title": title, "body": body, "references": references},
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def citation_numbers(body: str) -> list[int]:
+    """Every reference number cited in the body, in order of first appearance."""
+    seen: dict[int, None] = {}
+    for match in _CITATION.finditer(body):
+        for part in re.split(r"\s*,\s*", match.group(1)):
+            bounds = re.split(r"\s*[\u2013-]\s*", part)
+            lo, hi = int(bounds[0]), int(bounds[-1])
+            if hi < lo or hi - lo > 50:
+                hi = lo
+            for n in range(lo, hi + 1):
+                seen.setdefault(n, None)
+    return list(seen)
+
+
+def dangling_citations(body: str, reference_count: int) -> list[int]:
+    """Citation numbers in the body that name no reference."""
+    return [n for n in citation_numbers(body) if n < 1 or n > reference_count]

@@ -1,0 +1,36 @@
+"""The registry of audit actions. Unknown actions are refused when written, so the
+log's vocabulary stays a closed, documented set that grows on purpose."""
+
+from __future__ import annotations
+
+from review_flow.workflow.definition import ACTIONS
+
+AUDIT_ACTIONS: dict[str, str] = {
+    "article.create": "An article was created with its first revision.",
+    "article.edit": "A new revision of an article was saved.",
+    "comment.add": "A comment was added to an article.",
+    "user.create": "A user account was created.",
+    "user.update": "A user account's roles or details changed.",
+    "policy.update": "A new version of the review policy was put in force.",
+    "auth.sign_in": "A person signed in.",
+    "auth.sign_in_failed": "A sign-in attempt failed.",
+    "auth.sign_out": "A person signed out.",
+    "token.create": "An API token was created (only its hash is stored).",
+    "token.revoke": "An API token was revoked.",
+    "webhook.create": "A webhook endpoint was registered.",
+    "webhook.update": "A webhook endpoint's URL, events or active flag changed.",
+    "user.notifications": "A person turned e-mail notification kinds on or off.",
+}
+AUDIT_ACTIONS.update({f"article.{a.name}": f"Workflow action: {a.label}." for a in ACTIONS})
+
+
+class UnknownAuditAction(ValueError):
+    pass
+
+
+def check_action(action: str) -> str:
+    if action not in AUDIT_ACTIONS:
+        raise UnknownAuditAction(
+            f"unknown audit action {action!r}; register it in audit/actions.py"
+        )
+    return action

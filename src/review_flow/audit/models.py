@@ -1,0 +1,68 @@
+"""Audit events and the chain head.
+
+``audit_events`` is append-only (database triggers refuse UPDATE and DELETE, see the
+migrations). Each event's ``hash`` covers its own fields and the previous event's hash.
+``audit_chain_head`` is a single row locked by every writer, so on PostgreSQL concurrent
+writers append one at a time and the chain never forks.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from review_flow.audit.chain import GENESIS_HASH  # noqa: F401 - re-exported
+from review_flow.db import Base
+from review_flow.timeutil import UTCDateTime
+
+
+class AuditEvent(Base):
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        Index("ix_audit_events_article_seq", "article_id", "seq"),
+        Index("ix_audit_events_actor_seq", "actor_id", "seq"),
+        Index("ix_audit_events_action_seq", "action", "seq"),
+        Index("ix_audit_events_at", "at"),
+    )
+
+    seq: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False
+    )
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    actor_name: Mapped[str] = mapped_column(String(300))
+    action: Mapped[str] = mapped_column(String(64))
+    object_type: Mapped[str] = mapped_column(String(32))
+    object_id: Mapped[str | None] = mapped_column(String(64))
+    article_id: Mapped[int | None] = mapped_column(Integer)
+    from_state: Mapped[str | None] = mapped_column(String(32))
+    to_state: Mapped[str | None] = mapped_column(String(32))
+    revision: Mapped[int | None] = mapped_column(Integer)
+    content_hash: Mapped[str | None] = mapped_column(String(71))
+    comment: Mapped[str | None] = mapped_column(Text)
+    workflow_version: Mapped[str | None] = mapped_column(String(32))
+    policy_version: Mapped[int | None] = mapped_column(Integer)
+    request_id: Mapped[str | None] = mapped_column(String(64))
+    client_addr: Mapped[str | None] = mapped_column(String(64))
+    # Extra detail as canonical JSON text, stored exactly as it was hashed (see chain.py).
+    data_json: Mapped[str | None] = mapped_column("data", Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+    @property
+    def data(self) -> dict[str, Any] | None:
+        return json.loads(self.data_json) if self.data_json else None
+
+
+class AuditChainHead(Base):
+    """The last sequence number and hash; one row (id = 1), locked by each append."""
+
+    __tablename__ = "audit_chain_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    hash: Mapped[str] = mapped_column(String(64))

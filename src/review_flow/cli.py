@@ -1,0 +1,460 @@
+"""The ``review-flow`` command line: a thin adapter over the service layer.
+
+Each command is one transaction (``Database.transaction``). Domain errors become a
+message on stderr and a non-zero exit; nothing is written when a command fails.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from review_flow import migrate
+from review_flow.actor import Actor
+from review_flow.app import create_app, database
+from review_flow.articles import service as articles
+from review_flow.audit import export as audit_export
+from review_flow.audit import verify as audit_verify
+from review_flow.audit.log import RequestContext
+from review_flow.db import Database
+from review_flow.errors import ReviewFlowError
+from review_flow.users import service as users
+from review_flow.users.roles import ROLE_NAMES
+from review_flow.workflow import diagram
+from review_flow.workflow.definition import ACTIONS_BY_NAME, USER_ACTIONS
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _db() -> Database:
+    db = database(current_app)
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None:
+        ctx.find_root().call_on_close(db.dispose)  # close pooled connections on exit
+    return db
+
+
+def domain_errors(fn: F) -> F:
+    """Turn a domain error into ``Error: <message>`` on stderr and exit status 1."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except ReviewFlowError as exc:
+            raise click.ClickException(exc.message) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _read_password() -> str:
+    if sys.stdin.isatty():
+        return click.prompt("Password", hide_input=True, err=True)
+    line = sys.stdin.readline()
+    return line.rstrip("\r\n")
+
+
+def _cli_actor(user: Any) -> Actor:
+    return Actor(user, context=RequestContext(request_id=uuid.uuid4().hex, client_addr="cli"))
+
+
+# --- db ---------------------------------------------------------------------------------
+
+
+@click.group("db", help="Database schema.")
+def db_group() -> None:
+    pass
+
+
+@db_group.command("upgrade", help="Create or upgrade the schema (runs the migrations).")
+@with_appcontext
+def db_upgrade() -> None:
+    db = _db()
+    migrate.upgrade(db.engine)
+    click.echo(
+        f"Database {db.url.render_as_string(hide_password=True)} is at revision "
+        f"{migrate.current_revision(db.engine)}."
+    )
+
+
+# --- users ------------------------------------------------------------------------------
+
+
+@click.group("users", help="People and their roles.")
+def users_group() -> None:
+    pass
+
+
+@users_group.command("add")
+@click.argument("email")
+@click.option("--name", required=True, help="Display name, e.g. 'Dr. Maya Reed'.")
+@click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    required=True,
+    help=f"One of: {', '.join(ROLE_NAMES)}. Repeat for several.",
+)
+@click.option("--credentials", help="Printed after the name on signatures, e.g. 'MD, FACP'.")
+@click.option("--specialty", "specialties", multiple=True, help="A medical specialty; repeatable.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@with_appcontext
+@domain_errors
+def users_add(
+    email: str,
+    name: str,
+    roles: tuple[str, ...],
+    credentials: str | None,
+    specialties: tuple[str, ...],
+    password_stdin: bool,
+) -> None:
+    """Add a user."""
+    unknown = [r for r in roles if r not in ROLE_NAMES]
+    if unknown:
+        raise click.ClickException(
+            f"unknown role {unknown[0]!r}; roles are {', '.join(ROLE_NAMES)}"
+        )
+    password = _read_password() if password_stdin else None
+    with _db().transaction() as session:
+        user = users.add_user(
+            session,
+            email=email,
+            name=name,
+            roles=roles,
+            password=password,
+            credentials=credentials,
+            specialties=specialties,
+            context=RequestContext(uuid.uuid4().hex, "cli"),
+        )
+        click.echo(f"Added user {user.id}: {user.email} ({', '.join(sorted(user.roles))})")
+
+
+@users_group.command("list")
+@with_appcontext
+def users_list() -> None:
+    """List users."""
+    with _db().reading() as session:
+        for u in users.list_users(session):
+            status = "" if u.active else " (inactive)"
+            creds = f", {u.credentials}" if u.credentials else ""
+            click.echo(f"{u.id}\t{u.email}\t{u.name}{creds}\t{','.join(sorted(u.roles))}{status}")
+
+
+# --- articles ---------------------------------------------------------------------------
+
+
+@click.group("articles", help="Drafts, revisions and workflow actions.")
+def articles_group() -> None:
+    pass
+
+
+def _load_references(path: str | None) -> Any:
+    if path is None:
+        return None
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return json.load(fh)
+    except json.JSONDecodeError as exc:
+        raise click.ClickException(
+            f"references file {path}: not valid JSON ({exc.msg} at line {exc.lineno} "
+            f"column {exc.colno})"
+        ) from None
+    except UnicodeDecodeError:
+        raise click.ClickException(f"references file {path}: not UTF-8 text") from None
+
+
+def _read_text(path: str, what: str) -> str:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return fh.read()
+    except UnicodeDecodeError:
+        raise click.ClickException(f"{what} {path}: not UTF-8 text") from None
+
+
+@articles_group.command("create")
+@click.option("--as", "as_email", required=True, help="Act as this user (e-mail).")
+@click.option("--title", required=True)
+@click.option("--body-file", required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--references-file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="JSON list of {title, url|doi|pmid}.",
+)
+@with_appcontext
+@domain_errors
+def articles_create(as_email: str, title: str, body_file: str, references_file: str | None) -> None:
+    """Create a draft; prints the new article's id alone on stdout."""
+    body = _read_text(body_file, "body file")
+    refs = _load_references(references_file)
+    with _db().transaction() as session:
+        actor = _cli_actor(users.get_by_email(session, as_email))
+        article = articles.create_article(session, actor, title=title, body=body, references=refs)
+        article_id = article.id
+    click.echo(article_id)
+
+
+@articles_group.command("edit")
+@click.argument("article_id", type=int)
+@click.option("--as", "as_email", required=True)
+@click.option("--title")
+@click.option("--body-file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--references-file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--expected-version", type=int)
+@with_appcontext
+@domain_errors
+def articles_edit(
+    article_id: int,
+    as_email: str,
+    title: str | None,
+    body_file: str | None,
+    references_file: str | None,
+    expected_version: int | None,
+) -> None:
+    """Save a new revision (only the parts given change)."""
+    with _db().transaction() as session:
+        actor = _cli_actor(users.get_by_email(session, as_email))
+        article = articles.get_article(session, article_id)
+        cur = article.current_revision
+        assert cur is not None
+        _, rev = articles.edit_article(
+            session,
+            actor,
+            article_id,
+            title=title if title is not None else cur.title,
+            body=_read_text(body_file, "body file") if body_file else cur.body,
+            references=_load_references(references_file) if references_file else cur.references,
+            expected_version=expected_version,
+        )
+        click.echo(f"revision {rev.number}" if rev else "no change: no new revision")
+
+
+@articles_group.command("act")
+@click.argument("article_id", type=int)
+@click.argument("action")
+@click.option("--as", "as_email", required=True)
+@click.option("--comment")
+@click.option("--password-stdin", is_flag=True, help="Read the signing password from stdin.")
+@click.option(
+    "--attest",
+    "attests",
+    multiple=True,
+    help="A review check you attest to (checklist, references_verified, "
+    "conflict_of_interest); repeatable.",
+)
+@click.option("--expected-version", type=int, help="Refuse if the article has moved on.")
+@with_appcontext
+@domain_errors
+def articles_act(
+    article_id: int,
+    action: str,
+    as_email: str,
+    comment: str | None,
+    password_stdin: bool,
+    attests: tuple[str, ...],
+    expected_version: int | None,
+) -> None:
+    """Take a workflow action (submit, start_review, approve, ...)."""
+    spec = ACTIONS_BY_NAME.get(action)
+    if spec is None or spec.internal:
+        raise click.ClickException(
+            f"unknown action {action!r}; actions are: {', '.join(USER_ACTIONS)}"
+        )
+    if spec.needs_signature and not password_stdin:
+        raise click.ClickException(
+            f"{action} needs an electronic signature: pass --password-stdin and give the "
+            "password on standard input"
+        )
+    password = _read_password() if password_stdin else None
+    with _db().transaction() as session:
+        actor = _cli_actor(users.get_by_email(session, as_email))
+        result = articles.perform_action(
+            session,
+            actor,
+            article_id,
+            action,
+            comment=comment,
+            password=password,
+            expected_version=expected_version,
+            attestations={a: True for a in attests},
+        )
+        msg = (
+            f"article {article_id}: {result.from_state} -> {result.to_state} "
+            f"(version {result.article.version})"
+        )
+        if action == "approve":
+            msg += f"; approvals {result.approvals}/{result.required_approvals}"
+    click.echo(msg)
+
+
+@articles_group.command("show")
+@click.argument("article_id", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Stable JSON output.")
+@click.option("--as", "as_email", help="List the actions this user may take.")
+@with_appcontext
+@domain_errors
+def articles_show(article_id: int, as_json: bool, as_email: str | None) -> None:
+    """Show an article's state and revisions."""
+    with _db().reading() as session:
+        article = articles.get_article(session, article_id)
+        actor = _cli_actor(users.get_by_email(session, as_email)) if as_email else None
+        data = articles.article_as_dict(session, article, actor)
+        if actor is None:
+            from review_flow.workflow.engine import can_fire
+
+            data["allowed_actions"] = [a for a in USER_ACTIONS if can_fire(a, article.state)]
+    if as_json:
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        return
+    click.echo(f"#{data['id']} {data['title']}  [{data['state']}]  version {data['version']}")
+    click.echo(f"slug: {data['slug']}   author: {data['author']['name']}")
+    cur, appr = data["current_revision"], data["approved_revision"]
+    click.echo(f"current revision: {cur['number']} {cur['content_hash']}" if cur else "no revision")
+    click.echo(
+        f"approved revision: {appr['number']} {appr['content_hash']}"
+        if appr
+        else "approved revision: none"
+    )
+    for a in data.get("approvals", []):
+        click.echo(f"  approved by {a['reviewer']} at {a['signed_at']}")
+    click.echo(f"allowed actions: {', '.join(data['allowed_actions']) or 'none'}")
+
+
+# --- audit ------------------------------------------------------------------------------
+
+
+@click.group("audit", help="The tamper-evident audit log.")
+def audit_group() -> None:
+    pass
+
+
+@audit_group.command("verify")
+@with_appcontext
+def audit_verify_cmd() -> None:
+    """Check the hash chain; exit 1 naming the first bad event."""
+    from tqdm import tqdm
+
+    with _db().reading() as session:
+        total = audit_verify.count_events(session)
+        with tqdm(
+            total=total,
+            unit="event",
+            desc="Verifying audit log",
+            file=sys.stderr,
+            disable=None,
+            leave=False,
+        ) as bar:
+            result = audit_verify.verify_chain(session, progress=bar.update)
+        if result.ok:
+            revs = audit_verify.verify_revisions(session)
+            if not revs.ok:
+                result = audit_verify.VerifyResult(False, result.events, revs.message)
+    if not result.ok:
+        click.echo(f"FAILED: {result.message}", err=True)
+        sys.exit(1)
+    click.echo(result.message)
+
+
+def _parse_since(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not an ISO 8601 time (e.g. 2026-01-31T12:00:00Z)", param_hint="--since"
+        ) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+@audit_group.command("export")
+@click.option(
+    "--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True
+)
+@click.option("--article", "article_id", type=int)
+@click.option("--since", help="ISO 8601 time; events at or after it.")
+@with_appcontext
+def audit_export_cmd(fmt: str, article_id: int | None, since: str | None) -> None:
+    """Write the audit log to stdout, streaming."""
+    since_dt = _parse_since(since)
+    with _db().reading() as session:
+        events = audit_export.iter_events(session, article_id=article_id, since=since_dt)
+        out = sys.stdout
+        if fmt == "jsonl":
+            audit_export.write_jsonl(events, out)
+        else:
+            audit_export.write_csv(events, out)
+
+
+# --- workflow ---------------------------------------------------------------------------
+
+
+@click.group("workflow", help="The review workflow definition.")
+def workflow_group() -> None:
+    pass
+
+
+@workflow_group.command("show")
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "mermaid"]), default="text", show_default=True
+)
+def workflow_show(fmt: str) -> None:
+    """Print the workflow: a table, or a Mermaid state diagram."""
+    click.echo(diagram.mermaid() if fmt == "mermaid" else diagram.text())
+
+
+# --- demo -------------------------------------------------------------------------------
+
+
+@click.command("demo")
+@click.option("--if-empty", is_flag=True, help="Do nothing when users already exist.")
+@with_appcontext
+@domain_errors
+def demo_cmd(if_empty: bool) -> None:
+    """Load demo users and articles in every state; prints how to sign in."""
+    from review_flow import demo
+
+    db = _db()
+    with db.transaction() as session:
+        if demo.has_users(session):
+            if if_empty:
+                click.echo("Demo data not loaded: the database already has users.")
+                click.echo(demo.SIGN_IN_HELP)
+                return
+            raise click.ClickException(
+                "the database already has users; demo loads into an empty one"
+            )
+        demo.load(session)
+    click.echo(demo.SIGN_IN_HELP)
+
+
+def register(app: Flask) -> None:
+    for cmd in (db_group, users_group, articles_group, audit_group, workflow_group, demo_cmd):
+        app.cli.add_command(cmd)
+    from review_flow.api.cli import GROUPS  # tokens, webhooks, outbox, ...
+
+    for group in GROUPS:
+        app.cli.add_command(group)
+
+
+def _make_app() -> Flask:
+    return create_app()
+
+
+@click.group(
+    cls=FlaskGroup,
+    create_app=_make_app,
+    add_version_option=False,
+    load_dotenv=False,
+    set_debug_flag=False,
+)
+def main() -> None:
+    """review-flow: editorial review workflow engine for medical content."""

@@ -1,0 +1,77 @@
+"""Domain errors. Each carries a stable ``code``, a sentence a person can act on,
+and ``details`` for machines; the web, API and CLI adapters only translate them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ReviewFlowError(Exception):
+    """Base of every error the service layer raises on purpose."""
+
+    code = "error"
+    status = 400
+
+    def __init__(self, message: str, *, code: str | None = None, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        if code:
+            self.code = code
+        self.details = details
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message, "details": self.details}
+
+
+class ValidationFailed(ReviewFlowError):
+    """Input is malformed or incomplete; ``details['fields']`` names the culprits."""
+
+    code = "validation_failed"
+    status = 422
+
+
+class NotFound(ReviewFlowError):
+    code = "not_found"
+    status = 404
+
+
+class PermissionDenied(ReviewFlowError):
+    """The actor may not do this; ``code`` names the rule (e.g. separation_of_duties)."""
+
+    code = "forbidden"
+    status = 403
+
+
+class InvalidTransition(ReviewFlowError):
+    """The action does not exist from the current state; lists what is allowed now."""
+
+    code = "invalid_transition"
+    status = 409
+
+
+class GuardFailed(ReviewFlowError):
+    """A workflow guard refused the action (missing comment, bad citation, ...)."""
+
+    code = "guard_failed"
+    status = 422
+
+
+class SignatureRefused(ReviewFlowError):
+    """An electronic signature could not be made (wrong password, token, changed text)."""
+
+    code = "signature_refused"
+    status = 403
+
+
+class Conflict(ReviewFlowError):
+    """The article changed since the caller read it (stale version)."""
+
+    code = "conflict"
+    status = 409
+
+
+class NotConfigured(ReviewFlowError):
+    """The database lacks something set-up provides (run ``review-flow db upgrade``)."""
+
+    code = "not_configured"
+    status = 500

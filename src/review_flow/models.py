@@ -1,0 +1,33 @@
+"""Imports every model so ``Base.metadata`` is complete (Alembic, tests)."""
+
+from review_flow.api.models import IdempotencyRecord
+from review_flow.articles.models import Article, Comment, Revision
+from review_flow.audit.models import AuditChainHead, AuditEvent
+from review_flow.db import Base
+from review_flow.notifications.models import EmailOptOut, Webhook
+from review_flow.outbox.models import OutboxAttempt, OutboxMessage
+from review_flow.policy.models import PolicyVersion
+from review_flow.signatures.models import Decision
+from review_flow.tokens.models import ApiToken
+from review_flow.users.models import User, UserRole
+from review_flow.web.throttle import SignInThrottle
+
+__all__ = [
+    "ApiToken",
+    "Article",
+    "AuditChainHead",
+    "AuditEvent",
+    "Base",
+    "Comment",
+    "Decision",
+    "EmailOptOut",
+    "IdempotencyRecord",
+    "OutboxAttempt",
+    "OutboxMessage",
+    "PolicyVersion",
+    "Revision",
+    "SignInThrottle",
+    "User",
+    "UserRole",
+    "Webhook",
+]

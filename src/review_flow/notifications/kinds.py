@@ -1,0 +1,107 @@
+"""The e-mail kinds people can receive, and their text.
+
+An open registry: the policy work adds ``assignment`` and ``overdue`` by adding entries
+here (and a trigger), and each user's opt-outs refer to these names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class EmailKind:
+    name: str
+    label: str  # what the preferences page and CLI show
+    subject: str  # str.format over the payload
+    render: Callable[[dict[str, Any], str], str]
+
+
+# Where a reviewer or author opens the article in the web UI (relative to the base URL).
+REVIEW_PATH = "/review/{id}"
+
+
+def _link(p: dict[str, Any], base_url: str) -> str:
+    path = REVIEW_PATH.format(id=p["article"]["id"], slug=p["article"]["slug"])
+    return f"{base_url.rstrip('/')}{path}" if base_url else ""
+
+
+def _footer(p: dict[str, Any], base_url: str) -> str:
+    link = _link(p, base_url)
+    return (
+        (f"\nOpen it: {link}\n" if link else "")
+        + "\nYou receive this because of your role in the editorial review. "
+        "You can turn this kind of e-mail off in your notification settings.\n"
+    )
+
+
+def _review_requested(p: dict[str, Any], base_url: str) -> str:
+    a = p["article"]
+    return (
+        f"Hello {p['to_name']},\n\n"
+        f'{p["actor"]} submitted "{a["title"]}" (revision {a["revision"]}) for review.\n'
+        "It waits for a member of the Medical Advisory Board to start the review.\n"
+        + _footer(p, base_url)
+    )
+
+
+def _changes_requested(p: dict[str, Any], base_url: str) -> str:
+    a = p["article"]
+    return (
+        f"Hello {p['to_name']},\n\n"
+        f'{p["actor"]} asked for changes to "{a["title"]}" (revision {a["revision"]}):\n\n'
+        + "".join(f"    {line}\n" for line in (p.get("comment") or "").splitlines())
+        + "\nSave a new revision and submit it again when it is ready.\n"
+        + _footer(p, base_url)
+    )
+
+
+def _approved(p: dict[str, Any], base_url: str) -> str:
+    a = p["article"]
+    return (
+        f"Hello {p['to_name']},\n\n"
+        f'"{a["title"]}" (revision {a["revision"]}, {a["content_hash"]}) was approved; '
+        f"the last signature was by {p['actor']}.\n"
+        "The approved text is now what readers see.\n" + _footer(p, base_url)
+    )
+
+
+def _rejected(p: dict[str, Any], base_url: str) -> str:
+    a = p["article"]
+    return (
+        f"Hello {p['to_name']},\n\n"
+        f'{p["actor"]} rejected "{a["title"]}" (revision {a["revision"]}). The reason given:\n\n'
+        + "".join(f"    {line}\n" for line in (p.get("comment") or "").splitlines())
+        + "\nAn editor can reopen it as a draft.\n"
+        + _footer(p, base_url)
+    )
+
+
+EMAIL_KINDS: dict[str, EmailKind] = {
+    k.name: k
+    for k in (
+        EmailKind(
+            "review_requested",
+            "An article I may review was submitted",
+            "Review requested: {title}",
+            _review_requested,
+        ),
+        EmailKind(
+            "changes_requested",
+            "A reviewer asked for changes to my article",
+            "Changes requested: {title}",
+            _changes_requested,
+        ),
+        EmailKind("approved", "My article was approved", "Approved: {title}", _approved),
+        EmailKind("rejected", "My article was rejected", "Rejected: {title}", _rejected),
+    )
+}
+
+
+def render(payload: dict[str, Any], base_url: str = "") -> tuple[str, str]:
+    """(subject, plain text) of an e-mail outbox payload."""
+    kind = EMAIL_KINDS[payload["kind"]]
+    subject = kind.subject.format(title=payload["article"]["title"])
+    return " ".join(subject.split())[:200], kind.render(payload, base_url)

@@ -1,0 +1,112 @@
+"""Writing to the outbox (in the caller's transaction) and reading it back for admins."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.orm import Session
+
+from review_flow.outbox.models import OutboxAttempt, OutboxMessage
+from review_flow.timeutil import utcnow
+
+
+def enqueue(
+    session: Session,
+    *,
+    channel: str,
+    kind: str,
+    recipient: str,
+    payload: dict[str, Any],
+    user_id: int | None = None,
+    webhook_id: int | None = None,
+    article_id: int | None = None,
+    now: datetime | None = None,
+    message_id: str | None = None,
+) -> OutboxMessage:
+    """Add a message; it is sent only if the caller's transaction commits."""
+    now = now or utcnow()
+    msg = OutboxMessage(
+        message_id=message_id or str(uuid.uuid4()),
+        channel=channel,
+        kind=kind,
+        recipient=recipient,
+        payload=payload,
+        user_id=user_id,
+        webhook_id=webhook_id,
+        article_id=article_id,
+        status="pending",
+        attempts=0,
+        available_at=now,
+        created_at=now,
+    )
+    session.add(msg)
+    return msg
+
+
+def enqueue_many(
+    session: Session, messages: list[dict[str, Any]], *, now: datetime | None = None
+) -> list[str]:
+    """Add several messages in one INSERT statement (the fan-out of one change).
+
+    Each dict holds ``channel``, ``kind``, ``recipient``, ``payload`` and optionally
+    ``user_id``, ``webhook_id``, ``article_id``, ``message_id``. Returns the message ids.
+    """
+    if not messages:
+        return []
+    now = now or utcnow()
+    rows = [
+        {
+            "message_id": m.get("message_id") or str(uuid.uuid4()),
+            "channel": m["channel"],
+            "kind": m["kind"],
+            "recipient": m["recipient"],
+            "payload": m["payload"],
+            "user_id": m.get("user_id"),
+            "webhook_id": m.get("webhook_id"),
+            "article_id": m.get("article_id"),
+            "status": "pending",
+            "attempts": 0,
+            "available_at": now,
+            "created_at": now,
+        }
+        for m in messages
+    ]
+    # Core executemany on the session's connection: one statement whatever the mix of
+    # rows (the ORM bulk path would split rows whose NULL columns differ).
+    session.connection().execute(insert(OutboxMessage.__table__), rows)
+    return [r["message_id"] for r in rows]
+
+
+def counts_by_status(session: Session) -> dict[str, int]:
+    rows = session.execute(
+        select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+    ).all()
+    return {status: n for status, n in rows}
+
+
+def attempts_for(session: Session, message_ids: list[int]) -> dict[int, list[OutboxAttempt]]:
+    out: dict[int, list[OutboxAttempt]] = {m: [] for m in message_ids}
+    if not message_ids:
+        return out
+    for a in session.scalars(
+        select(OutboxAttempt)
+        .where(OutboxAttempt.message_id.in_(message_ids))
+        .order_by(OutboxAttempt.message_id, OutboxAttempt.attempt)
+    ):
+        out[a.message_id].append(a)
+    return out
+
+
+def purge(session: Session, *, older_than: datetime) -> int:
+    """Delete finished messages (sent, dead, cancelled) created before ``older_than``,
+    with their attempts. Pending ones are never purged."""
+    finished = select(OutboxMessage.id).where(
+        OutboxMessage.status.in_(("sent", "dead", "cancelled")),
+        OutboxMessage.created_at < older_than,
+    )
+    session.execute(delete(OutboxAttempt).where(OutboxAttempt.message_id.in_(finished)))
+    result = session.execute(delete(OutboxMessage).where(OutboxMessage.id.in_(finished)))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

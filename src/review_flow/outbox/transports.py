@@ -1,0 +1,177 @@
+"""How a message leaves: SMTP for e-mail, signed HTTP POST for webhooks.
+
+Each transport returns an :class:`Outcome` rather than raising, so the deliverer can log
+every attempt with what the other side said.
+"""
+
+from __future__ import annotations
+
+import json
+import smtplib
+import ssl
+import time
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formataddr, formatdate
+from typing import Any, Protocol
+
+import requests
+
+from review_flow.notifications import webhooks
+from review_flow.notifications.kinds import render
+
+
+@dataclass(frozen=True)
+class Outcome:
+    ok: bool
+    status_code: int | None = None
+    response: str | None = None
+    error: str | None = None
+    # True when retrying cannot help (address refused): the message goes to "dead".
+    permanent: bool = False
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A snapshot of a claimed message (sending happens outside any transaction)."""
+
+    id: int
+    message_id: str
+    channel: str
+    kind: str
+    recipient: str
+    payload: dict[str, Any]
+    attempt: int
+    claim_token: str
+    webhook_secret: str | None = None
+    webhook_active: bool = False
+
+
+class Transport(Protocol):
+    def send(self, item: Claimed, now_ts: int) -> Outcome: ...
+
+
+def _clip(text: str | None, n: int = 2000) -> str | None:
+    return None if text is None else text[:n]
+
+
+@dataclass
+class SmtpSettings:
+    host: str = "localhost"
+    port: int = 25
+    tls: str = "starttls"  # "none" | "starttls" | "ssl"
+    username: str | None = None
+    password: str | None = None
+    timeout: float = 30.0
+    mail_from: str = "review-flow@localhost"
+    base_url: str = ""
+
+
+class SmtpTransport:
+    """One SMTP session per message: simple, and a broken connection never poisons others."""
+
+    def __init__(self, settings: SmtpSettings) -> None:
+        self.settings = settings
+
+    def build(self, item: Claimed) -> EmailMessage:
+        subject, text = render(item.payload, self.settings.base_url)
+        msg = EmailMessage()
+        msg["From"] = self.settings.mail_from
+        msg["To"] = formataddr((item.payload.get("to_name") or "", item.recipient))
+        msg["Subject"] = subject
+        msg["Date"] = formatdate(usegmt=True)
+        # Stable across retries, so a mail client or list server can drop duplicates.
+        msg["Message-ID"] = f"<{item.message_id}@review-flow>"
+        msg["X-Review-Flow-Id"] = item.message_id
+        msg["X-Review-Flow-Kind"] = item.kind
+        msg["Auto-Submitted"] = "auto-generated"
+        msg.set_content(text)
+        return msg
+
+    def send(self, item: Claimed, now_ts: int) -> Outcome:
+        s = self.settings
+        try:
+            msg = self.build(item)
+            if s.tls == "ssl":
+                conn: smtplib.SMTP = smtplib.SMTP_SSL(
+                    s.host, s.port, timeout=s.timeout, context=ssl.create_default_context()
+                )
+            else:
+                conn = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
+            with conn:
+                if s.tls == "starttls":
+                    conn.starttls(context=ssl.create_default_context())
+                if s.username:
+                    conn.login(s.username, s.password or "")
+                refused = conn.send_message(msg)
+        except smtplib.SMTPRecipientsRefused as exc:
+            return Outcome(False, error=f"recipient refused: {exc.recipients}", permanent=True)
+        except smtplib.SMTPResponseException as exc:
+            detail = (
+                exc.smtp_error.decode(errors="replace")
+                if isinstance(exc.smtp_error, bytes)
+                else str(exc.smtp_error)
+            )
+            # 550-554: this message or mailbox is refused for good. Anything else, and
+            # authentication failures (530, 535), may heal once the operator fixes the
+            # configuration, so they are retried.
+            permanent = 550 <= exc.smtp_code <= 554 and not isinstance(
+                exc, smtplib.SMTPAuthenticationError
+            )
+            return Outcome(
+                False,
+                status_code=exc.smtp_code,
+                response=_clip(detail),
+                error=f"SMTP {exc.smtp_code}",
+                permanent=permanent,
+            )
+        except (smtplib.SMTPException, OSError) as exc:
+            return Outcome(False, error=_clip(f"{type(exc).__name__}: {exc}"))
+        if refused:
+            return Outcome(False, error=f"recipient refused: {refused}", permanent=True)
+        return Outcome(True, status_code=250, response="accepted")
+
+
+class WebhookTransport:
+    """A signed JSON POST; any 2xx is success, anything else is retried."""
+
+    def __init__(self, timeout: float = 10.0, session: requests.Session | None = None) -> None:
+        self.timeout = timeout
+        self.http = session or requests.Session()
+
+    @staticmethod
+    def body(item: Claimed) -> bytes:
+        return json.dumps(item.payload, ensure_ascii=False, separators=(",", ":")).encode()
+
+    def send(self, item: Claimed, now_ts: int) -> Outcome:
+        assert item.webhook_secret is not None
+        body = self.body(item)
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": "review-flow-webhooks/1",
+            webhooks.EVENT_HEADER: item.kind,
+            webhooks.ID_HEADER: item.message_id,
+            webhooks.TIMESTAMP_HEADER: str(now_ts),
+            webhooks.SIGNATURE_HEADER: webhooks.sign(item.webhook_secret, now_ts, body),
+        }
+        try:
+            resp = self.http.post(
+                item.recipient,
+                data=body,
+                headers=headers,
+                timeout=self.timeout,
+                allow_redirects=False,
+            )
+        except requests.RequestException as exc:
+            return Outcome(False, error=_clip(f"{type(exc).__name__}: {exc}"))
+        ok = 200 <= resp.status_code < 300
+        return Outcome(
+            ok,
+            status_code=resp.status_code,
+            response=_clip(resp.text),
+            error=None if ok else f"HTTP {resp.status_code}",
+        )
+
+
+def monotonic_ms() -> float:
+    return time.monotonic() * 1000

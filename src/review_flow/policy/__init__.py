@@ -1,0 +1,1 @@
+"""Review policy: versioned configuration, never constants in code."""

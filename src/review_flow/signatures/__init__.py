@@ -1,0 +1,1 @@
+"""Electronic signatures: approvals and rejections bound to one revision's content hash."""

@@ -1,0 +1,54 @@
+"""Decisions (approve / reject), each an electronic signature (DESIGN.md invariant 4).
+
+A decision names the revision and the content hash it signs; the database refuses to
+update or delete it, so a signature can never be moved to other text.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from review_flow.db import Base
+from review_flow.timeutil import UTCDateTime
+from review_flow.users.models import User
+
+
+class Decision(Base):
+    __tablename__ = "decisions"
+    __table_args__ = (
+        CheckConstraint("kind IN ('approve', 'reject')", name="known_kind"),
+        # One approval per reviewer per revision: distinct approvals are a database fact.
+        Index(
+            "uq_decisions_one_approval",
+            "revision_id",
+            "reviewer_id",
+            unique=True,
+            sqlite_where="kind = 'approve'",
+            postgresql_where="kind = 'approve'",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id"), index=True)
+    revision_id: Mapped[int] = mapped_column(ForeignKey("revisions.id"), index=True)
+    revision_number: Mapped[int] = mapped_column(Integer)
+    content_hash: Mapped[str] = mapped_column(String(71))
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    printed_name: Mapped[str] = mapped_column(String(200))
+    credentials: Mapped[str | None] = mapped_column(String(200))
+    meaning: Mapped[str] = mapped_column(String(300))
+    signed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    comment: Mapped[str | None] = mapped_column(Text)
+    attestations: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    policy_version: Mapped[int] = mapped_column(Integer)
+
+    reviewer: Mapped[User] = relationship()
+
+    @property
+    def signed_by(self) -> str:
+        return f"{self.printed_name}, {self.credentials}" if self.credentials else self.printed_name

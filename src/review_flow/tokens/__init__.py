@@ -1,0 +1,1 @@
+"""API tokens: how pipelines and integrations prove who they act for."""

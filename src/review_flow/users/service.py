@@ -1,0 +1,121 @@
+"""Creating and finding users. Every change is audited in the caller's transaction."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from review_flow.audit import log as audit
+from review_flow.audit.log import RequestContext
+from review_flow.errors import NotFound, ValidationFailed
+from review_flow.users.models import User, UserRole
+from review_flow.users.passwords import MIN_PASSWORD_LENGTH, hash_password, verify_password
+from review_flow.users.roles import ROLE_NAMES
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def with_roles() -> Any:
+    """Loader option for the acting user: roles come in the same round trip set."""
+    return selectinload(User.role_rows)
+
+
+def get_actor_user(session: Session, user_id: int) -> User | None:
+    """The active user with this id and their roles (Flask-Login's user loader, tokens)."""
+    user = session.scalar(select(User).where(User.id == user_id).options(with_roles()))
+    return user if user is not None and user.active else None
+
+
+def email_key(email: str) -> str:
+    return unicodedata.normalize("NFKC", email).strip().lower()
+
+
+def add_user(
+    session: Session,
+    *,
+    email: str,
+    name: str,
+    roles: Iterable[str],
+    password: str | None,
+    credentials: str | None = None,
+    specialties: Sequence[str] = (),
+    created_by: User | None = None,
+    context: RequestContext | None = None,
+) -> User:
+    email = email.strip()
+    if not _EMAIL.match(email):
+        raise ValidationFailed(
+            f"email: {email!r} is not an e-mail address", fields={"email": "invalid"}
+        )
+    name = " ".join((name or "").split())
+    if not name:
+        raise ValidationFailed("name: required", fields={"name": "required"})
+    roles = sorted(set(roles))
+    if not roles:
+        raise ValidationFailed("role: at least one role is required", fields={"role": "required"})
+    unknown = [r for r in roles if r not in ROLE_NAMES]
+    if unknown:
+        raise ValidationFailed(
+            f"role: unknown role {unknown[0]!r}; roles are {', '.join(ROLE_NAMES)}",
+            fields={"role": f"unknown: {', '.join(unknown)}"},
+        )
+    if password is not None and len(password) < MIN_PASSWORD_LENGTH:
+        raise ValidationFailed(
+            f"password: at least {MIN_PASSWORD_LENGTH} characters",
+            fields={"password": f"at least {MIN_PASSWORD_LENGTH} characters"},
+        )
+    key = email_key(email)
+    if session.scalar(select(User.id).where(User.email_key == key)) is not None:
+        raise ValidationFailed(
+            f"email: a user with {email} already exists", fields={"email": "taken"}
+        )
+    user = User(
+        email=email,
+        email_key=key,
+        name=name,
+        credentials=(credentials or "").strip() or None,
+        specialties=[s.strip() for s in specialties if s.strip()],
+        password_hash=hash_password(password) if password else None,
+        role_rows=[UserRole(role=r) for r in roles],
+    )
+    session.add(user)
+    session.flush()
+    audit.record(
+        session,
+        **audit.actor_of(created_by),
+        action="user.create",
+        object_type="user",
+        object_id=user.id,
+        context=context,
+        data={"email": user.email, "roles": roles, "credentials": user.credentials},
+    )
+    return user
+
+
+def get_by_email(session: Session, email: str) -> User:
+    user = session.scalar(
+        select(User).where(User.email_key == email_key(email)).options(with_roles())
+    )
+    if user is None:
+        raise NotFound(f"no user with e-mail {email}", email=email)
+    return user
+
+
+def authenticate(session: Session, email: str, password: str) -> User | None:
+    """The active user with this e-mail and password, or None (no hint which was wrong)."""
+    user = session.scalar(
+        select(User).where(User.email_key == email_key(email)).options(with_roles())
+    )
+    if user is None or not user.active:
+        verify_password(None, password)
+        return None
+    return user if verify_password(user.password_hash, password) else None
+
+
+def list_users(session: Session) -> list[User]:
+    return list(session.scalars(select(User).order_by(User.email_key).options(with_roles())))

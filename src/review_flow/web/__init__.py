@@ -1,0 +1,124 @@
+"""The browser UI: server-rendered pages over the service layer (``init_app`` wires it).
+
+Kept import-light on purpose: ``review_flow.models`` imports ``web.throttle`` for its
+table, and that must not pull in Flask extensions.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from flask import Flask
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'none'; style-src 'self'; img-src 'self' data:; "
+        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+}
+
+WEB_BLUEPRINTS = ("assets", "public", "auth", "authoring", "review", "audit", "admin")
+
+
+def truthy(value: Any) -> bool:
+    """A setting that may come from the environment as text ("1", "true", "on")."""
+    return str(value).strip().lower() in ("1", "true", "yes", "on")
+
+
+def configure(app: Flask) -> None:
+    """Cookie and CSRF settings; ``REVIEW_FLOW_SECURE_COOKIES=1`` behind HTTPS."""
+    secure = truthy(app.config.get("SECURE_COOKIES", "0"))
+    app.config.update(
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=secure,
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_SECURE=secure,
+        # "Remember me" is opt-in (unchecked by default) and lasts two weeks, not a year.
+        REMEMBER_COOKIE_DURATION=timedelta(days=14),
+        # CSRF is checked by our own before_request (see _authorize), so token-authenticated
+        # API routes can be left out by rule rather than by a list of exemptions.
+        WTF_CSRF_CHECK_DEFAULT=False,
+        # A reviewer may read for a long time before signing; the token still dies with
+        # the session.
+        WTF_CSRF_TIME_LIMIT=None,
+    )
+
+
+def init_app(app: Flask) -> None:
+    from flask import Blueprint, g, redirect, request, url_for
+    from flask_login import LoginManager, current_user
+    from flask_wtf.csrf import CSRFProtect
+    from werkzeug.exceptions import Forbidden, Unauthorized
+
+    from review_flow.web import access, admin, audit_log, auth, authoring, errors, public, review
+    from review_flow.web.context import (
+        SAFE_METHODS,
+        Anonymous,
+        close_session,
+        load_user,
+        unit_of_work,
+    )
+    from review_flow.web.templating import register_template_helpers
+
+    configure(app)
+    csrf = CSRFProtect(app)
+    login = LoginManager(app)
+    login.anonymous_user = Anonymous  # type: ignore[assignment]
+    login.session_protection = "basic"
+    login.user_loader(load_user)
+
+    assets = Blueprint("assets", __name__, static_folder="static", static_url_path="/assets")
+    for blueprint in (assets, public.bp, auth.bp, authoring.bp, review.bp, audit_log.bp,
+                      admin.bp):
+        app.register_blueprint(blueprint)
+    for endpoint, view in list(app.view_functions.items()):
+        if endpoint.split(".")[0] in WEB_BLUEPRINTS and endpoint != "assets.static":
+            app.view_functions[endpoint] = unit_of_work(view)
+
+    @app.before_request
+    def _request_id() -> None:
+        g.request_id = uuid.uuid4().hex
+
+    @app.before_request
+    def _authorize() -> Any:
+        """Deny by default: every endpoint needs a rule in ``access.ROUTE_RULES``."""
+        if request.routing_exception is not None:
+            return None  # 404 / 405: let routing report it
+        rule = access.rule_for(request.endpoint)
+        if rule is None:
+            app.logger.error("no access rule for endpoint %s; refusing", request.endpoint)
+            raise Forbidden("This page has no access rule.")
+        if rule.token_auth:
+            return None
+        if request.method not in SAFE_METHODS and app.config.get("WTF_CSRF_ENABLED", True):
+            csrf.protect()
+        if rule.allows(current_user):
+            return None
+        if not current_user.is_authenticated:
+            if request.method in SAFE_METHODS:
+                return redirect(url_for("auth.sign_in", next=request.full_path.rstrip("?")),
+                                303)
+            raise Unauthorized("Sign in first, then try again.")
+        raise Forbidden(f"This page is for: {rule.name}.")
+
+    @app.after_request
+    def _headers(response: Any) -> Any:
+        if (request.blueprint or "") in WEB_BLUEPRINTS or request.endpoint is None:
+            for name, value in SECURITY_HEADERS.items():
+                response.headers.setdefault(name, value)
+            loaded = g.get("_login_user")  # not current_user: no user query for assets
+            if loaded is not None and loaded.is_authenticated:
+                response.headers.setdefault("Cache-Control", "private, no-store")
+        response.headers.setdefault("X-Request-ID", g.get("request_id", ""))
+        return response
+
+    app.teardown_appcontext(close_session)
+    errors.register(app)
+    register_template_helpers(app)

@@ -1,0 +1,122 @@
+"""Who may open which page: the one table of route permissions, and the ``can_*`` questions.
+
+Every endpoint of the app must appear in :data:`ROUTE_RULES` (or belong to a blueprint in
+:data:`BLUEPRINT_RULES`); a request to an endpoint without a rule is refused, and a test
+walks ``app.url_map`` so a new route without a rule fails the suite.
+
+These rules answer "may this person open this page at all". Whether they may take a
+workflow action on a given article (author only, separation of duties, ...) is the
+service layer's question (``workflow/permissions.py``); views never repeat it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from review_flow.users.roles import Role
+
+
+class Principal(Protocol):
+    """What the rules look at: Flask-Login's current user (signed in or anonymous)."""
+
+    @property
+    def is_authenticated(self) -> bool: ...
+
+    @property
+    def roles(self) -> frozenset[str]: ...
+
+
+def can_write(user: Principal) -> bool:
+    """Write drafts ("My articles", "New article")."""
+    return user.is_authenticated and bool(user.roles & {Role.AUTHOR, Role.EDITOR})
+
+
+def can_review(user: Principal) -> bool:
+    """See the review queue and review pages (auditors read them; only reviewers act)."""
+    return user.is_authenticated and bool(user.roles & {Role.REVIEWER, Role.EDITOR, Role.AUDITOR})
+
+
+def can_read_audit_log(user: Principal) -> bool:
+    return user.is_authenticated and bool(user.roles & {Role.AUDITOR, Role.EDITOR, Role.ADMIN})
+
+
+def can_administer(user: Principal) -> bool:
+    """Users, roles and API tokens."""
+    return user.is_authenticated and Role.ADMIN in user.roles
+
+
+def is_signed_in(user: Principal) -> bool:
+    return user.is_authenticated
+
+
+def anyone(_user: Principal) -> bool:
+    return True
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    allows: Callable[[Principal], bool]
+    # Unsafe methods on this route authenticate by bearer token, not by session cookie,
+    # so CSRF does not apply (the JSON API).
+    token_auth: bool = False
+
+
+PUBLIC = Rule("public", anyone)
+SIGNED_IN = Rule("signed in", is_signed_in)
+WRITER = Rule("author or editor", can_write)
+REVIEW_READER = Rule("reviewer, editor or auditor", can_review)
+AUDIT_READER = Rule("auditor, editor or admin", can_read_audit_log)
+ADMIN = Rule("admin", can_administer)
+# The JSON API checks its own bearer tokens on every request (``review_flow.api``).
+API_TOKEN = Rule("API bearer token", anyone, token_auth=True)
+
+ROUTE_RULES: dict[str, Rule] = {
+    "healthz": PUBLIC,
+    "assets.static": PUBLIC,
+    # Flask's own static route (the package has no static folder; it serves nothing).
+    "static": PUBLIC,
+    "public.index": PUBLIC,
+    "public.article": PUBLIC,
+    "public.editorial_policy": PUBLIC,
+    "auth.sign_in": PUBLIC,
+    "auth.sign_out": SIGNED_IN,
+    "authoring.my_articles": WRITER,
+    "authoring.new_article": WRITER,
+    # Object-level checks (the article's author or an editor) are the service's.
+    "authoring.edit_article": WRITER,
+    # The article's author, or anyone who may read review pages (checked in the view).
+    "authoring.revision": SIGNED_IN,
+    "review.queue": REVIEW_READER,
+    "review.article": REVIEW_READER,
+    "review.sign": REVIEW_READER,
+    # Any signed-in person may try; the service refuses what their roles do not allow.
+    "review.act": SIGNED_IN,
+    "review.comment": SIGNED_IN,
+    "audit.log": AUDIT_READER,
+    "admin.tokens_page": ADMIN,
+    "admin.create_token": ADMIN,
+    "admin.revoke_token": ADMIN,
+}
+
+BLUEPRINT_RULES: dict[str, Rule] = {
+    "api": API_TOKEN,
+}
+
+
+def rule_for(endpoint: str | None) -> Rule | None:
+    """The rule for an endpoint; None means "no rule": the request is refused."""
+    if endpoint is None:
+        return None
+    rule = ROUTE_RULES.get(endpoint)
+    if rule is not None:
+        return rule
+    blueprint = endpoint.rpartition(".")[0].split(".")[0]
+    return BLUEPRINT_RULES.get(blueprint) if blueprint else None
+
+
+def can_view_revisions(user: Principal, *, is_article_author: bool) -> bool:
+    """Earlier revisions: the article's author, and whoever may read review pages."""
+    return user.is_authenticated and (is_article_author or can_review(user))

@@ -1,0 +1,200 @@
+"""Authors: "My articles", the editor (title, Markdown body, references), earlier revisions.
+
+Thin handlers: read the form, call ``articles.service``, flash what happened. The
+editor works without JavaScript: adding, removing and reordering references are submit
+buttons that return the form with the rows changed and nothing saved.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+
+from review_flow.articles import service as articles
+from review_flow.articles.models import Article
+from review_flow.errors import Conflict, GuardFailed, InvalidTransition, ValidationFailed
+from review_flow.web import access, read_models
+from review_flow.web.context import abandon, current_actor, db_session
+from review_flow.web.forms import ActionForm, ArticleForm, CommentForm, edit_rows
+from review_flow.workflow import permissions
+from review_flow.workflow.definition import ACTIONS_BY_NAME, EDITABLE_STATES
+
+bp = Blueprint("authoring", __name__)
+
+BLANK_ROW = {"title": "", "url": "", "doi": "", "pmid": ""}
+
+
+@bp.get("/my-articles")
+def my_articles() -> ResponseReturnValue:
+    rows = read_models.my_articles(db_session(), current_user.id)
+    return render_template("authoring/my_articles.html", rows=rows)
+
+
+def _form_with_rows(rows: list[dict[str, Any]], *, title: str, body: str,
+                    expected_version: int | None) -> ArticleForm:
+    return ArticleForm(formdata=None, data={
+        "title": title, "body": body, "references": rows or [dict(BLANK_ROW)],
+        "expected_version": expected_version,
+    })
+
+
+def _field_errors(exc: ValidationFailed | GuardFailed) -> dict[str, str]:
+    fields = exc.details.get("fields")
+    return dict(fields) if isinstance(fields, dict) else {}
+
+
+def _row_errors(fields: dict[str, str], form: ArticleForm) -> dict[int, list[str]]:
+    """Map the service's ``references[i].url`` field names onto the typed rows.
+
+    Blank rows are dropped before the service sees the list, so index ``i`` counts
+    non-blank rows only.
+    """
+    non_blank = [i for i, entry in enumerate(form.references)
+                 if entry.form.as_reference() is not None]
+    out: dict[int, list[str]] = {}
+    for name, message in fields.items():
+        if not name.startswith("references["):
+            continue
+        idx_text, _, rest = name[len("references["):].partition("]")
+        if idx_text.isdigit() and int(idx_text) < len(non_blank):
+            label = rest.lstrip(".") or "reference"
+            out.setdefault(non_blank[int(idx_text)], []).append(f"{label}: {message}")
+    return out
+
+
+def _render_editor(form: ArticleForm, article: Article | None, *, status: int = 200,
+                   errors: list[str] | None = None, fields: dict[str, str] | None = None
+                   ) -> ResponseReturnValue:
+    session = db_session()
+    actor = current_actor()
+    context: dict[str, Any] = {
+        "form": form,
+        "article": article,
+        "errors": errors or [],
+        "fields": fields or {},
+        "row_errors": _row_errors(fields or {}, form),
+        "action_form": ActionForm(formdata=None),
+        "comment_form": CommentForm(formdata=None),
+        "actions": ACTIONS_BY_NAME,
+    }
+    if article is not None:
+        context.update(
+            allowed=articles.allowed_actions(session, actor, article),
+            comments=read_models.comments_for(session, article.id),
+            revisions=read_models.revision_list(session, article.id),
+            editable=article.state in EDITABLE_STATES,
+        )
+    return render_template("authoring/editor.html", **context), status
+
+
+def _op() -> str:
+    return request.form.get("op", "save")
+
+
+@bp.route("/write/new", methods=["GET", "POST"])
+def new_article() -> ResponseReturnValue:
+    if request.method == "GET":
+        return _render_editor(_form_with_rows([], title="", body="", expected_version=None), None)
+    form = ArticleForm()
+    op = _op()
+    rows = edit_rows(form.rows(), op)
+    if rows is not None:
+        return _render_editor(_form_with_rows(rows, title=form.title.data or "",
+                                              body=form.body.data or "",
+                                              expected_version=None), None)
+    session = db_session()
+    actor = current_actor()
+    try:
+        article = articles.create_article(session, actor, title=form.title.data or "",
+                                          body=form.body.data or "",
+                                          references=form.references_data())
+        if op == "submit":
+            articles.perform_action(session, actor, article.id, "submit")
+    except (ValidationFailed, GuardFailed) as exc:
+        abandon()
+        return _render_editor(form, None, status=422, errors=[exc.message],
+                              fields=_field_errors(exc))
+    if op == "submit":
+        flash("Submitted for review. A reviewer will pick it up from the review queue.", "success")
+    else:
+        flash("Draft saved as revision 1.", "success")
+    return redirect(url_for("authoring.edit_article", article_id=article.id), 303)
+
+
+def _load_for_author(article_id: int) -> Article:
+    article = articles.get_article(db_session(), article_id)
+    denied = permissions.may_edit(current_actor(), article_author_id=article.author_id)
+    if denied:
+        raise denied
+    return article
+
+
+@bp.route("/write/<int:article_id>", methods=["GET", "POST"])
+def edit_article(article_id: int) -> ResponseReturnValue:
+    article = _load_for_author(article_id)
+    current = article.current_revision
+    assert current is not None
+    if request.method == "GET":
+        form = _form_with_rows([dict(BLANK_ROW, **r) for r in current.references],
+                               title=current.title, body=current.body,
+                               expected_version=article.version)
+        return _render_editor(form, article)
+    form = ArticleForm()
+    op = _op()
+    rows = edit_rows(form.rows(), op)
+    if rows is not None:
+        return _render_editor(_form_with_rows(rows, title=form.title.data or "",
+                                              body=form.body.data or "",
+                                              expected_version=form.expected_version.data),
+                              article)
+    session = db_session()
+    actor = current_actor()
+    try:
+        _, revision = articles.edit_article(
+            session, actor, article.id, title=form.title.data or "", body=form.body.data or "",
+            references=form.references_data(), generator=current.generator,
+            expected_version=form.expected_version.data,
+        )
+        if op == "submit":
+            articles.perform_action(session, actor, article.id, "submit")
+    except (ValidationFailed, GuardFailed) as exc:
+        abandon()
+        session.expire_all()
+        return _render_editor(form, articles.get_article(session, article_id), status=422,
+                              errors=[exc.message], fields=_field_errors(exc))
+    except (Conflict, InvalidTransition) as exc:
+        abandon()
+        session.expire_all()
+        return _render_editor(
+            form, articles.get_article(session, article_id), status=409,
+            errors=[exc.message, "Nothing was saved. Your text is still in the form below: "
+                    "copy what you need, then reload the page to see the latest version."],
+        )
+    saved = (f"Saved as revision {revision.number}." if revision
+             else "No changes: no new revision was made.")
+    if op == "submit":
+        flash(f"{saved} Submitted for review.", "success")
+    else:
+        flash(saved, "success" if revision else "info")
+    return redirect(url_for("authoring.edit_article", article_id=article.id), 303)
+
+
+@bp.get("/write/<int:article_id>/revisions/<int:number>")
+def revision(article_id: int, number: int) -> ResponseReturnValue:
+    session = db_session()
+    article = articles.get_article(session, article_id)
+    if not access.can_view_revisions(current_user, is_article_author=(
+            article.author_id == current_user.id)):
+        abort(403)
+    rev = read_models.revision_by_number(session, article_id, number)
+    if rev is None:
+        abort(404)
+    return render_template(
+        "authoring/revision.html", article=article, rev=rev,
+        signatures=read_models.signatures_for(session, rev.id),
+        revisions=read_models.revision_list(session, article_id),
+        actions=ACTIONS_BY_NAME,
+    )

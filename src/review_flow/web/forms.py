@@ -1,0 +1,128 @@
+"""The HTML forms. Flask-WTF gives each a CSRF token; validation of content (titles,
+references, comments) is the service layer's, so these forms only carry the fields."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    FieldList,
+    Form,
+    FormField,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import Optional
+
+MAX_REFERENCE_ROWS = 500
+
+
+class SignInForm(FlaskForm):
+    email = StringField("Email")
+    password = PasswordField("Password")
+    remember = BooleanField("Remember me on this device", default=False)
+    next = HiddenField()
+
+
+class PlainForm(FlaskForm):
+    """A form with nothing but its CSRF token (sign out, simple workflow buttons)."""
+
+
+class ReferenceForm(Form):
+    """One reference row; sub-forms carry no CSRF token of their own."""
+
+    title = StringField("Title")
+    url = StringField("URL")
+    doi = StringField("DOI")
+    pmid = StringField("PMID")
+
+    def as_reference(self) -> dict[str, str] | None:
+        """The row as the service expects it; None for a row left entirely blank."""
+        values = {k: (getattr(self, k).data or "").strip() for k in ("title", "url", "doi", "pmid")}
+        if not any(values.values()):
+            return None
+        return {k: v for k, v in values.items() if v or k == "title"}
+
+
+class ArticleForm(FlaskForm):
+    title = StringField("Title")
+    body = TextAreaField("Body")
+    references = FieldList(FormField(ReferenceForm), min_entries=0,
+                           max_entries=MAX_REFERENCE_ROWS)
+    expected_version = IntegerField(validators=[Optional()])
+
+    def references_data(self) -> list[dict[str, str]]:
+        return [r for entry in self.references if (r := entry.form.as_reference()) is not None]
+
+    def rows(self) -> list[dict[str, str]]:
+        """Every row as typed, blank ones included (to show the form again)."""
+        return [
+            {k: (getattr(entry.form, k).data or "") for k in ("title", "url", "doi", "pmid")}
+            for entry in self.references
+        ]
+
+
+def edit_rows(rows: list[dict[str, Any]], op: str) -> list[dict[str, Any]] | None:
+    """Apply a no-JavaScript row operation ("add", "remove-2", "up-1", "down-0") to the
+    reference rows; None when ``op`` is not a row operation."""
+    rows = list(rows)
+    if op == "add":
+        return [*rows, {"title": "", "url": "", "doi": "", "pmid": ""}][:MAX_REFERENCE_ROWS]
+    verb, _, index = op.partition("-")
+    if verb not in ("remove", "up", "down") or not index.isdigit():
+        return None
+    i = int(index)
+    if not 0 <= i < len(rows):
+        return rows
+    if verb == "remove":
+        del rows[i]
+    elif verb == "up" and i > 0:
+        rows[i - 1], rows[i] = rows[i], rows[i - 1]
+    elif verb == "down" and i < len(rows) - 1:
+        rows[i + 1], rows[i] = rows[i], rows[i + 1]
+    return rows
+
+
+class ActionForm(FlaskForm):
+    """A workflow button: the version the page showed, an optional comment, where to go."""
+
+    expected_version = IntegerField(validators=[Optional()])
+    comment = TextAreaField("Comment")
+    return_to = HiddenField()
+
+
+class SignForm(FlaskForm):
+    """The electronic-signature step (approve, reject)."""
+
+    expected_version = IntegerField(validators=[Optional()])
+    content_hash = HiddenField()
+    comment = TextAreaField("Reason")
+    checklist = BooleanField("I completed the review checklist")
+    references_verified = BooleanField("I verified every reference")
+    conflict_of_interest = StringField("Conflict of interest declaration")
+    password = PasswordField("Password")
+
+    def attestations(self, required: tuple[str, ...]) -> dict[str, Any]:
+        values: dict[str, Any] = {
+            "checklist": bool(self.checklist.data),
+            "references_verified": bool(self.references_verified.data),
+            "conflict_of_interest": (self.conflict_of_interest.data or "").strip() or None,
+        }
+        return {k: values[k] for k in required}
+
+
+class CommentForm(FlaskForm):
+    body = TextAreaField("Comment")
+    return_to = HiddenField()
+
+
+class TokenForm(FlaskForm):
+    """Admin: a new API token acting as the person with this e-mail."""
+
+    email = StringField("User email")
+    name = StringField("Token name")

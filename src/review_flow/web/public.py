@@ -1,0 +1,177 @@
+"""What readers see: the article list, ``/articles/<slug>`` and ``/editorial-policy``.
+
+No sign-in, no forms, two or three queries per page; the body HTML comes from the
+per-revision rendering cache (``articles/rendering.py``), and a whole article page is
+reused while one cheap query shows that nothing on it has changed (:class:`PageCache`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    render_template,
+    request,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+
+from review_flow.app import database
+from review_flow.articles.rendering import render_revision
+from review_flow.policy import service as policy_service
+from review_flow.web import read_models, truthy
+from review_flow.web.context import db_session
+from review_flow.workflow import diagram
+from review_flow.workflow.definition import ACTIONS, STATES, STEPPER, WORKFLOW_VERSION
+
+bp = Blueprint("public", __name__)
+
+DISCLAIMER = (
+    "This article is for general information and education only. It is not medical "
+    "advice and does not replace a consultation with a qualified health professional "
+    "who knows your situation. If you think you may have a medical emergency, call your "
+    "doctor or emergency services immediately."
+)
+
+
+@bp.get("/")
+def index() -> ResponseReturnValue:
+    session = db_session()
+    _, policy = policy_service.active_policy(session)
+    return render_template("public/index.html", rows=read_models.public_index(session, policy))
+
+
+def structured_data(item: read_models.PublicArticle, url: str) -> dict[str, Any] | None:
+    """schema.org MedicalWebPage, from the approval itself; None while text is unapproved."""
+    if not item.approved or not item.approvals:
+        return None
+    last = item.approvals[-1]
+    reviewers = [
+        {
+            "@type": "Person",
+            "name": a.name,
+            **({"honorificSuffix": a.credentials,
+                "hasCredential": {"@type": "EducationalOccupationalCredential",
+                                  "credentialCategory": a.credentials}}
+               if a.credentials else {}),
+        }
+        for a in item.approvals
+    ]
+    return {
+        "@context": "https://schema.org",
+        "@type": "MedicalWebPage",
+        "name": item.title,
+        "url": url,
+        "dateModified": item.shown_at.isoformat(),
+        "lastReviewed": last.signed_at.date().isoformat(),
+        "reviewedBy": reviewers[0] if len(reviewers) == 1 else reviewers,
+    }
+
+
+class PageCache:
+    """Public pages as rendered for readers without a session, per process.
+
+    An entry is served only if the article's version and the policy version are what
+    they were when it was rendered (``read_models.public_validator``, one indexed query
+    per request), so an action in another worker or on another server is seen at once.
+    Signed-in people and anyone carrying a session (flash messages) always get a fresh
+    render.
+    """
+
+    def __init__(self, size: int = 2048) -> None:
+        self.size = size
+        self._entries: OrderedDict[tuple[str, str], tuple[Any, str, str]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, str], validator: Any) -> tuple[str, str] | None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None or entry[0] != validator:
+                return None
+            self._entries.move_to_end(key)
+            return entry[1], entry[2]
+
+    def put(self, key: tuple[str, str], validator: Any, html: str) -> str:
+        etag = hashlib.sha256(html.encode()).hexdigest()[:32]
+        with self._lock:
+            self._entries[key] = (validator, html, etag)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+        return etag
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+def page_cache() -> PageCache:
+    """This app's cache (one per app: apps on different databases never share pages)."""
+    cache: PageCache | None = current_app.extensions.get("review_flow.page_cache")
+    if cache is None:
+        cache = current_app.extensions["review_flow.page_cache"] = PageCache()
+    return cache
+
+
+def _cacheable() -> bool:
+    if not truthy(current_app.config.get("PUBLIC_PAGE_CACHE", True)):
+        return False
+    cookies = (current_app.config.get("SESSION_COOKIE_NAME", "session"),
+               current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token"))
+    return not any(name in request.cookies for name in cookies)
+
+
+def _page_response(html: str, etag: str) -> Response:
+    """The page with a strong ETag; ``304 Not Modified`` when the reader already has it.
+    ``no-cache``: revalidate every time (cheap with the ETag), never serve stale text."""
+    quoted = f'"{etag}"'
+    headers = {"ETag": quoted, "Vary": "Cookie", "Cache-Control": "no-cache"}
+    if quoted in request.headers.get("If-None-Match", ""):
+        return Response(status=304, headers=headers)
+    return Response(html, mimetype="text/html", headers=headers)
+
+
+@bp.get("/articles/<slug>")
+def article(slug: str) -> ResponseReturnValue:
+    cacheable = _cacheable()
+    key = (request.host, slug)
+    validator = None
+    if cacheable:
+        validator = read_models.public_validator(database(current_app).engine, slug)
+        if validator is None:
+            abort(404)
+        hit = page_cache().get(key, validator)
+        if hit is not None:
+            return _page_response(*hit)
+    item = read_models.public_article(db_session(), slug)
+    if item is None:
+        abort(404)
+    rendered = None if item.retracted else render_revision(item.content_hash, item.body,
+                                                           item.references)
+    url = url_for("public.article", slug=item.slug, _external=True)
+    html = render_template(
+        "public/article.html", item=item, rendered=rendered, stepper=STEPPER,
+        disclaimer=DISCLAIMER, jsonld=structured_data(item, url),
+    )
+    if not cacheable:
+        return html
+    return _page_response(html, page_cache().put(key, validator, html))
+
+
+@bp.get("/editorial-policy")
+def editorial_policy() -> ResponseReturnValue:
+    session = db_session()
+    version, policy = policy_service.active_policy(session)
+    return render_template(
+        "public/editorial_policy.html", policy=policy, policy_version=version,
+        board=read_models.board_members(session), mermaid=diagram.mermaid(),
+        actions=[a for a in ACTIONS if not a.internal], states=STATES,
+        workflow_version=WORKFLOW_VERSION, disclaimer=DISCLAIMER,
+    )

@@ -1,0 +1,1 @@
+"""The review workflow: one declarative definition driven by `transitions`."""

@@ -1,0 +1,214 @@
+"""Drives the workflow definition with the `transitions` library.
+
+One machine serves every article: it holds no models (``model=None``) and events are
+fired as ``MACHINE.events[name].trigger(article, ctx=...)``. Building a machine per
+article, or ``add_model`` on a long-lived one (which keeps strong references), would
+cost time or memory on every load. ``auto_transitions=False``: no ``to_<state>()``
+shortcut can skip a rule.
+
+Guards are `transitions` conditions. A condition may only answer yes or no, so each
+guard also records *why* it said no on the context; the service turns that into a
+named :class:`~review_flow.errors.GuardFailed`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from transitions import EventData, Machine
+
+from review_flow.workflow import guard as state_guard
+from review_flow.workflow.definition import ACTIONS, INITIAL_STATE, STATES, Action
+
+
+@dataclass
+class Problem:
+    code: str
+    message: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class TransitionContext:
+    """Everything a guard may look at. Filled by the service before firing."""
+
+    action: Action
+    title: str = ""
+    body: str = ""
+    reference_count: int = 0
+    dangling_citations: list[int] = field(default_factory=list)
+    comment: str | None = None
+    already_approved_by_actor: bool = False
+    approvals_after_this: int = 0
+    required_approvals: int = 1
+    required_checks: tuple[str, ...] = ()
+    attestations: dict[str, Any] = field(default_factory=dict)
+    review_due: datetime | None = None
+    now: datetime | None = None
+    problems: list[Problem] = field(default_factory=list)
+
+
+GuardFn = Callable[[TransitionContext], Problem | None]
+
+
+def _has_title(ctx: TransitionContext) -> Problem | None:
+    if not ctx.title.strip():
+        return Problem("missing_title", "A title is required before submitting.")
+    return None
+
+
+def _has_body(ctx: TransitionContext) -> Problem | None:
+    if not ctx.body.strip():
+        return Problem("missing_body", "A body is required before submitting.")
+    return None
+
+
+def _has_reference(ctx: TransitionContext) -> Problem | None:
+    if ctx.reference_count < 1:
+        return Problem(
+            "missing_references", "At least one reference is required before submitting."
+        )
+    return None
+
+
+def _citations_resolve(ctx: TransitionContext) -> Problem | None:
+    if ctx.dangling_citations:
+        markers = ", ".join(f"[{n}]" for n in ctx.dangling_citations)
+        return Problem(
+            "dangling_citation",
+            f"The body cites {markers} but the article has {ctx.reference_count} "
+            f"reference{'s' if ctx.reference_count != 1 else ''}.",
+            {"markers": ctx.dangling_citations, "reference_count": ctx.reference_count},
+        )
+    return None
+
+
+def _comment_given(ctx: TransitionContext) -> Problem | None:
+    if not (ctx.comment or "").strip():
+        return Problem(
+            "comment_required", f"A comment is required to {ctx.action.name.replace('_', ' ')}."
+        )
+    return None
+
+
+def _not_already_approved(ctx: TransitionContext) -> Problem | None:
+    if ctx.already_approved_by_actor:
+        return Problem("already_approved", "You have already approved this revision.")
+    return None
+
+
+def _review_checks_done(ctx: TransitionContext) -> Problem | None:
+    missing = [c for c in ctx.required_checks if not ctx.attestations.get(c)]
+    if missing:
+        return Problem(
+            "review_checks_missing",
+            "The review policy requires these checks before approval: " + ", ".join(missing) + ".",
+            {"missing": missing},
+        )
+    return None
+
+
+def _review_date_passed(ctx: TransitionContext) -> Problem | None:
+    if ctx.review_due is None or ctx.now is None or ctx.now < ctx.review_due:
+        due = ctx.review_due.date().isoformat() if ctx.review_due else "not set"
+        return Problem("review_not_due", f"The re-review date has not passed (due: {due}).")
+    return None
+
+
+GUARDS: dict[str, GuardFn] = {
+    "has_title": _has_title,
+    "has_body": _has_body,
+    "has_reference": _has_reference,
+    "citations_resolve": _citations_resolve,
+    "comment_given": _comment_given,
+    "not_already_approved": _not_already_approved,
+    "review_checks_done": _review_checks_done,
+    "review_date_passed": _review_date_passed,
+}
+
+
+def _condition(name: str) -> Callable[[EventData], bool]:
+    fn = GUARDS[name]
+
+    def check(event: EventData) -> bool:
+        ctx: TransitionContext = event.kwargs["ctx"]
+        problem = fn(ctx)
+        if problem is None:
+            return True
+        if all(p.code != problem.code for p in ctx.problems):
+            ctx.problems.append(problem)
+        return False
+
+    check.__name__ = f"guard_{name}"
+    return check
+
+
+def _quorum_reached(event: EventData) -> bool:
+    ctx: TransitionContext = event.kwargs["ctx"]
+    return ctx.approvals_after_this >= ctx.required_approvals
+
+
+def transition_table() -> list[dict[str, Any]]:
+    """The definition as `transitions` transition dicts (also used to draw diagrams)."""
+    table: list[dict[str, Any]] = []
+    for action in ACTIONS:
+        conditions = [_condition(g) for g in action.guards]
+        if action.quorum:
+            table.append(
+                {
+                    "trigger": action.name,
+                    "source": list(action.sources),
+                    "dest": action.dest,
+                    "conditions": [*conditions, _quorum_reached],
+                }
+            )
+            # Not enough approvals yet: the approval is recorded, the state stays.
+            table.append(
+                {
+                    "trigger": action.name,
+                    "source": list(action.sources),
+                    "dest": None,
+                    "conditions": conditions,
+                }
+            )
+        else:
+            table.append(
+                {
+                    "trigger": action.name,
+                    "source": list(action.sources),
+                    "dest": action.dest,
+                    "conditions": conditions,
+                }
+            )
+    return table
+
+
+def _build_machine() -> Machine:
+    return Machine(
+        model=None,
+        states=list(STATES),
+        initial=INITIAL_STATE,
+        transitions=transition_table(),
+        auto_transitions=False,
+        send_event=True,
+        ignore_invalid_triggers=False,
+    )
+
+
+MACHINE = _build_machine()
+
+
+def can_fire(action: str, state: str) -> bool:
+    """Does the definition have this action from this state (ignoring guards)?"""
+    event = MACHINE.events.get(action)
+    return event is not None and any(state == src for src in event.transitions)
+
+
+def fire(article: Any, action: str, ctx: TransitionContext) -> bool:
+    """Fire ``action`` on ``article``. True if a transition ran (its state may be unchanged
+    for a partial approval); False if a guard refused, with reasons in ``ctx.problems``."""
+    with state_guard.assigning():
+        return bool(MACHINE.events[action].trigger(article, ctx=ctx))

@@ -1,0 +1,72 @@
+"""Who may take which workflow action: the one place these rules live.
+
+Kept out of the `transitions` guards on purpose: a guard says whether the *article* is
+ready; this says whether the *person* may act. Each refusal names its rule.
+"""
+
+from __future__ import annotations
+
+from review_flow.actor import Actor
+from review_flow.errors import PermissionDenied
+from review_flow.users.roles import Role
+from review_flow.workflow.definition import Action, Who
+
+
+def refusal(
+    action: Action, actor: Actor, *, article_author_id: int, wrote_revision: bool
+) -> PermissionDenied | None:
+    """None if ``actor`` may take ``action`` on the article, else the error to raise."""
+    verb = action.label
+    if action.who == Who.ARTICLE_AUTHOR:
+        if actor.id != article_author_id:
+            return PermissionDenied(
+                f"Only the article's author may {verb.lower()}.",
+                code="not_the_author",
+                rule="article_author",
+            )
+    elif action.who == Who.REVIEWER and not actor.has_role(Role.REVIEWER):
+        return PermissionDenied(
+            f"{verb}: requires the reviewer role.", code="role_required", role="reviewer"
+        )
+    elif action.who in (Who.EDITOR, Who.EDITOR_OR_SYSTEM) and not actor.has_role(Role.EDITOR):
+        return PermissionDenied(
+            f"{verb}: requires the editor role.", code="role_required", role="editor"
+        )
+    if action.independent and (wrote_revision or actor.id == article_author_id):
+        return PermissionDenied(
+            f"Separation of duties: you wrote or edited this article, so you may not "
+            f"{verb.lower()} it.",
+            code="separation_of_duties",
+            rule="separation_of_duties",
+        )
+    return None
+
+
+def may_edit(actor: Actor, *, article_author_id: int) -> PermissionDenied | None:
+    if actor.id == article_author_id or actor.has_role(Role.EDITOR):
+        return None
+    return PermissionDenied(
+        "Only the article's author or an editor may edit it.",
+        code="not_the_author",
+        rule="article_author_or_editor",
+    )
+
+
+def may_create(actor: Actor) -> PermissionDenied | None:
+    if actor.has_role(Role.AUTHOR) or actor.has_role(Role.EDITOR):
+        return None
+    return PermissionDenied(
+        "Creating articles requires the author role.", code="role_required", role="author"
+    )
+
+
+def may_comment(actor: Actor, *, article_author_id: int) -> PermissionDenied | None:
+    if (
+        actor.id == article_author_id
+        or actor.has_role(Role.REVIEWER)
+        or actor.has_role(Role.EDITOR)
+    ):
+        return None
+    return PermissionDenied(
+        "Only the author, reviewers and editors may comment.", code="role_required", role="reviewer"
+    )

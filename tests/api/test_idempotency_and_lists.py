@@ -1,0 +1,202 @@
+"""Idempotency-Key, cursors, the audit endpoint, provenance on the review page."""
+
+from __future__ import annotations
+
+import re
+import threading
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from review_flow.app import create_app, database
+from review_flow.articles.models import Article
+from tests.api.conftest import GENERATOR, Api, draft
+
+
+def _articles(db: Any) -> int:
+    with db.reading() as s:
+        return s.scalar(select(func.count()).select_from(Article))
+
+
+def test_retry_with_the_same_key_creates_one_article(
+    api_as: Any, people: Any, db: Any, snapshot: Any
+) -> None:
+    api = api_as(people["author"])
+    key = {"Idempotency-Key": "pipeline-run-42/draft-1"}
+    first = api.post("/articles", json=draft(generator=GENERATOR), headers=key)
+    assert first.status_code == 201
+    assert "Idempotent-Replayed" not in first.headers
+    before = snapshot()
+    again = api.post("/articles", json=draft(generator=GENERATOR), headers=key)
+    assert again.status_code == 201
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.json == first.json
+    assert again.headers["Location"] == first.headers["Location"]
+    assert snapshot() == before
+
+    # Same key, different body: refused, nothing written.
+    r = api.post("/articles", json=draft(title="Another title"), headers=key)
+    assert r.status_code == 422
+    assert r.json["error"]["code"] == "idempotency_key_reused"
+    assert "Idempotency-Key" in r.json["error"]["details"]["fields"]
+    assert snapshot() == before
+
+    # Keys belong to a user: another pipeline may use the same key string.
+    other = api_as(people["editor"])
+    assert other.post("/articles", json=draft(), headers=key).json["id"] != first.json["id"]
+    assert _articles(db) == 2
+
+
+def test_a_failed_request_is_not_remembered(api_as: Any, people: Any, db: Any) -> None:
+    api = api_as(people["author"])
+    key = {"Idempotency-Key": "k-1"}
+    aid = api.post("/articles", json=draft()).json["id"]
+    assert api.act(aid, "withdraw", headers=key).status_code == 409
+    # The same key now carries a request that succeeds (the failure wrote nothing).
+    r = api.act(aid, "submit", headers={"Idempotency-Key": "k-2"})
+    assert r.status_code == 200
+    replay = api.act(aid, "submit", headers={"Idempotency-Key": "k-2"})
+    assert replay.status_code == 200 and replay.headers["Idempotent-Replayed"] == "true"
+    assert api.get(f"/articles/{aid}").json["version"] == 2
+
+
+def test_bad_idempotency_key(api_as: Any, people: Any) -> None:
+    r = api_as(people["author"]).post(
+        "/articles", json=draft(), headers={"Idempotency-Key": "has spaces"}
+    )
+    assert r.status_code == 400 and r.json["error"]["code"] == "invalid_idempotency_key"
+
+
+def test_concurrent_requests_with_one_key_create_one_article(
+    backend: str, db_url: str, db: Any, people: Any, token_for: Any
+) -> None:
+    if backend != "postgresql":
+        pytest.skip("concurrency between transactions is exercised on PostgreSQL")
+    token = token_for(people["author"])
+    app = create_app({"TESTING": True, "DATABASE_URL": db_url, "SECRET_KEY": "t"})
+    # First use records "last used" under a row lock; do it now so the race is real.
+    assert Api(app.test_client(), token).get("/me").status_code == 200
+    n = 8
+    barrier = threading.Barrier(n)
+    results: list[Any] = []
+    lock = threading.Lock()
+
+    def call(key: str) -> None:
+        api = Api(app.test_client(), token)
+        barrier.wait(10)
+        r = api.post("/articles", json=draft(), headers={"Idempotency-Key": key})
+        with lock:
+            results.append((key, r.status_code, r.json))
+
+    threads = [threading.Thread(target=call, args=(f"key-{i % 2}",)) for i in range(n)]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+    finally:
+        database(app).dispose()
+    assert len(results) == n
+    assert {status for _, status, _ in results} == {201}, results
+    for key in ("key-0", "key-1"):
+        assert len({body["id"] for k, _, body in results if k == key}) == 1
+    assert _articles(db) == 2
+
+
+def test_cursor_pagination_is_complete_and_stable(api_as: Any, people: Any) -> None:
+    author = api_as(people["author"])
+    ids = [author.post("/articles", json=draft(title=f"Article {i}")).json["id"] for i in range(7)]
+    seen: list[int] = []
+    cursor = None
+    pages = 0
+    while True:
+        q = "/articles?limit=3" + (f"&cursor={cursor}" if cursor else "")
+        page = author.get(q).json
+        seen += [a["id"] for a in page["items"]]
+        pages += 1
+        if pages == 1:
+            # A new article after the first page does not shift the next pages.
+            author.post("/articles", json=draft(title="Late arrival"))
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == sorted(ids, reverse=True)
+    assert pages == 3
+    assert author.get("/articles?state=submitted").json["items"] == []
+
+
+def test_audit_endpoint_filters_and_pages(api_as: Any, people: Any) -> None:
+    author, auditor = api_as(people["author"]), api_as(people["auditor"])
+    for i in range(3):
+        aid = author.post("/articles", json=draft(title=f"A{i}")).json["id"]
+        author.act(aid, "submit")
+    everything = auditor.get("/audit?limit=100").json
+    assert everything["next_cursor"] is None
+    seqs = [e["seq"] for e in everything["items"]]
+    assert seqs == sorted(seqs)
+    submits = auditor.get("/audit?action=article.submit&limit=2").json
+    assert [e["action"] for e in submits["items"]] == ["article.submit"] * 2
+    rest = auditor.get(f"/audit?action=article.submit&cursor={submits['next_cursor']}").json
+    assert len(rest["items"]) == 1 and rest["next_cursor"] is None
+    mine = auditor.get(f"/audit?actor={people['author'].id}&limit=100").json["items"]
+    assert {e["actor"] for e in mine} == {"Alex Author"} and len(mine) == 6
+    first_at = everything["items"][0]["at"]
+    assert auditor.get(f"/audit?until={first_at}").json["items"] == []
+    since = auditor.get(f"/audit?since={first_at}&limit=100").json["items"]
+    assert len(since) == len(everything["items"])
+    assert auditor.get("/audit?since=yesterday").status_code == 422
+
+
+def _sign_in(client: Any, email: str, password: str) -> None:
+    page = client.get("/sign-in").get_data(as_text=True)
+    csrf = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
+    assert csrf, "sign-in form has a CSRF token"
+    r = client.post(
+        "/sign-in", data={"email": email, "password": password, "csrf_token": csrf.group(1)}
+    )
+    assert r.status_code in (302, 303), r.get_data(as_text=True)[:500]
+
+
+def test_generator_is_shown_to_reviewers(api_as: Any, people: Any, client: Any) -> None:
+    from tests.conftest import PASSWORD
+
+    author = api_as(people["author"])
+    aid = author.post("/articles", json=draft(generator=GENERATOR)).json["id"]
+    author.act(aid, "submit")
+    reviewer_browser = client.application.test_client()
+    _sign_in(reviewer_browser, "reed@example.org", PASSWORD)
+    page = reviewer_browser.get(f"/review/{aid}")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "drafting-pipeline" in text and "medwriter-large" in text and "2026.11" in text
+
+
+def test_list_and_write_query_budgets(api_as: Any, people: Any) -> None:
+    """Lists cost the same whatever their length (no N+1); a write has a fixed budget."""
+    from sqlalchemy import event
+
+    from tests.conftest import QueryCounter
+
+    author = api_as(people["author"])
+    author.get("/me")  # record the token's first use outside the measured requests
+    engine = database(author.client.application).engine
+
+    def statements(call: Any) -> int:
+        counter = QueryCounter()
+        event.listen(engine, "before_cursor_execute", counter)
+        try:
+            assert call().status_code in (200, 201)
+        finally:
+            event.remove(engine, "before_cursor_execute", counter)
+        return counter.count
+
+    for i in range(3):
+        author.post("/articles", json=draft(title=f"A{i}"))
+    three = statements(lambda: author.get("/articles"))
+    for i in range(7):
+        author.post("/articles", json=draft(title=f"B{i}"))
+    assert statements(lambda: author.get("/articles")) == three == 2  # token, page
+    # Token (1); the service: slug, article, revision, current revision, audit head and
+    # event (6); webhooks (1); the answer: allowed actions, approvals (2).
+    assert statements(lambda: author.post("/articles", json=draft(title="C"))) <= 10

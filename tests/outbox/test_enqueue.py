@@ -1,0 +1,213 @@
+"""Which changes write which outbox rows, in the same transaction as the change."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from review_flow.articles import service as articles
+from review_flow.notifications import preferences, webhooks
+from review_flow.outbox.models import OutboxMessage
+from tests.conftest import PASSWORD
+
+
+def _messages(db: Any, channel: str | None = None) -> list[OutboxMessage]:
+    with db.reading() as s:
+        stmt = select(OutboxMessage).order_by(OutboxMessage.id)
+        if channel:
+            stmt = stmt.where(OutboxMessage.channel == channel)
+        rows = list(s.scalars(stmt))
+        s.expunge_all()  # keep them readable after the read-only session rolls back
+        return rows
+
+
+class Boom(Exception):
+    pass
+
+
+def test_a_rolled_back_change_leaves_no_message(db: Any, people: Any, new_article: Any) -> None:
+    with db.transaction() as s:
+        webhooks.create_webhook(s, url="http://127.0.0.1:9/hook", events=["*"])
+    aid = new_article()
+    assert [m.kind for m in _messages(db)] == ["article.create"]
+    with pytest.raises(Boom), db.transaction() as s:
+        articles.perform_action(s, people["author"], aid, "submit")
+        kinds = set(s.scalars(select(OutboxMessage.kind)))
+        assert {"article.submit", "review_requested"} <= kinds  # written, not yet committed
+        raise Boom
+    # Neither the state change nor its e-mails and webhook survive the rollback.
+    assert [m.kind for m in _messages(db)] == ["article.create"]
+    with db.reading() as s:
+        assert articles.get_article(s, aid).state == "draft"
+
+
+def test_submit_tells_every_reviewer_who_may_review(
+    db: Any, people: Any, new_article: Any, make_user: Any
+) -> None:
+    make_user("inactive@example.org", "reviewer")
+    with db.transaction() as s:
+        from review_flow.users.models import User
+
+        s.execute(
+            User.__table__.update().where(User.email == "inactive@example.org").values(active=False)
+        )
+    with db.transaction() as s:
+        preferences.set_email_preferences(
+            s, s.merge(people["reviewer2"].user), {"review_requested": False}
+        )
+    new_article(submit=True)
+    mails = _messages(db, "email")
+    assert [(m.kind, m.recipient) for m in mails] == [("review_requested", "reed@example.org")]
+    payload = mails[0].payload
+    assert payload["article"]["title"] == "Managing high blood pressure"
+    assert payload["actor"] == "Alex Author"
+
+
+def test_author_hears_of_changes_approval_and_rejection(
+    db: Any, people: Any, new_article: Any
+) -> None:
+    aid = new_article(submit=True)
+    rev = people["reviewer"]
+    with db.transaction() as s:
+        articles.perform_action(s, rev, aid, "start_review")
+    with db.transaction() as s:
+        articles.perform_action(s, rev, aid, "request_changes", comment="Cite the guideline.")
+    with db.transaction() as s:
+        articles.perform_action(s, people["author"], aid, "submit")
+    with db.transaction() as s:
+        articles.perform_action(s, rev, aid, "start_review")
+    with db.transaction() as s:
+        articles.perform_action(s, rev, aid, "approve", password=PASSWORD)
+    aid2 = new_article(title="Second", submit=True)
+    with db.transaction() as s:
+        articles.perform_action(s, rev, aid2, "start_review")
+    with db.transaction() as s:
+        articles.perform_action(
+            s, rev, aid2, "reject", comment="Unsupported claims.", password=PASSWORD
+        )
+    to_author = [
+        (m.kind, m.payload.get("comment"))
+        for m in _messages(db, "email")
+        if m.recipient == "author@example.org"
+    ]
+    assert to_author == [
+        ("changes_requested", "Cite the guideline."),
+        ("approved", None),
+        ("rejected", "Unsupported claims."),
+    ]
+    approved = next(m for m in _messages(db, "email") if m.kind == "approved")
+    assert approved.payload["actor"] == "Dr. Maya Reed, MD, FACP"
+
+
+def test_opt_out_is_per_user_and_per_kind(db: Any, people: Any, new_article: Any) -> None:
+    with db.transaction() as s:
+        prefs = preferences.set_email_preferences(
+            s, s.merge(people["author"].user), {"changes_requested": False}
+        )
+    assert prefs == {
+        "review_requested": True,
+        "changes_requested": False,
+        "approved": True,
+        "rejected": True,
+    }
+    aid = new_article(submit=True)
+    with db.transaction() as s:
+        articles.perform_action(s, people["reviewer"], aid, "start_review")
+    with db.transaction() as s:
+        articles.perform_action(s, people["reviewer"], aid, "request_changes", comment="Fix.")
+    assert not [m for m in _messages(db, "email") if m.recipient == "author@example.org"]
+    with pytest.raises(Exception, match="unknown e-mail kind"), db.transaction() as s:
+        preferences.set_email_preferences(s, s.merge(people["author"].user), {"nope": False})
+
+
+def test_webhooks_get_only_the_events_they_chose(db: Any, people: Any, new_article: Any) -> None:
+    with db.transaction() as s:
+        only_submit = webhooks.create_webhook(
+            s, url="http://127.0.0.1:9/a", events=["article.submit"]
+        ).id
+        disabled = webhooks.create_webhook(s, url="http://127.0.0.1:9/b", events=["*"]).id
+        webhooks.update_webhook(s, disabled, active=False)
+    aid = new_article(submit=True)
+    hooks = _messages(db, "webhook")
+    assert [(m.webhook_id, m.kind) for m in hooks] == [(only_submit, "article.submit")]
+    body = hooks[0].payload
+    assert body["id"] == hooks[0].message_id and body["type"] == "article.submit"
+    assert body["data"]["article"]["id"] == aid
+    assert (body["data"]["from_state"], body["data"]["to_state"]) == ("draft", "submitted")
+
+
+def test_bad_webhook_registrations_are_refused(db: Any) -> None:
+    from review_flow.errors import ValidationFailed
+
+    for kwargs, field in (
+        ({"url": "ftp://x", "events": ["*"]}, "url"),
+        ({"url": "http://x.org", "events": []}, "events"),
+        ({"url": "http://x.org", "events": ["article.nope"]}, "events"),
+    ):
+        with pytest.raises(ValidationFailed) as info, db.transaction() as s:
+            webhooks.create_webhook(s, **kwargs)
+        assert field in info.value.details["fields"]
+
+
+def test_rereview_asks_reviewers_again(db: Any, people: Any, new_article: Any) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from review_flow.articles.models import Article
+
+    aid = new_article(submit=True)
+    with db.transaction() as s:
+        articles.perform_action(s, people["reviewer"], aid, "start_review")
+    with db.transaction() as s:
+        articles.perform_action(s, people["reviewer"], aid, "approve", password=PASSWORD)
+    with db.transaction() as s:
+        s.execute(
+            Article.__table__.update()
+            .where(Article.id == aid)
+            .values(review_due=datetime.now(UTC) - timedelta(days=1))
+        )
+    before = len(_messages(db, "email"))
+    with db.transaction() as s:
+        articles.perform_action(s, people["editor"], aid, "request_rereview")
+    new = _messages(db, "email")[before:]
+    assert sorted((m.kind, m.recipient) for m in new) == [
+        ("review_requested", "okafor@example.org"),
+        ("review_requested", "reed@example.org"),
+    ]
+
+
+def test_notification_query_budget(db: Any, people: Any, count_queries: Any) -> None:
+    """What notifications add to each change, pinned: one lookup of webhooks, one of
+    e-mail recipients when the action sends mail, and one INSERT for all its rows."""
+    with db.transaction() as s:
+        webhooks.create_webhook(s, url="http://127.0.0.1:9/a", events=["*"])
+        webhooks.create_webhook(s, url="http://127.0.0.1:9/b", events=["*"])
+
+    def statements(fn: Any) -> list[str]:
+        with count_queries() as q, db.transaction() as s:
+            fn(s)
+        return [
+            st
+            for st in q.statements
+            if "webhooks" in st or "outbox_messages" in st or "email_opt_outs" in st
+        ]
+
+    created: list[int] = []
+    ours = statements(
+        lambda s: created.append(
+            articles.create_article(
+                s,
+                people["author"],
+                title="Budget",
+                body="Text [1].",
+                references=[{"title": "A", "pmid": "1"}],
+            ).id
+        )
+    )
+    assert len(ours) == 2  # webhooks lookup + one INSERT for two webhook rows
+    aid = created[0]
+    ours = statements(lambda s: articles.perform_action(s, people["author"], aid, "submit"))
+    # Webhooks, the reviewers who want mail, one INSERT for 2 webhook rows and 2 e-mails.
+    assert len(ours) == 3, [o[:60] for o in ours]
+    assert len(_messages(db)) == 2 + 4

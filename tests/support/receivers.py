@@ -1,0 +1,144 @@
+"""Real receivers on loopback for outbox tests: an SMTP server (aiosmtpd) and an HTTP
+webhook endpoint that checks the HMAC signature itself (independently of our code)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
+
+from tests.support.servers import free_port
+
+
+@dataclass
+class ReceivedMail:
+    mail_from: str
+    rcpt_tos: list[str]
+    message: EmailMessage
+
+
+class _SmtpHandler:
+    def __init__(self) -> None:
+        self.messages: list[ReceivedMail] = []
+        self.require_auth = False
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.require_auth and not session.authenticated:
+            return "530 Authentication required"
+        msg = message_from_bytes(envelope.original_content, policy=policy.default)
+        self.messages.append(ReceivedMail(envelope.mail_from, list(envelope.rcpt_tos), msg))  # type: ignore[arg-type]
+        return "250 Message accepted for delivery"
+
+
+@contextmanager
+def smtp_server(
+    credentials: tuple[str, str] | None = None,
+) -> Iterator[tuple[int, list[ReceivedMail]]]:
+    """An SMTP server on 127.0.0.1; yields (port, received messages). With
+    ``credentials`` it refuses mail until the client logs in with them (AUTH over plain
+    TCP is allowed here only because this is loopback in a test)."""
+    handler = _SmtpHandler()
+    port = free_port()
+    extra: dict[str, Any] = {}
+    if credentials is not None:
+
+        def authenticator(
+            _server: Any, _session: Any, _envelope: Any, _mechanism: str, data: Any
+        ) -> AuthResult:
+            ok = (data.login.decode(), data.password.decode()) == credentials
+            return AuthResult(success=ok, handled=False)  # let aiosmtpd answer 535
+
+        handler.require_auth = True
+        extra = {"authenticator": authenticator, "auth_require_tls": False}
+    controller = Controller(handler, hostname="127.0.0.1", port=port, **extra)
+    controller.start()
+    try:
+        yield port, handler.messages
+    finally:
+        controller.stop()
+
+
+@dataclass
+class Hit:
+    headers: dict[str, str]
+    body: bytes
+    signature_ok: bool
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class WebhookReceiver:
+    secret: str
+    url: str = ""
+    hits: list[Hit] = field(default_factory=list)
+    # Status codes to answer, in order; when empty, 200.
+    script: list[int] = field(default_factory=list)
+    in_flight: dict[str, int] = field(default_factory=dict)
+    max_in_flight_same_id: int = 0
+    gate: threading.Event | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def expected_signature(self, timestamp: str, body: bytes) -> str:
+        mac = hmac.new(self.secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
+        return "v1=" + mac.hexdigest()
+
+
+@contextmanager
+def webhook_receiver(secret: str) -> Iterator[WebhookReceiver]:
+    """An HTTP endpoint on 127.0.0.1 that records each POST and whether its signature
+    (HMAC-SHA256 over "<timestamp>.<body>") verifies with ``secret``."""
+    state = WebhookReceiver(secret)
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            headers = {k: v for k, v in self.headers.items()}
+            ts = headers.get("X-Review-Flow-Timestamp", "")
+            ok = hmac.compare_digest(
+                state.expected_signature(ts, body), headers.get("X-Review-Flow-Signature", "")
+            )
+            mid = headers.get("X-Review-Flow-Id", "")
+            with state.lock:
+                state.in_flight[mid] = state.in_flight.get(mid, 0) + 1
+                state.max_in_flight_same_id = max(state.max_in_flight_same_id, state.in_flight[mid])
+                state.hits.append(Hit(headers, body, ok))
+                status = state.script.pop(0) if state.script else 200
+            if state.gate is not None:
+                state.gate.wait(10)
+            with state.lock:
+                state.in_flight[mid] -= 1
+            payload = b'{"received": true}' if status < 300 else b"receiver is down"
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    state.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/review-flow"
+    try:
+        yield state
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)

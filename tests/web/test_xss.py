@@ -1,0 +1,67 @@
+"""Hostile text in titles, bodies, references and comments stays inert on every page."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from tests.web.conftest import Browser
+from tests.web.test_rendering import _Tags
+
+PAYLOAD = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+SCRIPT_BLOCK = re.compile(r"<script(?![^>]*application/ld\+json)", re.I)
+
+
+def _assert_inert(html: str) -> None:
+    assert not SCRIPT_BLOCK.search(html), "an executable <script> element got through"
+    parser = _Tags()
+    parser.feed(html)
+    for tag, attrs in parser.found:
+        assert tag not in ("img", "iframe", "svg", "object", "embed", "style"), tag
+        for name, value in attrs:
+            assert not name.startswith("on"), (tag, name)
+            assert name != "style", tag
+            if name == "href":
+                assert not (value or "").strip().lower().startswith(
+                    ("javascript:", "data:", "vbscript:")), value
+
+
+def test_payloads_are_inert_on_every_page(as_role: Any, story: Any, client: Any) -> None:
+    title = f"Title {PAYLOAD}"
+    body = (f"Body {PAYLOAD} [1]\n\n[click](javascript:alert(1))\n\n"
+            '<a href="javascript:alert(2)" style="color:red">x</a>\n')
+    refs = [{"title": f"Ref {PAYLOAD}", "url": "https://example.org/?q=<script>"}]
+    article_id = story.create(title=title, body=body, refs=refs)
+    author = as_role("author")
+    author.post(f"/articles/{article_id}/comments", {"body": f"Comment {PAYLOAD}"})
+    story.act(article_id, "submit", "author")
+    story.act(article_id, "start_review", "reviewer")
+    reviewer = as_role("reviewer")
+    pages = {
+        "editor": author.get(f"/write/{article_id}").get_data(as_text=True),
+        "my articles": author.get("/my-articles").get_data(as_text=True),
+        "revision": author.get(f"/write/{article_id}/revisions/1").get_data(as_text=True),
+        "queue": reviewer.get("/review").get_data(as_text=True),
+        "review": reviewer.get(f"/review/{article_id}").get_data(as_text=True),
+        "sign": reviewer.get(f"/review/{article_id}/sign/approve").get_data(as_text=True),
+    }
+    story.act(article_id, "approve", "reviewer")
+    slug = story.slug(article_id)
+    pages["public"] = client.get(f"/articles/{slug}").get_data(as_text=True)
+    pages["index"] = client.get("/").get_data(as_text=True)
+    pages["audit"] = as_role("auditor").get("/audit").get_data(as_text=True)
+    for name, html in pages.items():
+        _assert_inert(html)
+        assert "&lt;script&gt;" in html or name in ("index",) or "&lt;script" in html, name
+    data = json.loads(re.search(r'<script type="application/ld\+json">(.*?)</script>',
+                                pages["public"], re.S).group(1))  # type: ignore[union-attr]
+    assert data["name"] == title  # JSON-LD carries the text, escaped as JSON
+    assert "</script>" not in re.search(r'ld\+json">(.*?)</script>', pages["public"],
+                                        re.S).group(1)  # type: ignore[union-attr]
+
+
+def test_hostile_next_and_return_to_are_inert(browser: Browser, people: Any) -> None:
+    page = browser.get('/sign-in?next="><script>alert(1)</script>').get_data(as_text=True)
+    _assert_inert(page)
+    assert "&#34;&gt;&lt;script&gt;" in page or "&quot;&gt;&lt;script&gt;" in page
