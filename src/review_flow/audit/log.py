@@ -48,10 +48,11 @@ def actor_of(user: Any | None) -> dict[str, Any]:
 def _head(session: Session) -> tuple[int, str]:
     tx = session.get_transaction()
     cached = session.info.get(_HEAD_KEY)
-    if cached is not None and cached[0] is tx:
+    if tx is not None and cached is not None and cached[0] is tx:
         return cached[1], cached[2]
     row = session.execute(_LOCK_HEAD).one()
-    session.info[_HEAD_KEY] = (tx, row.seq, row.hash)
+    # The transaction may have begun with this very statement: key the cache after it.
+    session.info[_HEAD_KEY] = (session.get_transaction(), row.seq, row.hash)
     return row.seq, row.hash
 
 
