@@ -28,7 +28,7 @@ from review_flow.articles.content import (
 )
 from review_flow.articles.models import Article, Comment, Revision
 from review_flow.audit import log as audit
-from review_flow.audit.models import AuditEvent
+from review_flow.audit.models import AuditChainHead, AuditEvent
 from review_flow.errors import (
     Conflict,
     GuardFailed,
@@ -39,6 +39,7 @@ from review_flow.errors import (
     ValidationFailed,
 )
 from review_flow.notifications import hooks as notify
+from review_flow.notifications import webhooks
 from review_flow.policy import service as policy_service
 from review_flow.policy.models import PolicySettings
 from review_flow.signatures.models import Decision
@@ -66,6 +67,7 @@ class ActionResult:
     decision: Decision | None = None
     approvals: int = 0
     required_approvals: int = 0
+    webhook_generation: str | None = webhooks.GENERATION_UNKNOWN
 
 
 # --- loading ---------------------------------------------------------------------------
@@ -76,20 +78,45 @@ class _Loaded:
     article: Article
     wrote_revision: bool
     policy_version: int
+    approvals: int
+    approved_by_actor: bool
+    webhook_generation: str | None = webhooks.GENERATION_UNKNOWN
 
 
 def _build_load(lock: bool) -> Any:
     wrote = exists().where(
         Revision.article_id == Article.id, Revision.author_id == bindparam("actor_id")
     )
+    on_current = (Decision.revision_id == Article.current_revision_id) & (
+        Decision.kind == "approve"
+    )
+    approvals = select(func.count()).where(on_current).scalar_subquery()
+    by_actor = exists().where(on_current, Decision.reviewer_id == bindparam("actor_id"))
+    columns: list[Any] = [
+        Article,
+        wrote.label("wrote"),
+        policy_service.newest_version_query().label("pv"),
+        approvals.label("approvals"),
+        by_actor.label("by_actor"),
+    ]
+    if lock:
+        # The chain head too: every action appends an event, so taking the head lock here
+        # saves the statement the event would spend on it (see audit.log.seed_head).
+        columns += [AuditChainHead.seq.label("head_seq"), AuditChainHead.hash.label("head_hash")]
+        # ... and whether this process's cached webhook endpoints are still current.
+        columns.append(webhooks.generation_query().label("webhooks"))
     stmt = (
-        select(Article, wrote.label("wrote"), policy_service.newest_version_query().label("pv"))
+        select(*columns)
         .where(Article.id == bindparam("article_id"))
         # The author's row is not needed to act (author_id is); skip the join.
         .options(joinedload(Article.current_revision), lazyload(Article.author))
         .execution_options(populate_existing=True)
     )
-    return stmt.with_for_update(of=Article) if lock else stmt
+    if lock:
+        stmt = stmt.join(AuditChainHead, AuditChainHead.id == 1).with_for_update(
+            of=[Article, AuditChainHead]
+        )
+    return stmt
 
 
 # Built once: a statement object memoizes its cache key, so executing it again skips
@@ -101,8 +128,9 @@ _APPROVERS = select(Decision.reviewer_id).where(
 
 
 def _load(session: Session, article_id: int, actor: Actor, *, lock: bool) -> _Loaded:
-    """The article with its current revision, whether the actor wrote any revision of it,
-    and the policy version in force: one query (``FOR UPDATE`` of the article row)."""
+    """In one query: the article with its current revision, whether the actor wrote any
+    revision of it, the policy version in force, the approvals of the current revision
+    and, when locking (``FOR UPDATE`` of the article row), the audit chain's head."""
     stmt = _LOAD[lock]
     params = {"article_id": article_id, "actor_id": actor.id}
     row = session.execute(stmt, params).unique().one_or_none()
@@ -110,7 +138,11 @@ def _load(session: Session, article_id: int, actor: Actor, *, lock: bool) -> _Lo
         raise NotFound(f"Article {article_id} does not exist.", article_id=article_id)
     if row.pv is None:
         raise NotConfigured("No review policy is installed; run `review-flow db upgrade`.")
-    return _Loaded(row.Article, bool(row.wrote), row.pv)
+    loaded = _Loaded(row.Article, bool(row.wrote), row.pv, row.approvals, bool(row.by_actor))
+    if lock:
+        audit.seed_head(session, row.head_seq, row.head_hash)
+        loaded.webhook_generation = row.webhooks
+    return loaded
 
 
 def get_article(session: Session, article_id: int) -> Article:
@@ -161,17 +193,11 @@ def slugify(title: str) -> str:
     return text[:80].rstrip("-") or "article"
 
 
-def _unique_slug(session: Session, title: str) -> str:
-    base = slugify(title)
+def _free_slug(session: Session, base: str) -> str:
+    """``base``, or the first ``base-N`` not taken."""
     # base, or base-<anything>: a range on the slug index ("." sorts right after "-"), where
     # LIKE would scan the table on SQLite (case-insensitive) and on PostgreSQL (collation).
-    taken = set(
-        session.scalars(
-            select(Article.slug).where(
-                or_(Article.slug == base, (Article.slug > f"{base}-") & (Article.slug < f"{base}."))
-            )
-        )
-    )
+    taken = set(session.scalars(_SLUGS_LIKE, {"base": base, "lo": f"{base}-", "hi": f"{base}."}))
     if base not in taken:
         return base
     n = 2
@@ -180,29 +206,38 @@ def _unique_slug(session: Session, title: str) -> str:
     return f"{base}-{n}"
 
 
+_SLUGS_LIKE = select(Article.slug).where(
+    or_(
+        Article.slug == bindparam("base"),
+        (Article.slug > bindparam("lo")) & (Article.slug < bindparam("hi")),
+    )
+)
+_INSERT_ARTICLE = {
+    dialect: insert(Article).on_conflict_do_nothing(index_elements=["slug"]).returning(Article)
+    for dialect, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
+}
+
+
 def _insert_with_unique_slug(session: Session, title: str, **values: Any) -> Article:
     """INSERT the article under a free slug.
 
-    Writers choose slugs one at a time: on PostgreSQL this transaction takes the audit
-    chain's head lock before looking (every create takes it anyway for its event); SQLite
-    write transactions already hold the database lock. ``ON CONFLICT DO NOTHING`` stays as
-    a backstop for a writer that bypasses the service, costing a retry, not a failure.
+    Titles are mostly new, so the plain slug is tried first and the taken ones are looked
+    up only when it collides. Writers choose slugs one at a time: on PostgreSQL this
+    transaction takes the audit chain's head lock first (every create takes it anyway for
+    its event); SQLite write transactions hold the database lock. ``ON CONFLICT DO
+    NOTHING`` turns a collision into a retry instead of a failed transaction.
     """
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         audit.lock_head(session)
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = _INSERT_ARTICLE[dialect]
+    base = slugify(title)
+    slug = base
     for _ in range(3):
-        slug = _unique_slug(session, title)
-        stmt = (
-            insert(Article)
-            .values(slug=slug, **values)
-            .on_conflict_do_nothing(index_elements=["slug"])
-            .returning(Article)
-        )
-        article = session.scalars(stmt).one_or_none()
+        article = session.scalars(stmt.values(slug=slug, **values)).one_or_none()
         if article is not None:
             return article
+        slug = _free_slug(session, base)
     raise Conflict(f"Could not find a free slug for {title!r}; try again.", code="slug_taken")
 
 
@@ -305,7 +340,11 @@ def edit_article(
             code="not_editable",
             state=article.state,
             allowed_actions=allowed_actions(
-                session, actor, article, wrote_revision=loaded.wrote_revision
+                session,
+                actor,
+                article,
+                wrote_revision=loaded.wrote_revision,
+                approved_by_actor=loaded.approved_by_actor,
             ),
         )
     title, body, refs = _clean_content(title, body, references)
@@ -358,7 +397,7 @@ def edit_article(
         data={"version": article.version, **({"generator": gen} if gen else {})},
         at=now,
     )
-    notify.article_edited(session, actor, article, revision)
+    notify.article_edited(session, actor, article, revision, loaded.webhook_generation)
     session.flush()
     return article, revision
 
@@ -371,7 +410,12 @@ def _approver_ids(session: Session, revision_id: int) -> set[int]:
 
 
 def allowed_actions(
-    session: Session, actor: Actor, article: Article, *, wrote_revision: bool | None = None
+    session: Session,
+    actor: Actor,
+    article: Article,
+    *,
+    wrote_revision: bool | None = None,
+    approved_by_actor: bool | None = None,
 ) -> list[str]:
     """The actions ``actor`` may take on ``article`` now (what the UI offers as buttons)."""
     candidates = [n for n in USER_ACTIONS if engine.can_fire(n, article.state)]
@@ -396,12 +440,13 @@ def allowed_actions(
             continue
         if spec.needs_signature and actor.via_token:
             continue
-        if (
-            name == "approve"
-            and article.current_revision_id is not None
-            and actor.id in _approver_ids(session, article.current_revision_id)
-        ):
-            continue
+        if name == "approve" and article.current_revision_id is not None:
+            if approved_by_actor is None:
+                approved_by_actor = actor.id in _approver_ids(
+                    session, article.current_revision_id
+                )
+            if approved_by_actor:
+                continue
         if name == "request_rereview" and (
             article.review_due is None or utcnow() < article.review_due
         ):
@@ -450,7 +495,13 @@ def perform_action(
     _check_version(session, article, expected_version)
     state = article.state
     if not engine.can_fire(action, state):
-        allowed = allowed_actions(session, actor, article, wrote_revision=loaded.wrote_revision)
+        allowed = allowed_actions(
+            session,
+            actor,
+            article,
+            wrote_revision=loaded.wrote_revision,
+            approved_by_actor=loaded.approved_by_actor,
+        )
         raise InvalidTransition(
             f"Cannot {action.replace('_', ' ')} article {article.id}: it is {state}. "
             f"Allowed now: {', '.join(allowed) if allowed else 'none for you'}.",
@@ -486,9 +537,6 @@ def perform_action(
                 "Signature refused: the password is not correct.", code="wrong_password"
             )
 
-    approvers: set[int] = set()
-    if spec.quorum:
-        approvers = _approver_ids(session, revision.id)
     now = utcnow()
     ctx = engine.TransitionContext(
         action=spec,
@@ -499,8 +547,8 @@ def perform_action(
         if "citations_resolve" in spec.guards
         else [],
         comment=comment,
-        already_approved_by_actor=actor.id in approvers,
-        approvals_after_this=len(approvers | {actor.id}),
+        already_approved_by_actor=loaded.approved_by_actor,
+        approvals_after_this=loaded.approvals + (0 if loaded.approved_by_actor else 1),
         required_approvals=policy.required_approvals,
         required_checks=policy.review_checks,
         attestations=dict(attestations or {}),
@@ -555,7 +603,7 @@ def perform_action(
         article.submitted_at = now
     article.version += 1
     article.updated_at = now
-    approvals = len(approvers) + (1 if action == "approve" else 0)
+    approvals = loaded.approvals + (1 if action == "approve" else 0)
     event = audit.record(
         session,
         actor_id=actor.id,
@@ -602,6 +650,7 @@ def perform_action(
         decision=decision,
         approvals=approvals,
         required_approvals=policy.required_approvals,
+        webhook_generation=loaded.webhook_generation,
     )
     notify.action_taken(session, actor, result)
     session.flush()

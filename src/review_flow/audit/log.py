@@ -56,6 +56,12 @@ def _head(session: Session) -> tuple[int, str]:
     return row.seq, row.hash
 
 
+def seed_head(session: Session, seq: int, hash_: str) -> None:
+    """Hand over a head the caller read under the head lock in its own query, so the
+    transaction's first event need not read it again (``articles.service._load``)."""
+    session.info[_HEAD_KEY] = (session.get_transaction(), seq, hash_)
+
+
 def lock_head(session: Session) -> None:
     """Take the chain-head lock now rather than at the first event.
 

@@ -11,15 +11,16 @@ import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import JSON, Integer, String, bindparam, cast, exists, insert, literal, select
 from sqlalchemy.orm import Session
 
 from review_flow.actor import Actor
 from review_flow.articles.models import Article, Revision
 from review_flow.notifications.models import EmailOptOut
-from review_flow.notifications.webhooks import subscribed
+from review_flow.notifications.webhooks import GENERATION_UNKNOWN, subscribed
+from review_flow.outbox.models import OutboxMessage
 from review_flow.outbox.service import enqueue_many
-from review_flow.timeutil import isoformat, utcnow
+from review_flow.timeutil import UTCDateTime, isoformat, utcnow
 from review_flow.users.models import User, UserRole
 from review_flow.users.roles import Role
 
@@ -63,9 +64,11 @@ def _webhooks(
     actor: Actor,
     now: datetime,
     extra: dict[str, Any],
+    generation: str | None = GENERATION_UNKNOWN,
 ) -> list[dict[str, Any]]:
-    """Outbox rows for the endpoints that want ``event``."""
-    hooks = subscribed(session, event)
+    """Outbox rows for the endpoints that want ``event`` (no query while the cached
+    endpoints are current, see ``webhooks.subscriptions``)."""
+    hooks = subscribed(session, event, generation)
     if not hooks:
         return []
     data = {
@@ -91,57 +94,93 @@ def _webhooks(
     return rows
 
 
-def _wanted_by(kind: str) -> Any:
-    """SQL: the user is active and has not turned ``kind`` off."""
-    opted_out = exists().where(EmailOptOut.user_id == User.id, EmailOptOut.kind == kind)
-    return User.active.is_(True) & ~opted_out
+def _email_insert(to: str) -> Any:
+    """One INSERT ... SELECT that finds the recipients and queues their e-mails.
 
-
-def _reviewers_to_tell(session: Session, article: Article, kind: str) -> list[User]:
-    """Active reviewers who may review it (wrote no revision of it) and want this kind."""
-    wrote = exists().where(Revision.article_id == article.id, Revision.author_id == User.id)
-    stmt = (
-        select(User)
-        .join(UserRole, UserRole.user_id == User.id)
-        .where(
-            UserRole.role == Role.REVIEWER.value,
-            User.id != article.author_id,
-            ~wrote,
-            _wanted_by(kind),
-        )
-        .order_by(User.id)
+    ``to`` is "reviewers" (active reviewers who may review the article: they wrote no
+    revision of it) or "author". Either way only users who have not turned the kind off.
+    Built once per audience; a change costs this one statement, whatever the number of
+    recipients. Each message id is the change's prefix plus the user id: unique, and
+    stable for the receiver to drop duplicates by. The greeting name is read at delivery.
+    """
+    kind = bindparam("kind", type_=String())
+    article_id = bindparam("article_id", type_=Integer())
+    now = bindparam("now", type_=UTCDateTime())
+    wanted = User.active.is_(True) & ~exists().where(
+        EmailOptOut.user_id == User.id, EmailOptOut.kind == kind
     )
-    return list(session.scalars(stmt).unique())
+    columns = select(
+        bindparam("prefix", type_=String()) + cast(User.id, String()),
+        literal("email", String()),
+        kind,
+        User.email,
+        User.id,
+        article_id,
+        bindparam("payload", type_=JSON()),
+        literal("pending", String()),
+        literal(0, Integer()),
+        now,
+        now,
+    )
+    if to == "reviewers":
+        wrote = exists().where(Revision.article_id == article_id, Revision.author_id == User.id)
+        recipients = columns.join_from(User, UserRole, UserRole.user_id == User.id).where(
+            UserRole.role == Role.REVIEWER.value,
+            User.id != bindparam("author_id"),
+            ~wrote,
+            wanted,
+        )
+    else:
+        recipients = columns.where(User.id == bindparam("author_id"), wanted)
+    return insert(OutboxMessage.__table__).from_select(
+        [
+            "message_id",
+            "channel",
+            "kind",
+            "recipient",
+            "user_id",
+            "article_id",
+            "payload",
+            "status",
+            "attempts",
+            "available_at",
+            "created_at",
+        ],
+        recipients,
+    )
 
 
-def _author_to_tell(session: Session, article: Article, actor: Actor, kind: str) -> list[User]:
-    if article.author_id == actor.id:
-        return []
-    return list(session.scalars(select(User).where(User.id == article.author_id, _wanted_by(kind))))
+_EMAIL_TO = {to: _email_insert(to) for to in ("reviewers", "author")}
 
 
-def _emails(
-    kind: str, users: list[User], article: Article, actor: Actor, comment: str | None
-) -> list[dict[str, Any]]:
-    summary = _article_summary(article)
-    return [
+def _queue_emails(
+    session: Session,
+    kind: str,
+    to: str,
+    article: Article,
+    actor: Actor,
+    comment: str | None,
+    now: datetime,
+) -> None:
+    if to == "author" and article.author_id == actor.id:
+        return  # nobody is told of their own action
+    payload = {
+        "kind": kind,
+        "actor": _signed_name(actor.user),
+        "article": _article_summary(article),
+        "comment": comment,
+    }
+    session.execute(
+        _EMAIL_TO[to],
         {
-            "channel": "email",
+            "prefix": uuid.uuid4().hex[:24] + "-",
             "kind": kind,
-            "recipient": user.email,
-            "user_id": user.id,
             "article_id": article.id,
-            "payload": {
-                "kind": kind,
-                "to": user.email,
-                "to_name": user.name,
-                "actor": _signed_name(actor.user),
-                "article": summary,
-                "comment": comment,
-            },
-        }
-        for user in users
-    ]
+            "author_id": article.author_id,
+            "payload": payload,
+            "now": now,
+        },
+    )
 
 
 def article_created(session: Session, actor: Actor, article: Article) -> None:
@@ -149,20 +188,32 @@ def article_created(session: Session, actor: Actor, article: Article) -> None:
     enqueue_many(session, _webhooks(session, "article.create", article, actor, now, {}), now=now)
 
 
-def article_edited(session: Session, actor: Actor, article: Article, revision: Revision) -> None:
+def article_edited(
+    session: Session,
+    actor: Actor,
+    article: Article,
+    revision: Revision,
+    webhook_generation: str | None = GENERATION_UNKNOWN,
+) -> None:
     now = utcnow()
-    enqueue_many(
+    rows = _webhooks(
         session,
-        _webhooks(session, "article.edit", article, actor, now, {"revision": revision.number}),
-        now=now,
+        "article.edit",
+        article,
+        actor,
+        now,
+        {"revision": revision.number},
+        webhook_generation,
     )
+    enqueue_many(session, rows, now=now)
 
 
 def action_taken(session: Session, actor: Actor, result: ActionResult) -> None:
     """E-mails and webhooks for one workflow action (``perform_action`` calls this last).
 
-    Costs one query for the webhooks, one for the e-mail recipients when the action
-    sends mail, and one INSERT for all resulting rows.
+    Costs one INSERT for the webhook rows when an endpoint wants the event, and one
+    INSERT ... SELECT when the action sends mail; the endpoints come from a per-process
+    cache that the action's own load query validates.
     """
     article, action = result.article, result.action
     now = result.event.at
@@ -185,15 +236,11 @@ def action_taken(session: Session, actor: Actor, result: ActionResult) -> None:
                 else {}
             ),
         },
+        result.webhook_generation,
     )
+    enqueue_many(session, rows, now=now)
     rule = EMAIL_ON_ACTION.get(action)
     # Approvals short of the quorum tell nobody: the author hears once, when approved.
     if rule is not None and not (action == "approve" and result.to_state != "approved"):
         kind, to = rule
-        users = (
-            _reviewers_to_tell(session, article, kind)
-            if to == "reviewers"
-            else _author_to_tell(session, article, actor, kind)
-        )
-        rows += _emails(kind, users, article, actor, comment)
-    enqueue_many(session, rows, now=now)
+        _queue_emails(session, kind, to, article, actor, comment, now)

@@ -12,14 +12,17 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from review_flow.audit import log as audit
 from review_flow.audit.log import RequestContext
+from review_flow.audit.models import AuditEvent
 from review_flow.errors import NotFound, ValidationFailed
 from review_flow.notifications.models import Webhook
 from review_flow.outbox.models import OutboxAttempt, OutboxMessage
@@ -119,7 +122,7 @@ def create_webhook(
     )
     session.add(hook)
     session.flush()
-    audit.record(
+    event = audit.record(
         session,
         **audit.actor_of(created_by),
         action="webhook.create",
@@ -128,6 +131,8 @@ def create_webhook(
         context=context,
         data={"url": url, "events": chosen},
     )
+    hook.changed_seq = event.seq
+    session.flush()
     return hook
 
 
@@ -157,7 +162,7 @@ def update_webhook(
             hook.url = cleaned
             changes["url"] = cleaned
     if changes:
-        audit.record(
+        hook.changed_seq = audit.record(
             session,
             **audit.actor_of(by),
             action="webhook.update",
@@ -165,7 +170,7 @@ def update_webhook(
             object_id=hook.id,
             context=context,
             data=changes,
-        )
+        ).seq
         session.flush()
     return hook
 
@@ -181,13 +186,60 @@ def list_webhooks(session: Session) -> list[Webhook]:
     return list(session.scalars(select(Webhook).order_by(Webhook.id)))
 
 
-def subscribed(session: Session, event: str) -> list[Webhook]:
-    """Active endpoints that want ``event`` (one query; the filter on a JSON list is here)."""
-    return [
-        h
-        for h in session.scalars(select(Webhook).where(Webhook.active.is_(True)))
-        if "*" in h.events or event in h.events
-    ]
+@dataclass(frozen=True)
+class Subscription:
+    """What the notifier needs of an active endpoint (the secret is read at delivery)."""
+
+    id: int
+    url: str
+    events: frozenset[str]
+
+    def wants(self, event: str) -> bool:
+        return "*" in self.events or event in self.events
+
+
+# Per process and database URL: (generation, active endpoints). The generation is the
+# hash of the audit event that last registered or changed an endpoint: unique to that
+# change even across databases restored or recreated under one URL (tests do that).
+_cache: dict[str, tuple[str | None, tuple[Subscription, ...]]] = {}
+# "Not read by the caller": look the endpoints up.
+GENERATION_UNKNOWN = "unknown"
+
+
+def generation_query() -> Any:
+    """A scalar subquery for a statement that runs anyway: it changes whenever an
+    endpoint is registered or changed (NULL while there are none), so it validates
+    ``subscriptions``' cache at no extra statement."""
+    last = select(func.max(Webhook.changed_seq)).scalar_subquery()
+    return select(AuditEvent.hash).where(AuditEvent.seq == last).scalar_subquery()
+
+
+_ALL_HOOKS = select(
+    Webhook.id, Webhook.url, Webhook.events, Webhook.active, generation_query().label("gen")
+)
+
+
+def subscriptions(
+    session: Session, generation: str | None = GENERATION_UNKNOWN
+) -> tuple[Subscription, ...]:
+    """The active endpoints: from the cache when ``generation`` (read in the caller's
+    transaction with ``generation_query``) says it is current, else in one query that
+    refreshes the cache."""
+    key = str(session.get_bind().url)
+    cached = _cache.get(key)
+    if generation != GENERATION_UNKNOWN and cached is not None and cached[0] == generation:
+        return cached[1]
+    rows = session.execute(_ALL_HOOKS).all()
+    subs = tuple(Subscription(r.id, r.url, frozenset(r.events)) for r in rows if r.active)
+    _cache[key] = (rows[0].gen if rows else None, subs)
+    return subs
+
+
+def subscribed(
+    session: Session, event: str, generation: str | None = GENERATION_UNKNOWN
+) -> list[Subscription]:
+    """Active endpoints that want ``event``."""
+    return [h for h in subscriptions(session, generation) if h.wants(event)]
 
 
 def deliveries(

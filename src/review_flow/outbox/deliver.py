@@ -40,6 +40,7 @@ from review_flow.outbox.transports import (
     monotonic_ms,
 )
 from review_flow.timeutil import utcnow
+from review_flow.users.models import User
 
 log = logging.getLogger(__name__)
 
@@ -162,8 +163,9 @@ class Deliverer:
                 .execution_options(synchronize_session=False)
             )
             rows = session.execute(
-                select(OutboxMessage, Webhook.secret, Webhook.active)
+                select(OutboxMessage, Webhook.secret, Webhook.active, User.name)
                 .outerjoin(Webhook, Webhook.id == OutboxMessage.webhook_id)
+                .outerjoin(User, User.id == OutboxMessage.user_id)
                 .where(OutboxMessage.id.in_(ids))
                 .order_by(OutboxMessage.available_at, OutboxMessage.id)
             ).all()
@@ -174,13 +176,14 @@ class Deliverer:
                     channel=m.channel,
                     kind=m.kind,
                     recipient=m.recipient,
-                    payload=m.payload,
+                    # E-mails greet the recipient by the name they have now.
+                    payload={**m.payload, "to_name": name} if name else m.payload,
                     attempt=m.attempts,
                     claim_token=token,
                     webhook_secret=secret,
                     webhook_active=bool(active),
                 )
-                for m, secret, active in rows
+                for m, secret, active, name in rows
             ]
 
     # --- sending and recording ------------------------------------------------------
