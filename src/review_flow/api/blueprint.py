@@ -255,8 +255,10 @@ def _require(actor: Actor, roles: frozenset[str], what: str) -> None:
 # --- shapes ---------------------------------------------------------------------------
 
 
-def _article_detail(session: Session, article: Article, actor: Actor) -> dict[str, Any]:
-    data = articles.article_as_dict(session, article, actor)
+def _article_detail(
+    session: Session, article: Article, actor: Actor, *, actor_just_wrote: bool = False
+) -> dict[str, Any]:
+    data = articles.article_as_dict(session, article, actor, actor_just_wrote=actor_just_wrote)
     rev = article.current_revision
     data["content"] = (
         None
@@ -301,11 +303,11 @@ def _page(
 
 
 def _article_written(
-    session: Session, actor: Actor, article: Article, status: int
+    session: Session, actor: Actor, article: Article, status: int, *, new_revision: bool
 ) -> idempotency.Stored:
     return idempotency.Stored(
         status,
-        _article_detail(session, article, actor),
+        _article_detail(session, article, actor, actor_just_wrote=new_revision),
         {
             "ETag": _etag(article.version),
             "Location": url_for("api.get_article", article_id=article.id),
@@ -362,7 +364,7 @@ def create_article(json: s.ArticleCreate) -> Any:
             references=[r.model_dump(exclude_none=True) for r in json.references],
             generator=json.generator.model_dump(exclude_none=True) if json.generator else None,
         )
-        return _article_written(session, actor, article, 201)
+        return _article_written(session, actor, article, 201, new_revision=True)
 
     return _write(work, idempotent=True)
 
@@ -389,7 +391,7 @@ def update_article(article_id: int, json: s.ArticleUpdate) -> Any:
 
     def work(session: Session, actor: Actor) -> idempotency.Stored:
         _visible_article(session, actor, article_id)
-        article, _rev = articles.edit_article(
+        article, revision = articles.edit_article(
             session,
             actor,
             article_id,
@@ -399,7 +401,9 @@ def update_article(article_id: int, json: s.ArticleUpdate) -> Any:
             generator=json.generator.model_dump(exclude_none=True) if json.generator else None,
             expected_version=expected,
         )
-        return _article_written(session, actor, article, 200)
+        return _article_written(
+            session, actor, article, 200, new_revision=revision is not None
+        )
 
     return _write(work)
 

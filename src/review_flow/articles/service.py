@@ -218,19 +218,25 @@ _INSERT_ARTICLE = {
 }
 
 
+# What a create reads first, as an action's load does: the audit chain's head, locked
+# (every create appends an event, and holding the lock from here on makes choosing a
+# slug race-free), and whether this process's cached webhook endpoints are current.
+_CREATE_PREAMBLE = (
+    select(AuditChainHead.seq, AuditChainHead.hash, webhooks.generation_query().label("webhooks"))
+    .where(AuditChainHead.id == 1)
+    .with_for_update(of=AuditChainHead)
+)
+
+
 def _insert_with_unique_slug(session: Session, title: str, **values: Any) -> Article:
     """INSERT the article under a free slug.
 
     Titles are mostly new, so the plain slug is tried first and the taken ones are looked
-    up only when it collides. Writers choose slugs one at a time: on PostgreSQL this
-    transaction takes the audit chain's head lock first (every create takes it anyway for
-    its event); SQLite write transactions hold the database lock. ``ON CONFLICT DO
-    NOTHING`` turns a collision into a retry instead of a failed transaction.
+    up only when it collides. Writers choose slugs one at a time, since the caller holds
+    the audit chain's head lock (``_CREATE_PREAMBLE``). ``ON CONFLICT DO NOTHING`` turns
+    a collision into a retry instead of a failed transaction.
     """
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        audit.lock_head(session)
-    stmt = _INSERT_ARTICLE[dialect]
+    stmt = _INSERT_ARTICLE[session.get_bind().dialect.name]
     base = slugify(title)
     slug = base
     for _ in range(3):
@@ -267,6 +273,8 @@ def create_article(
     title, body, refs = _clean_content(title, body, references)
     gen = parse_generator(generator)
     now = utcnow()
+    first = session.execute(_CREATE_PREAMBLE).one()
+    audit.seed_head(session, first.seq, first.hash)
     article = _insert_with_unique_slug(
         session,
         title,
@@ -306,7 +314,7 @@ def create_article(
         data={"version": article.version, "generator": gen} if gen else {"version": 1},
         at=now,
     )
-    notify.article_created(session, actor, article)
+    notify.article_created(session, actor, article, first.webhooks)
     session.flush()
     return article
 
@@ -707,9 +715,18 @@ def approvals_for(session: Session, revision_id: int) -> list[Decision]:
 
 
 def article_as_dict(
-    session: Session, article: Article, actor: Actor | None = None
+    session: Session,
+    article: Article,
+    actor: Actor | None = None,
+    *,
+    actor_just_wrote: bool = False,
 ) -> dict[str, Any]:
-    """The stable JSON shape of ``articles show --json`` and the API."""
+    """The stable JSON shape of ``articles show --json`` and the API.
+
+    ``actor_just_wrote``: the current revision was made by ``actor`` in this transaction,
+    so it has no approvals yet and the actor is one of its writers (two queries saved on
+    every API create and edit).
+    """
     current = article.current_revision
     approved = article.approved_revision
     out: dict[str, Any] = {
@@ -733,9 +750,19 @@ def article_as_dict(
                 "content_hash": d.content_hash,
                 "meaning": d.meaning,
             }
-            for d in approvals_for(session, current.id)
+            for d in ([] if actor_just_wrote else approvals_for(session, current.id))
         ]
-    out["allowed_actions"] = allowed_actions(session, actor, article) if actor else []
+    out["allowed_actions"] = (
+        allowed_actions(
+            session,
+            actor,
+            article,
+            wrote_revision=True if actor_just_wrote else None,
+            approved_by_actor=False if actor_just_wrote else None,
+        )
+        if actor
+        else []
+    )
     return out
 
 

@@ -62,16 +62,6 @@ def seed_head(session: Session, seq: int, hash_: str) -> None:
     session.info[_HEAD_KEY] = (session.get_transaction(), seq, hash_)
 
 
-def lock_head(session: Session) -> None:
-    """Take the chain-head lock now rather than at the first event.
-
-    For a use case that must read and then write something unique (an article's slug):
-    holding the lock every writer takes anyway makes the read-then-write race-free across
-    processes, at no extra statement, since the event later reuses the head read here.
-    """
-    _head(session)
-
-
 def record(
     session: Session,
     *,

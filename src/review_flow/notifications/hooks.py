@@ -183,9 +183,15 @@ def _queue_emails(
     )
 
 
-def article_created(session: Session, actor: Actor, article: Article) -> None:
+def article_created(
+    session: Session,
+    actor: Actor,
+    article: Article,
+    webhook_generation: str | None = GENERATION_UNKNOWN,
+) -> None:
     now = utcnow()
-    enqueue_many(session, _webhooks(session, "article.create", article, actor, now, {}), now=now)
+    rows = _webhooks(session, "article.create", article, actor, now, {}, webhook_generation)
+    enqueue_many(session, rows, now=now)
 
 
 def article_edited(
