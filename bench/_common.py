@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -64,3 +65,34 @@ class StatementCounter:
     def _on(self, conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
         if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK")):
             self.count += 1
+
+
+class DriverClock:
+    """Wall time spent inside the database driver: statements (from the cursor events)
+    and commits (the dialect's ``do_commit``). What a cycle costs apart from it is our
+    Python and SQLAlchemy's; it is the floor no change to either could go below."""
+
+    def __init__(self, db: Database) -> None:
+        self.seconds = 0.0
+        self._started: float | None = None
+        event.listen(db.engine, "before_cursor_execute", self._before)
+        event.listen(db.engine, "after_cursor_execute", self._after)
+        dialect = db.engine.dialect
+        original = dialect.do_commit
+
+        def timed_commit(dbapi_connection):  # type: ignore[no-untyped-def]
+            t0 = time.perf_counter()
+            try:
+                return original(dbapi_connection)
+            finally:
+                self.seconds += time.perf_counter() - t0
+
+        dialect.do_commit = timed_commit  # type: ignore[method-assign]
+
+    def _before(self, *args) -> None:  # type: ignore[no-untyped-def]
+        self._started = time.perf_counter()
+
+    def _after(self, *args) -> None:  # type: ignore[no-untyped-def]
+        if self._started is not None:
+            self.seconds += time.perf_counter() - self._started
+            self._started = None

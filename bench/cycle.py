@@ -21,7 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from _common import StatementCounter, fresh_database
+from _common import DriverClock, StatementCounter, fresh_database
 
 from review_flow.actor import Actor
 from review_flow.articles import service as articles
@@ -71,16 +71,21 @@ def run_one(backend: str, cycles: int) -> dict[str, float]:
         for i in range(20):  # warm caches and connections
             cycle(-i - 1)
         counter = StatementCounter(db)
-        start = time.perf_counter()
+        driver = DriverClock(db)
+        start, cpu_start = time.perf_counter(), time.process_time()
         for i in range(cycles):
             cycle(i)
         elapsed = time.perf_counter() - start
+        cpu = time.process_time() - cpu_start
         return {
             "backend": backend,
             "cycles": cycles,
             "seconds": round(elapsed, 3),
             "cycles_per_second": round(cycles / elapsed, 1),
             "queries_per_cycle": round(counter.count / cycles, 2),
+            # Our process's CPU, and wall time inside the driver (statements + commits).
+            "cpu_ms_per_cycle": round(cpu / cycles * 1000, 2),
+            "driver_ms_per_cycle": round(driver.seconds / cycles * 1000, 2),
             "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         }
 
@@ -111,12 +116,16 @@ def main() -> None:
         for row in rows:
             print(json.dumps(row))
         return
-    print("| backend | cycles | cycles/s | queries/cycle | peak RSS (MiB) |")
-    print("| --- | ---: | ---: | ---: | ---: |")
+    print(
+        "| backend | cycles | cycles/s | queries/cycle | CPU ms/cycle "
+        "| in driver ms/cycle | peak RSS (MiB) |"
+    )
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in rows:
         print(
             f"| {r['backend']} | {r['cycles']} | {r['cycles_per_second']} | "
-            f"{r['queries_per_cycle']} | {r['peak_rss_mib']} |"
+            f"{r['queries_per_cycle']} | {r['cpu_ms_per_cycle']} | "
+            f"{r['driver_ms_per_cycle']} | {r['peak_rss_mib']} |"
         )
 
 
