@@ -349,3 +349,63 @@ def test_purge_keeps_pending_and_recent_messages(app: Any, db: Any, clock: Any) 
     assert statuses == [("pending", False), ("pending", True)]
     with db.reading() as s:
         assert s.scalars(select(OutboxAttempt)).all() == []
+
+
+@pytest.mark.parametrize("mode", ["starttls", "ssl"])
+def test_email_over_tls_with_credentials_from_configuration(
+    db: Any, people: Any, new_article: Any, clock: Any, tmp_path: Any, mode: str
+) -> None:
+    """TLS and credentials as configured, against a server with a real certificate
+    (a throw-away CA): the mail arrives only after the login, over an encrypted link."""
+    from tests.support.receivers import tls_smtp_server
+
+    new_article(submit=True)
+    with tls_smtp_server(mode, ("mailer", "s3cret-pass"), tmp_path) as server:
+        settings = DeliverySettings.from_config(
+            {
+                "SMTP_HOST": "127.0.0.1",
+                "SMTP_PORT": str(server.port),
+                "SMTP_TLS": mode,
+                "SMTP_USERNAME": "mailer",
+                "SMTP_PASSWORD": "s3cret-pass",
+                "SMTP_CA_FILE": server.ca_file,
+                "SMTP_TIMEOUT": "5",
+            }
+        )
+        report = Deliverer(db, settings, clock=clock).run()
+        assert (report.sent, report.retrying, report.dead) == (2, 0, 0)
+        assert sorted(m.rcpt_tos[0] for m in server.messages) == [
+            "okafor@example.org",
+            "reed@example.org",
+        ]
+
+
+@pytest.mark.parametrize(
+    ("change", "error"),
+    [
+        ({"SMTP_PASSWORD": "wrong"}, "535"),
+        # Without the CA that signed it, the server's certificate is not trusted.
+        ({"SMTP_CA_FILE": ""}, "CERTIFICATE_VERIFY_FAILED"),
+    ],
+)
+def test_email_is_not_sent_with_bad_credentials_or_an_untrusted_server(
+    db: Any, new_article: Any, clock: Any, tmp_path: Any, change: Any, error: str
+) -> None:
+    from tests.support.receivers import tls_smtp_server
+
+    new_article(submit=True)
+    with tls_smtp_server("starttls", ("mailer", "s3cret-pass"), tmp_path) as server:
+        config = {
+            "SMTP_HOST": "127.0.0.1",
+            "SMTP_PORT": str(server.port),
+            "SMTP_TLS": "starttls",
+            "SMTP_USERNAME": "mailer",
+            "SMTP_PASSWORD": "s3cret-pass",
+            "SMTP_CA_FILE": server.ca_file,
+            "SMTP_TIMEOUT": "5",
+            **change,
+        }
+        report = Deliverer(db, DeliverySettings.from_config(config), clock=clock).run()
+        assert report.sent == 0 and server.messages == []
+    errors = [r.last_error or "" for r in _rows(db) if r.channel == "email"]
+    assert errors and all(error in e for e in errors), errors

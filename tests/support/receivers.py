@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import ssl
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -65,6 +66,60 @@ def smtp_server(
     controller.start()
     try:
         yield port, handler.messages
+    finally:
+        controller.stop()
+
+
+@dataclass
+class TlsSmtp:
+    port: int
+    messages: list[ReceivedMail]
+    ca_file: str  # the test CA that signed the server's certificate (for 127.0.0.1)
+
+
+@contextmanager
+def tls_smtp_server(
+    mode: str, credentials: tuple[str, str], ca_dir: Any
+) -> Iterator[TlsSmtp]:
+    """An SMTP server on 127.0.0.1 with a real certificate from a throw-away CA
+    (trustme): ``mode`` "starttls" (STARTTLS required before anything else, AUTH only
+    over TLS) or "ssl" (TLS from the first byte). Mail is refused until the client
+    logs in with ``credentials``."""
+    import trustme
+
+    ca = trustme.CA()
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_ctx)
+    ca_file = str(ca_dir / "ca.pem")
+    ca.cert_pem.write_to_path(ca_file)
+
+    def authenticator(
+        _server: Any, _session: Any, _envelope: Any, _mechanism: str, data: Any
+    ) -> AuthResult:
+        ok = (data.login.decode(), data.password.decode()) == credentials
+        return AuthResult(success=ok, handled=False)
+
+    handler = _SmtpHandler()
+    handler.require_auth = True
+    port = free_port()
+    tls: dict[str, Any] = (
+        {"tls_context": server_ctx, "require_starttls": True}
+        if mode == "starttls"
+        else {"ssl_context": server_ctx}
+    )
+    controller = Controller(
+        handler,
+        hostname="127.0.0.1",
+        port=port,
+        authenticator=authenticator,
+        # With "ssl" the listener speaks only TLS, but aiosmtpd knows of TLS only after
+        # STARTTLS, so its own guard would hide AUTH; the link is encrypted either way.
+        auth_require_tls=mode == "starttls",
+        **tls,
+    )
+    controller.start()
+    try:
+        yield TlsSmtp(port, handler.messages, ca_file)
     finally:
         controller.stop()
 

@@ -84,6 +84,7 @@ class DeliverySettings:
                 timeout=num("SMTP_TIMEOUT", 30.0),
                 mail_from=str(config.get("MAIL_FROM") or "review-flow@localhost"),
                 base_url=str(config.get("BASE_URL") or ""),
+                ca_file=config.get("SMTP_CA_FILE") or None,
             ),
         )
 
