@@ -21,7 +21,11 @@ STATUSES = ("pending", "sent", "dead", "cancelled")
 
 class OutboxMessage(Base):
     __tablename__ = "outbox_messages"
-    __table_args__ = (Index("ix_outbox_messages_due", "status", "available_at"),)
+    __table_args__ = (
+        Index("ix_outbox_messages_due", "status", "available_at"),
+        # An endpoint's deliveries, newest first, a page at a time (admin page and API).
+        Index("ix_outbox_messages_webhook_id_id", "webhook_id", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # Public id carried by every delivery (Message-ID, webhook header) so receivers can
@@ -31,7 +35,7 @@ class OutboxMessage(Base):
     kind: Mapped[str] = mapped_column(String(64))  # e-mail kind or webhook event type
     recipient: Mapped[str] = mapped_column(String(2000))  # address or URL, for admins
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    webhook_id: Mapped[int | None] = mapped_column(ForeignKey("webhooks.id"), index=True)
+    webhook_id: Mapped[int | None] = mapped_column(ForeignKey("webhooks.id"))
     article_id: Mapped[int | None] = mapped_column(Integer)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(16), default="pending")
