@@ -218,3 +218,50 @@ def test_admin_creates_an_api_token_in_the_browser(chromium: Any, site: str) -> 
         assert "items" in json.loads(response.read())
     admin.get_by_role("button", name=re.compile("^Revoke token")).click()
     expect(admin.get_by_role("status")).to_contain_text("revoked")
+
+
+def test_admin_registers_a_webhook_in_the_browser(chromium: Any, site: str) -> None:
+    """Bad input names the field; the secret is shown once; a draft queues a delivery that
+    the deliveries page lists; every state of the pages passes axe."""
+    admin = chromium.new_context().new_page()
+    sign_in(admin, site, "admin@example.org")
+    admin.get_by_role("link", name="Webhooks").click()
+    expect(admin.get_by_role("heading", name="Webhooks", exact=True)).to_be_visible()
+    check_accessibility(admin, "webhooks page")
+
+    admin.get_by_label("URL", exact=True).fill("ftp://hooks.example.org/in")
+    admin.get_by_label("article.create").check()
+    admin.get_by_role("button", name="Register webhook").click()
+    expect(admin.get_by_role("alert")).to_contain_text("URL: must be an http(s) URL")
+    expect(admin.get_by_label("article.create")).to_be_checked()
+    check_accessibility(admin, "webhooks page with an error")
+
+    admin.get_by_label("URL", exact=True).fill("https://hooks.example.org/review-flow")
+    admin.get_by_role("button", name="Register webhook").click()
+    expect(admin.get_by_role("status")).to_contain_text("registered for article.create")
+    secret = admin.get_by_label("Secret", exact=True).input_value()
+    assert secret.startswith("whsec_")
+    check_accessibility(admin, "webhooks page with a new secret")
+
+    author = chromium.new_context().new_page()
+    sign_in(author, site, "author@example.org")
+    author.get_by_role("link", name="New article").click()
+    author.get_by_label("Title").fill("Sleep and Blood Pressure")
+    author.get_by_label("Body").fill("Short sleep raises blood pressure [1].\n")
+    author.get_by_label("Reference 1", exact=True).fill("Sleep duration and hypertension")
+    author.get_by_label("Reference 1 PMID").fill("26763303")
+    author.get_by_role("button", name="Save draft").click()
+    expect(author.get_by_role("status")).to_contain_text("Draft saved as revision 1.")
+
+    admin.get_by_role("link", name="Webhooks").click()
+    expect(admin.get_by_text(secret)).to_have_count(0)  # shown once, never again
+    admin.get_by_role("link", name=re.compile("^Deliveries to webhook")).first.click()
+    expect(admin.get_by_role("heading", name=re.compile("^Deliveries to webhook"))).to_be_visible()
+    row = admin.get_by_role("row").filter(has_text="article.create")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text("pending")
+    check_accessibility(admin, "webhook deliveries page")
+
+    admin.get_by_role("link", name="Webhooks", exact=True).first.click()
+    admin.get_by_role("button", name=re.compile("^Deactivate webhook")).first.click()
+    expect(admin.get_by_role("status")).to_contain_text("deactivated")

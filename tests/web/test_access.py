@@ -9,6 +9,7 @@ import pytest
 from flask import Flask
 
 from review_flow.app import create_app
+from review_flow.notifications import webhooks
 from review_flow.web import access
 from tests.conftest import PASSWORD
 
@@ -76,6 +77,10 @@ def _get_matrix(ids: dict[str, int], slug: str) -> list[tuple[str, str, dict[str
                                  "editor": 200, "auditor": 200, "admin": 200}),
         ("admin.tokens_page", "/admin/tokens", {**dict.fromkeys(ROLES, 403),
                                                 "anonymous": SIGN_IN, "admin": 200}),
+        ("admin.webhooks_page", "/admin/webhooks", {**dict.fromkeys(ROLES, 403),
+                                                    "anonymous": SIGN_IN, "admin": 200}),
+        ("admin.webhook_deliveries", f"/admin/webhooks/{ids['webhook']}/deliveries",
+         {**dict.fromkeys(ROLES, 403), "anonymous": SIGN_IN, "admin": 200}),
     ]
 
 
@@ -106,13 +111,27 @@ def _post_matrix(ids: dict[str, int]) -> list[tuple[str, str, dict[str, Any], di
         # Revoking a token that does not exist: only an admin gets as far as the 404.
         ("admin.revoke_token", "/admin/tokens/999/revoke", {},
          {**dict.fromkeys(ROLES, 403), "anonymous": 401, "admin": 404}),
+        ("admin.create_webhook", "/admin/webhooks",
+         {"url": "https://hooks.example.org/in", "events": "article.submit"},
+         {**dict.fromkeys(ROLES, 403), "anonymous": 401, "admin": 201}),
+        ("admin.deactivate_webhook", f"/admin/webhooks/{ids['webhook']}/deactivate", {},
+         {**dict.fromkeys(ROLES, 403), "anonymous": 401, "admin": 303}),
+        ("admin.activate_webhook", f"/admin/webhooks/{ids['webhook']}/activate", {},
+         {**dict.fromkeys(ROLES, 403), "anonymous": 401, "admin": 303}),
     ]
+
+
+def _webhook(story: Any) -> int:
+    with story.db.transaction() as s:
+        return webhooks.create_webhook(s, url="https://hooks.example.org/matrix",
+                                       events=["*"]).id
 
 
 @pytest.mark.parametrize("role", ROLES)
 def test_every_route_for_every_role(role: str, as_role: Any, story: Any, app: Flask) -> None:
     for state in ("draft", "submitted", "under_review", "approved"):
         story.in_state(state)
+    story.ids["webhook"] = _webhook(story)
     slug = story.slug(story.ids["approved"])
     client = as_role(role)
     covered: set[str] = set()
@@ -158,6 +177,7 @@ def test_post_without_csrf_token_is_refused_everywhere(as_role: Any, story: Any,
                                                        app: Flask) -> None:
     for state in ("draft", "submitted", "under_review", "approved"):
         story.in_state(state)
+    hook = _webhook(story)
     reviewer = as_role("reviewer")
     author = as_role("author")
     admin = as_role("admin")
@@ -169,7 +189,10 @@ def test_post_without_csrf_token_is_refused_everywhere(as_role: Any, story: Any,
                (reviewer, f"/review/{story.ids['under_review']}/sign/approve"),
                (author, "/sign-in"),
                (admin, "/admin/tokens"),
-               (admin, "/admin/tokens/1/revoke")]
+               (admin, "/admin/tokens/1/revoke"),
+               (admin, "/admin/webhooks"),
+               (admin, f"/admin/webhooks/{hook}/deactivate"),
+               (admin, f"/admin/webhooks/{hook}/activate")]
     post_endpoints = set()
     adapter = app.url_map.bind("localhost")
     for who, url in targets:

@@ -43,7 +43,7 @@ def can_read_audit_log(user: Principal) -> bool:
 
 
 def can_administer(user: Principal) -> bool:
-    """Users, roles and API tokens."""
+    """Users, roles, API tokens and webhooks."""
     return user.is_authenticated and Role.ADMIN in user.roles
 
 
@@ -99,6 +99,11 @@ ROUTE_RULES: dict[str, Rule] = {
     "admin.tokens_page": ADMIN,
     "admin.create_token": ADMIN,
     "admin.revoke_token": ADMIN,
+    "admin.webhooks_page": ADMIN,
+    "admin.create_webhook": ADMIN,
+    "admin.activate_webhook": ADMIN,
+    "admin.deactivate_webhook": ADMIN,
+    "admin.webhook_deliveries": ADMIN,
 }
 
 BLUEPRINT_RULES: dict[str, Rule] = {

@@ -1,21 +1,34 @@
-"""Admin pages: API tokens for people and pipelines (create, shown once; revoke).
+"""Admin pages: API tokens for people and pipelines (create, shown once; revoke), and
+webhook endpoints (register, shown once; activate, deactivate; their delivery log).
 
-Thin views over ``tokens.service``; the token's secret is rendered once in the answer
-to the POST that made it and never stored, flashed or logged.
+Thin views over ``tokens.service`` and ``notifications.webhooks``, the services the JSON
+API and the CLI call too, so every change is validated and audited in one place. Secrets
+are rendered once, in the answer to the POST that made them, and never flashed or logged:
+a token is then kept only as a hash; a webhook secret the server generated stays stored
+(it signs every delivery) but no page shows it again.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
-from review_flow.errors import ReviewFlowError
+from review_flow.audit.actions import AUDIT_ACTIONS
+from review_flow.errors import ReviewFlowError, ValidationFailed
+from review_flow.notifications import webhooks
 from review_flow.tokens import service as tokens
 from review_flow.tokens.models import ApiToken
 from review_flow.users import service as users
-from review_flow.web.context import current_actor, db_session
-from review_flow.web.forms import PlainForm, TokenForm
+from review_flow.web import webhook_reads
+from review_flow.web.context import abandon, current_actor, db_session
+from review_flow.web.forms import (
+    ALL_EVENTS,
+    WEBHOOK_EVENT_CHOICES,
+    PlainForm,
+    TokenForm,
+    WebhookForm,
+)
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -53,3 +66,130 @@ def revoke_token(token_id: int) -> ResponseReturnValue:
     token = tokens.revoke_token(db_session(), token_id, by=actor.user, context=actor.context)
     flash(f"Token {token.prefix}… revoked: it no longer works.", "success")
     return redirect(url_for("admin.tokens_page"), 303)
+
+
+# --- webhooks ---------------------------------------------------------------------------
+
+DELIVERIES_PAGE = 50
+
+# What each event kind means, beside its checkbox: the audit log's own descriptions,
+# since webhook events are the audit actions on articles.
+EVENT_HINTS = {
+    ALL_EVENTS: "Every event kind below, and any added later.",
+    **{event: AUDIT_ACTIONS.get(event, "") for event in webhooks.WEBHOOK_EVENTS},
+}
+
+
+def _event_kinds(events: list[str]) -> str:
+    return "all events" if ALL_EVENTS in events else ", ".join(events)
+
+
+def _form_errors(form: WebhookForm) -> list[tuple[str, str, str]]:
+    """(field id, label, message) for every field error, in the form's order: the
+    summary at the top of the form links each one to its field."""
+    return [
+        (field.id, str(field.label.text), message)
+        for field in form
+        if field.name != "csrf_token"
+        for message in field.errors
+    ]
+
+
+def _show_service_error(form: WebhookForm, exc: ValidationFailed) -> None:
+    """Put the service's message on the field it names (``details['fields']``), so the
+    form is shown again with the message beside that field.
+
+    The message reads "url: must be an http(s) URL"; the page puts its own label in
+    front ("URL: ..."), so the service's field-name prefix is dropped.
+    """
+    fields = exc.details.get("fields")
+    names = list(fields) if isinstance(fields, dict) else []
+    target = next((form[n] for n in names if n in form), None)
+    if target is None:  # a rule about no field of this form: the plain 422 page says it
+        raise exc
+    message = exc.message
+    for name in names:
+        message = message.removeprefix(f"{name}: ")
+    target.errors = [*target.errors, message]
+
+
+def _webhooks_page(form: WebhookForm, *, new_secret: str | None = None,
+                   status: int = 200) -> ResponseReturnValue:
+    return render_template(
+        "admin/webhooks.html", form=form, webhooks=webhook_reads.webhook_rows(db_session()),
+        errors=_form_errors(form), new_secret=new_secret,
+        event_choices=WEBHOOK_EVENT_CHOICES, event_hints=EVENT_HINTS,
+    ), status
+
+
+@bp.get("/webhooks")
+def webhooks_page() -> ResponseReturnValue:
+    return _webhooks_page(WebhookForm(formdata=None))
+
+
+@bp.post("/webhooks")
+def create_webhook() -> ResponseReturnValue:
+    """Register an endpoint; a bad field re-renders the form (422) and writes nothing."""
+    form = WebhookForm()
+    if not form.validate():
+        abandon()
+        return _webhooks_page(form, status=422)
+    actor = current_actor()
+    entered_secret = form.secret.data or None
+    try:
+        hook = webhooks.create_webhook(
+            db_session(), url=form.url.data or "", events=form.events.data or [],
+            description=form.description.data, secret=entered_secret,
+            created_by=actor.user, context=actor.context,
+        )
+    except ValidationFailed as exc:
+        abandon()
+        _show_service_error(form, exc)
+        return _webhooks_page(form, status=422)
+    # Flashes name a webhook by its id: a URL may be long, and a flash may wait in the
+    # session cookie until the next page.
+    flash(f"Webhook {hook.id} registered for {_event_kinds(hook.events)}.", "success")
+    # A secret the admin typed is theirs already; one we generated is shown this once.
+    return _webhooks_page(WebhookForm(formdata=None),
+                          new_secret=None if entered_secret else hook.secret, status=201)
+
+
+def _set_active(webhook_id: int, active: bool) -> ResponseReturnValue:
+    actor = current_actor()
+    session = db_session()
+    was_active = webhooks.get_webhook(session, webhook_id).active
+    hook = webhooks.update_webhook(session, webhook_id, active=active, by=actor.user,
+                                   context=actor.context)
+    if was_active == active:
+        flash(f"Webhook {hook.id} was already {'active' if active else 'inactive'}.", "info")
+    elif active:
+        flash(f"Webhook {hook.id} activated: new events are sent to it again.", "success")
+    else:
+        flash(f"Webhook {hook.id} deactivated: nothing more is sent to it, and deliveries "
+              "still waiting are cancelled.", "success")
+    return redirect(url_for("admin.webhooks_page"), 303)
+
+
+@bp.post("/webhooks/<int:webhook_id>/activate")
+def activate_webhook(webhook_id: int) -> ResponseReturnValue:
+    return _set_active(webhook_id, True)
+
+
+@bp.post("/webhooks/<int:webhook_id>/deactivate")
+def deactivate_webhook(webhook_id: int) -> ResponseReturnValue:
+    return _set_active(webhook_id, False)
+
+
+@bp.get("/webhooks/<int:webhook_id>/deliveries")
+def webhook_deliveries(webhook_id: int) -> ResponseReturnValue:
+    """One endpoint's deliveries, newest first, a page at a time (``?before=<id>``)."""
+    session = db_session()
+    hook = webhooks.get_webhook(session, webhook_id)
+    before = webhook_reads.parse_cursor(request.args.get("before"))
+    rows = webhook_reads.delivery_page(session, webhook_id, before=before,
+                                       limit=DELIVERIES_PAGE + 1)
+    return render_template(
+        "admin/webhook_deliveries.html", hook=hook, deliveries=rows[:DELIVERIES_PAGE],
+        older=rows[DELIVERIES_PAGE - 1].id if len(rows) > DELIVERIES_PAGE else None,
+        paged=before is not None,
+    )

@@ -8,16 +8,21 @@ from typing import Any
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    Field,
     FieldList,
     Form,
     FormField,
     HiddenField,
     IntegerField,
     PasswordField,
+    SelectMultipleField,
     StringField,
     TextAreaField,
+    ValidationError,
 )
-from wtforms.validators import Optional
+from wtforms.validators import Length, Optional
+
+from review_flow.notifications.webhooks import WEBHOOK_EVENTS
 
 MAX_REFERENCE_ROWS = 500
 
@@ -126,3 +131,47 @@ class TokenForm(FlaskForm):
 
     email = StringField("User email")
     name = StringField("Token name")
+
+
+# The sizes of the ``webhooks`` columns (``notifications.models.Webhook``) and of an event
+# kind (``outbox_messages.kind``). The service truncates a long description and calls a
+# long URL "not an http(s) URL"; checking length here first lets the form say what is wrong.
+WEBHOOK_URL_MAX = 2000
+WEBHOOK_DESCRIPTION_MAX = 200
+EVENT_KIND_MAX = 64
+
+ALL_EVENTS = "*"
+# (value, label) of each event-kind checkbox; the template draws them (see WebhookForm).
+WEBHOOK_EVENT_CHOICES: tuple[tuple[str, str], ...] = (
+    (ALL_EVENTS, "All events"),
+    *((event, event) for event in WEBHOOK_EVENTS),
+)
+
+
+def _short_event_kinds(_form: Form, field: Field) -> None:
+    """Refuse absurdly long values before the service echoes one in its error message."""
+    if any(len(value) > EVENT_KIND_MAX for value in field.data or ()):
+        raise ValidationError(f"an event kind has at most {EVENT_KIND_MAX} characters")
+
+
+class WebhookForm(FlaskForm):
+    """Admin: register a webhook endpoint.
+
+    Only the shape is checked here (lengths); whether the URL is http(s), which event
+    kinds exist and how long a secret must be are ``notifications.webhooks``' rules, and
+    its errors are shown on these fields. Unknown event kinds are therefore not filtered
+    out here (``validate_choice=False``): the service names them. The checkboxes are drawn
+    by the template from :data:`WEBHOOK_EVENT_CHOICES` (each with its own hint), so the
+    field itself carries no choices.
+    """
+
+    url = StringField("URL", validators=[Length(
+        max=WEBHOOK_URL_MAX,
+        message="must be at most %(max)d characters (this one has %(length)d)")])
+    events = SelectMultipleField("Event kinds", validate_choice=False,
+                                 validators=[_short_event_kinds])
+    description = StringField("Description", validators=[Length(
+        max=WEBHOOK_DESCRIPTION_MAX,
+        message="must be at most %(max)d characters (this one has %(length)d)")])
+    # A password input: what the admin typed is never written back into a page.
+    secret = PasswordField("Signing secret")
