@@ -20,7 +20,7 @@ from review_flow.notifications import webhooks
 from review_flow.tokens import service as tokens
 from review_flow.tokens.models import ApiToken
 from review_flow.users import service as users
-from review_flow.web import webhook_reads
+from review_flow.web import read_models, webhook_reads
 from review_flow.web.context import abandon, current_actor, db_session
 from review_flow.web.forms import (
     ALL_EVENTS,
@@ -185,7 +185,7 @@ def webhook_deliveries(webhook_id: int) -> ResponseReturnValue:
     """One endpoint's deliveries, newest first, a page at a time (``?before=<id>``)."""
     session = db_session()
     hook = webhooks.get_webhook(session, webhook_id)
-    before = webhook_reads.parse_cursor(request.args.get("before"))
+    before = read_models.parse_cursor(request.args.get("before"))
     rows = webhook_reads.delivery_page(session, webhook_id, before=before,
                                        limit=DELIVERIES_PAGE + 1)
     return render_template(

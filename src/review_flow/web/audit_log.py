@@ -19,8 +19,7 @@ PAGE = 50
 
 @bp.get("/audit")
 def log() -> ResponseReturnValue:
-    before_arg = request.args.get("before", "")
-    before = int(before_arg) if before_arg.isdigit() else None
+    before = read_models.parse_cursor(request.args.get("before"))
     events = read_models.audit_page(db_session(), before=before, limit=PAGE + 1)
     return render_template("audit/log.html", events=events[:PAGE],
                            older=events[PAGE - 1].seq if len(events) > PAGE else None)

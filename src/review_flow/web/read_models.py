@@ -409,3 +409,17 @@ def audit_page(session: Session, *, before: int | None, limit: int = 50) -> list
     if before is not None:
         stmt = stmt.where(AuditEvent.seq < before)
     return list(session.scalars(stmt))
+
+
+# Bigger "before" cursors are no row's id (and SQLite cannot bind them).
+MAX_CURSOR = 2**62
+
+
+def parse_cursor(raw: str | None) -> int | None:
+    """A pager's ``before`` query argument: an id or sequence number, or None (the first
+    page) for anything that is not one, so a mangled link shows the newest rows."""
+    raw = raw or ""
+    if not raw.isdigit() or len(raw) > 19:
+        return None
+    value = int(raw)
+    return value if 0 < value <= MAX_CURSOR else None

@@ -31,10 +31,6 @@ DELIVERY_STATUS = {
 # to 2000 characters; the page reads no more than this from the database.
 ANSWER_CHARS = 200
 
-# Bigger "before" cursors are not message ids (and SQLite cannot bind them).
-MAX_CURSOR = 2**62
-
-
 def status_label(status: str) -> str:
     return DELIVERY_STATUS.get(status, status)
 
@@ -44,18 +40,6 @@ def shorten(text: str | None, limit: int = ANSWER_CHARS) -> str | None:
     if text is None:
         return None
     return text if len(text) <= limit else text[:limit].rstrip() + "…"
-
-
-def parse_cursor(raw: str | None) -> int | None:
-    """The ``before`` query argument: a message id, or None (first page) for anything else.
-
-    Like the audit log's pager, a cursor that is not one starts again from the newest.
-    """
-    raw = raw or ""
-    if not raw.isdigit() or len(raw) > 19:
-        return None
-    value = int(raw)
-    return value if 0 < value <= MAX_CURSOR else None
 
 
 def _latest_attempt_id(message_id: InstrumentedAttribute[int]) -> ScalarSelect[int]:
