@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
+import itertools
 import json
+import sqlite3
+import subprocess
 
 import pytest
 from sqlalchemy import event, select, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from review_flow.articles import service as articles
+from review_flow.audit import chainwalk
 from review_flow.audit import log as audit_log
-from review_flow.audit.chain import event_hash
+from review_flow.audit import verify as audit_verify
+from review_flow.audit.chain import HASHED_FIELDS, canonical_values, event_hash
+from review_flow.audit.chainwalk import Range
 from review_flow.audit.export import COLUMNS, iter_events, write_csv, write_jsonl
 from review_flow.audit.models import AuditEvent
 from review_flow.audit.verify import verify_chain, verify_revisions
@@ -279,25 +287,313 @@ def test_export_jsonl_and_csv(db, history):
         assert since and all(e["at"] >= isoformat(last_at) for e in since)
 
 
-@pytest.mark.parametrize(
-    "tamper",
-    [
-        "UPDATE audit_events SET comment = 'x' WHERE seq = 7",
-        "DELETE FROM audit_events WHERE seq = 6",
-        "DELETE FROM audit_events WHERE seq = 7",
-        "UPDATE audit_events SET seq = seq + 100 WHERE seq = 6",
+def _forge(s, seq: int, prev: str) -> None:
+    """A well-formed event with a valid hash, written by someone other than the app."""
+    forged = AuditEvent(
+        seq=seq,
+        at=audit_log.utcnow(),
+        actor_id=None,
+        actor_name="Intruder",
+        action="article.approve",
+        object_type="article",
+        prev_hash=prev,
+    )
+    forged.hash = event_hash(prev, audit_log.hashed_values(forged))
+    s.add(forged)
+
+
+def _hash_of(s, seq: int) -> str:
+    return s.scalar(text("SELECT hash FROM audit_events WHERE seq = :n"), {"n": seq})
+
+
+def _append_forged(s) -> None:
+    total = s.scalar(text("SELECT max(seq) FROM audit_events"))
+    _forge(s, total + 1, _hash_of(s, total))
+
+
+def _insert_forged(s) -> None:
+    total = s.scalar(text("SELECT max(seq) FROM audit_events"))
+    for seq in range(total, 6, -1):
+        s.execute(text("UPDATE audit_events SET seq = seq + 1 WHERE seq = :s"), {"s": seq})
+    _forge(s, 7, _hash_of(s, 6))
+
+
+# Every kind of break verify names, placed at and next to the ranges' boundaries.
+TAMPERS = {
+    "edited": "UPDATE audit_events SET comment = 'x' WHERE seq = 7",
+    "edited prev_hash": f"UPDATE audit_events SET prev_hash = '{'1' * 64}' WHERE seq = 5",
+    "edited hash": f"UPDATE audit_events SET hash = '{'2' * 64}' WHERE seq = 6",
+    "deleted": "DELETE FROM audit_events WHERE seq = 6",
+    "deleted next": "DELETE FROM audit_events WHERE seq = 7",
+    "deleted run": "DELETE FROM audit_events WHERE seq BETWEEN 5 AND 9",
+    "deleted first": "DELETE FROM audit_events WHERE seq = 1",
+    "truncated": "DELETE FROM audit_events WHERE seq >= 8",
+    "truncated last": "DELETE FROM audit_events WHERE seq = (SELECT max(seq) FROM audit_events)",
+    "renumbered": "UPDATE audit_events SET seq = seq + 100 WHERE seq = 6",
+    "reordered": [
+        "UPDATE audit_events SET seq = -1 WHERE seq = 6",
+        "UPDATE audit_events SET seq = 6 WHERE seq = 7",
+        "UPDATE audit_events SET seq = 7 WHERE seq = -1",
     ],
-)
-def test_parallel_verify_agrees_with_a_single_pass(db, backend, history, tamper):
-    """Two worker processes split the chain (1-6 and 7-12 here): a break at or next to
-    the boundary is still found, and named exactly as a single pass names it."""
-    with db.reading() as s:
-        assert verify_chain(s, workers=2).ok
+    "inserted": _insert_forged,
+    "appended": _append_forged,
+    "a REAL": "UPDATE audit_events SET revision = 1.5 WHERE seq = 4",
+    "head behind": "UPDATE audit_chain_head SET seq = seq - 1",
+    "head hash": f"UPDATE audit_chain_head SET hash = '{'3' * 64}'",
+}
+
+
+def _tamper(db, backend, how) -> None:
     _drop_triggers(db, backend)
     with db.transaction() as s:
-        s.execute(text(tamper))
+        if callable(how):
+            how(s)
+        else:
+            for sql in [how] if isinstance(how, str) else how:
+                s.execute(text(sql))
+
+
+def _as_tuple(r):
+    return (r.ok, r.bad_seq, r.message, r.events)
+
+
+@pytest.mark.parametrize("tamper", list(TAMPERS))
+def test_parallel_verify_agrees_with_a_single_pass(db, backend, history, tamper, monkeypatch):
+    """Worker processes split the chain (1-6 and 7-11 with two; ranges of one or two
+    events with three): a break at or next to a boundary is still found, and named and
+    counted exactly as a single pass names and counts it."""
+    with db.reading() as s:
+        assert verify_chain(s, workers=2).ok
+    _tamper(db, backend, TAMPERS[tamper])
     with db.reading() as s:
         single = verify_chain(s, workers=1)
         parallel = verify_chain(s, workers=2)
+        monkeypatch.setattr(audit_verify, "MIN_CHUNK", 1)
+        many = verify_chain(s, workers=3)
     assert not single.ok
-    assert (parallel.ok, parallel.bad_seq) == (single.ok, single.bad_seq)
+    assert _as_tuple(parallel) == _as_tuple(single)
+    assert _as_tuple(many) == _as_tuple(single)
+
+
+@pytest.fixture(params=["fast", "plain"])
+def walk_path(request, backend, monkeypatch):
+    """Run the in-process walk through each way of reading rows: on SQLite the text
+    from json_array or the values, on PostgreSQL a stream or a named cursor."""
+    fast = request.param == "fast"
+    if backend == "sqlite":
+        monkeypatch.setattr(chainwalk, "SQLITE_JSON", fast)
+    else:
+        monkeypatch.setattr(chainwalk, "PG_STREAM", fast)
+    return request.param
+
+
+def _split_verify(s, cuts: list[int]):
+    """Verify the chain as ranges ending at ``cuts`` and combine them as verify does."""
+    head_seq, head_hash = s.execute(text("SELECT seq, hash FROM audit_chain_head")).one()
+    max_seq = s.scalar(text("SELECT max(seq) FROM audit_events")) or 0
+    conn = s.connection()
+    raw, dialect = conn.connection.driver_connection, conn.dialect.name
+    bounds = [0, *cuts, head_seq]
+    outcomes = [
+        chainwalk.verify_range(raw, dialect, Range(lo + 1, hi, head_seq), None)
+        for lo, hi in itertools.pairwise(bounds)
+    ]
+    return audit_verify.combine(outcomes, head_seq, head_hash, max_seq)
+
+
+@pytest.mark.parametrize("tamper", list(TAMPERS))
+def test_every_split_agrees_with_a_single_pass(db, backend, history, tamper, walk_path):
+    """Whatever the boundary between two ranges, the combined answer is the single pass's."""
+    _tamper(db, backend, TAMPERS[tamper])
+    with db.reading() as s:
+        single = verify_chain(s, workers=1)
+        head = s.scalar(text("SELECT seq FROM audit_chain_head"))
+        assert not single.ok
+        for cut in range(1, head):
+            assert _as_tuple(_split_verify(s, [cut])) == _as_tuple(single), cut
+        assert _as_tuple(_split_verify(s, list(range(1, head)))) == _as_tuple(single)
+
+
+def test_a_value_no_writer_stores_is_named_not_a_crash(db, backend, history, walk_path):
+    """SQLite keeps any type in any column: a BLOB cannot be hashed, so it was edited
+    (json_array refuses it: the walk goes on reading values, from the event before)."""
+    if backend != "sqlite":
+        pytest.skip("PostgreSQL columns are typed")
+    _tamper(db, "sqlite", "UPDATE audit_events SET comment = X'00ff' WHERE seq = 4")
+    with db.reading() as s:
+        for workers in (1, 2):
+            result = verify_chain(s, workers=workers)
+            assert (result.ok, result.bad_seq, result.events) == (False, 4, 3)
+            assert result.message == "event 4: its content does not match its hash (edited)"
+
+
+def test_a_stopped_verify_leaves_the_transaction_as_it_was(
+    db, backend, history, walk_path, monkeypatch
+):
+    """On PostgreSQL verify stops its stream early (cancelling the query) and changes
+    planner settings: all inside a savepoint, so the session goes on unharmed, whether
+    verify stopped at a bad event or because the caller raised (Ctrl-C in the CLI)."""
+    monkeypatch.setattr(chainwalk, "BATCH", 2)  # rows still in flight when it stops
+
+    class Interrupted(Exception):
+        pass
+
+    def interrupt(k: int) -> None:
+        raise Interrupted
+
+    def settings(s):
+        if backend == "sqlite":
+            return None
+        q = "SELECT current_setting('enable_sort'), current_setting('jit')"
+        return s.execute(text(q)).one()
+
+    with db.reading() as s:
+        before = settings(s)
+        with pytest.raises(Interrupted):
+            verify_chain(s, progress=interrupt)
+        assert settings(s) == before
+        assert verify_chain(s).ok
+    _tamper(db, backend, TAMPERS["edited"])
+    with db.reading() as s:
+        assert verify_chain(s).bad_seq == 7
+        assert verify_chain(s).bad_seq == 7
+        assert s.scalar(text("SELECT count(*) FROM audit_events")) == event_count(db)
+        assert settings(s) == before
+
+
+def test_progress_counts_every_event_once(db, history, monkeypatch):
+    """What the CLI's progress bar is fed adds up to the events verified, in parallel too."""
+    monkeypatch.setattr(audit_verify, "MIN_CHUNK", 1)
+    with db.reading() as s:
+        for workers in (1, 2, 3):
+            seen: list[int] = []
+            result = verify_chain(s, progress=seen.append, workers=workers)
+            assert result.ok and sum(seen) == result.events == event_count(db), workers
+
+
+def test_a_failed_worker_fails_the_verify(db, backend, history, monkeypatch):
+    """A worker that cannot do its range must never let the chain pass as verified."""
+    bad = "/nonexistent/dir/audit.sqlite3" if backend == "sqlite" else "postgresql:///nonexistent"
+    monkeypatch.setattr(audit_verify, "_driver_dsn", lambda url: bad)
+    with db.reading() as s, pytest.raises(RuntimeError, match="verify worker"):
+        verify_chain(s, workers=2)
+
+
+def test_an_interrupted_parallel_verify_stops_its_workers(db, history, monkeypatch):
+    """Ctrl-C in the parent (here: its progress callback raising) ends the workers too."""
+    monkeypatch.setattr(audit_verify, "MIN_CHUNK", 1)
+    started: list[subprocess.Popen[str]] = []
+    popen = subprocess.Popen
+
+    def spy(*args, **kwargs):
+        proc = popen(*args, **kwargs)
+        started.append(proc)
+        return proc
+
+    def interrupt(k: int) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(audit_verify.subprocess, "Popen", spy)
+    with db.reading() as s, pytest.raises(KeyboardInterrupt):
+        verify_chain(s, progress=interrupt, workers=3)
+    assert len(started) == 2 and all(p.returncode is not None for p in started)
+
+
+def test_sqlite_json_agrees_with_the_writers_encoder(db):
+    """The proof the SQLite fast path rests on holds for this SQLite..."""
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite only")
+    raw = sqlite3.connect(db.engine.url.database)
+    try:
+        assert chainwalk.sqlite_json_agrees(raw)
+        # ...and fails for a json_array that escapes one character more than the writer.
+        raw.create_function(
+            "json_array", -1, lambda *v: json.dumps(v, separators=(",", ":")), deterministic=True
+        )
+        assert raw.execute("SELECT json_array('x')").fetchone()[0] == '["x"]'
+        assert not chainwalk.sqlite_json_agrees(raw)
+    finally:
+        raw.close()
+    chars = list(chainwalk._every_character())
+    assert sum(map(len, chars)) == 0x110000 - 0x800  # every scalar value, once
+    assert {ord(chars[0][0]), ord(chars[-1][-1])} == {0, 0x10FFFF}
+
+
+def _rewrite_from(s, seq: int, text_of) -> None:
+    """A forger's rewrite of every hash from ``seq`` to the head, hashing ``text_of``."""
+    head = s.scalar(text("SELECT max(seq) FROM audit_events"))
+    prev = _hash_of(s, seq - 1)
+    raw = s.connection().connection.driver_connection
+    for n in range(seq, head + 1):
+        new = hashlib.sha256((prev + text_of(raw, n)).encode()).hexdigest()
+        s.execute(
+            text("UPDATE audit_events SET prev_hash = :p, hash = :h WHERE seq = :n"),
+            {"p": prev, "h": new, "n": n},
+        )
+        prev = new
+    s.execute(text("UPDATE audit_chain_head SET hash = :h"), {"h": prev})
+
+
+def _by_python(raw, seq: int) -> str:
+    return canonical_values(chainwalk._values(raw, seq))
+
+
+def _by_sqlite(raw, seq: int) -> str:
+    cols = ", ".join(f'"{f}"' for f in HASHED_FIELDS)
+    return raw.execute(f"SELECT json_array({cols}) FROM audit_events WHERE seq = {seq}").fetchone()[
+        0
+    ]
+
+
+@pytest.mark.parametrize("rewrite", [_by_python, _by_sqlite])
+def test_both_sqlite_paths_give_one_verdict_on_a_forged_real(db, history, rewrite, monkeypatch):
+    """SQLite writes a REAL otherwise than Python (1.0e+20, 1e+20), so the fast path lets
+    the writer's encoder write a row holding one. A forger who rewrote every hash from
+    such a row to the head gets the same verdict from both paths: accepted when hashed as
+    the writer hashes (no chain catches a full rewrite), refused when hashed otherwise."""
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite only")
+    _drop_triggers(db, "sqlite")
+    with db.transaction() as s:
+        s.execute(text("UPDATE audit_events SET revision = 1e20 WHERE seq = 4"))
+        _rewrite_from(s, 4, rewrite)
+    verdicts = set()
+    for fast in (True, False):
+        monkeypatch.setattr(chainwalk, "SQLITE_JSON", fast)
+        with db.reading() as s:
+            verdicts.add(_as_tuple(verify_chain(s)))
+    assert len(verdicts) == 1
+    (verdict,) = verdicts
+    assert verdict[:2] == ((True, None) if rewrite is _by_python else (False, 4))
+
+
+def test_default_workers_leave_a_local_postgresql_its_share(monkeypatch):
+    monkeypatch.setattr(audit_verify.os, "cpu_count", lambda: 4)
+    urls = {
+        "sqlite:////tmp/x.sqlite3": 4,
+        "postgresql+psycopg://u@db.internal/rf": 4,
+        "postgresql+psycopg://u@127.0.0.1/rf": 2,
+        "postgresql+psycopg://u@localhost:5433/rf": 2,
+        "postgresql+psycopg:///rf": 2,  # a Unix socket
+    }
+    assert {u: audit_verify.default_workers(make_url(u)) for u in urls} == urls
+    monkeypatch.setattr(audit_verify.os, "cpu_count", lambda: 1)
+    assert audit_verify.default_workers(make_url("postgresql+psycopg://u@localhost/rf")) == 1
+
+
+def test_chunks_cover_the_chain_in_order_largest_first():
+    chunks = audit_verify._Chunks(100_000, 2)
+    ranges = list(iter(chunks.claim, None))
+    assert ranges[0].first == 1 and ranges[-1].last == 100_000
+    assert all(a.last + 1 == b.first for a, b in itertools.pairwise(ranges))
+    sizes = [r.last - r.first + 1 for r in ranges]
+    assert sizes == sorted(sizes, reverse=True)[: len(sizes) - 1] + sizes[-1:]
+    assert sizes[0] == 25_000 and min(sizes[:-1]) == audit_verify.MIN_CHUNK
+    assert [(r.first, r.last) for r in iter(audit_verify._Chunks(12, 2).claim, None)] == [
+        (1, 6),
+        (7, 12),
+    ]
+    stopped = audit_verify._Chunks(100, 2)
+    stopped.claim()
+    stopped.stop()
+    assert stopped.claim() is None

@@ -4,6 +4,10 @@ Catches an edited event (its hash no longer matches), a deleted or inserted one 
 in the sequence or a broken ``prev_hash`` link), reordering (both), and a truncated end
 (the chain head disagrees). Also re-checks every revision's content hash and every
 signature's binding to its revision. Streams rows: memory stays flat for any log size.
+
+A large log is verified by this process and worker processes at once, in ranges handed
+out in order; each range is checked against the event before it, so the answer (event,
+message and count) is exactly the one a single pass gives.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ import os
 import subprocess
 import sys
 import threading
+from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import URL
@@ -22,20 +28,79 @@ from review_flow.articles.content import content_hash
 from review_flow.articles.models import Revision
 from review_flow.audit import chainwalk
 from review_flow.audit.chain import GENESIS_HASH
-from review_flow.audit.chainwalk import Progress, Range, RangeOutcome, VerifyResult
+from review_flow.audit.chainwalk import Range, RangeOutcome
 from review_flow.audit.models import AuditChainHead, AuditEvent
 from review_flow.signatures.models import Decision
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from review_flow.audit.chainwalk import Progress
+
 __all__ = ["VerifyResult", "count_events", "verify_chain", "verify_revisions"]
+
+
+@dataclass
+class VerifyResult:
+    ok: bool
+    events: int
+    message: str
+    bad_seq: int | None = None
 
 
 def count_events(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(AuditEvent)) or 0
 
 
-def _split(last: int, parts: int) -> list[Range]:
-    size = -(-last // parts)
-    return [Range(lo, min(lo + size - 1, last)) for lo in range(1, last + 1, size)]
+# Below this many events one process is quicker than starting workers.
+PARALLEL_THRESHOLD = 50_000
+# The smallest range handed out (when the chain is long enough): about 10 ms of work,
+# enough to make a range's own query negligible.
+MIN_CHUNK = 2_000
+
+
+class _Chunks:
+    """Hands out the chain as ranges, in order, each smaller than the one before
+    ("guided" scheduling): large ranges while every process is busy, small ones at the
+    end, so the processes finish together even when a worker starts late or shares its
+    CPU with other work. A range is claimed under a lock; stopping (on a failure) hands
+    out nothing more, and every range before the failing one is already claimed."""
+
+    def __init__(self, head: int, participants: int) -> None:
+        self.head = head
+        self.next = 1
+        self.share = 2 * participants
+        # Never smaller than an even split: a short chain still gives each process a range.
+        self.smallest = min(MIN_CHUNK, -(-head // participants))
+        self.stopped = False
+        self.lock = threading.Lock()
+
+    def claim(self) -> Range | None:
+        with self.lock:
+            if self.stopped or self.next > self.head:
+                return None
+            remaining = self.head - self.next + 1
+            size = max(-(-remaining // self.share), self.smallest)
+            rng = Range(self.next, min(self.next + size - 1, self.head), self.head)
+            self.next = rng.last + 1
+            return rng
+
+    def stop(self) -> None:
+        with self.lock:
+            self.stopped = True
+
+
+def default_workers(url: URL) -> int:
+    """Processes for a large verify: one per CPU (at most 8), but half as many when
+    PostgreSQL runs on this machine, where each verify process keeps a server process
+    busy on the same CPUs (measured on two CPUs: two processes were no faster than one)."""
+    cpus = min(os.cpu_count() or 1, 8)
+    if url.get_backend_name() == "postgresql" and _local(url.host):
+        cpus //= 2
+    return max(cpus, 1)
+
+
+def _local(host: str | None) -> bool:
+    return not host or host.startswith("/") or host in ("localhost", "127.0.0.1", "::1")
 
 
 def _driver_dsn(url: URL) -> str:
@@ -44,60 +109,124 @@ def _driver_dsn(url: URL) -> str:
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-def _run_parallel(url: URL, ranges: list[Range], progress: Progress | None) -> list[RangeOutcome]:
-    """Verify each range in its own process (``python -m review_flow.audit.chainwalk``):
-    a plain interpreter that imports only the hash and the driver, so it starts fast."""
-    dialect = url.get_backend_name()
-    env = {**os.environ, chainwalk.DSN_ENV: _driver_dsn(url)}
-    lock = threading.Lock()
-    outcomes: list[RangeOutcome] = []
-    errors: list[str] = []
+class _Parallel:
+    """One verify spread over this process and ``participants - 1`` worker processes
+    (``python -m review_flow.audit.chainwalk``: a plain interpreter importing only the
+    hash and the driver). This process verifies ranges on its own connection meanwhile,
+    so no CPU waits on a worker's start-up, and it costs one process start fewer."""
 
-    def run(rng: Range) -> None:
-        cmd = [
-            sys.executable,
-            "-m",
-            "review_flow.audit.chainwalk",
-            dialect,
-            str(rng.first),
-            str(rng.last),
+    def __init__(self, head: int, participants: int, progress: Progress | None) -> None:
+        self.chunks = _Chunks(head, participants)
+        self.participants = participants
+        self.lock = threading.Lock()
+        self.outcomes: list[RangeOutcome] = []
+        self.errors: list[str] = []
+        self.procs: list[subprocess.Popen[str]] = []
+        self.progress = progress
+        self.tick: Progress | None = self._tick if progress is not None else None
+
+    def _tick(self, k: int) -> None:
+        assert self.progress is not None
+        with self.lock:  # called from this thread and from worker-reading threads
+            self.progress(k)
+
+    def _record(self, outcome: RangeOutcome) -> None:
+        with self.lock:
+            self.outcomes.append(outcome)
+        if outcome.failure is not None:
+            self.chunks.stop()  # later ranges cannot change the answer
+
+    def run(self, raw: Any, url: URL) -> list[RangeOutcome]:
+        dialect = url.get_backend_name()
+        mine = self.chunks.claim()  # claimed first: ranges are handed out in this order
+        firsts = [self.chunks.claim() for _ in range(self.participants - 1)]
+        env = {**os.environ, chainwalk.DSN_ENV: _driver_dsn(url)}
+        threads = [
+            threading.Thread(target=self._drive, args=(dialect, env, rng), daemon=True)
+            for rng in firsts
+            if rng is not None
         ]
+        for t in threads:
+            t.start()
+        try:
+            rng = mine
+            while rng is not None:
+                self._record(chainwalk.verify_range(raw, dialect, rng, self.tick))
+                rng = self.chunks.claim()
+        except BaseException:  # e.g. Ctrl-C: do not wait for the workers' ranges
+            self.chunks.stop()
+            for proc in self.procs:
+                proc.kill()
+            raise
+        finally:
+            for t in threads:
+                t.join()
+        if self.errors:
+            raise RuntimeError("; ".join(self.errors))
+        return self.outcomes
+
+    def _drive(self, dialect: str, env: dict[str, str], first: Range) -> None:
+        """Feed one worker ranges and collect its outcomes. Two ranges are kept in its
+        queue once it is ready, so it never waits for this thread to be scheduled."""
+        cmd = [sys.executable, "-m", "review_flow.audit.chainwalk", dialect]
+        if self.tick is not None:
+            cmd.append("progress")
+        pending: list[Range] = []
         with subprocess.Popen(
-            cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            cmd,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         ) as proc:
-            assert proc.stdout is not None
-            for line in proc.stdout:
-                kind, _, rest = line.partition(" ")
-                if kind == "progress" and progress is not None:
-                    with lock:
-                        progress(int(rest))
-                elif kind == "result":
-                    r = json.loads(rest)
-                    failure = r["failure"]
-                    outcomes.append(
-                        RangeOutcome(
-                            r["first"],
-                            None if failure is None else VerifyResult(False, 0, *failure),
-                            r["events"],
-                            r["last_hash"],
+            self.procs.append(proc)
+            assert proc.stdin is not None and proc.stdout is not None
+            stdin = proc.stdin
+
+            def send(rng: Range | None) -> None:
+                if rng is not None:
+                    pending.append(rng)
+                    stdin.write(f"{rng.first} {rng.last} {rng.head}\n")
+                    stdin.flush()
+                elif not pending and not stdin.closed:
+                    stdin.close()  # nothing left: the worker exits
+
+            try:
+                send(first)
+                for line in proc.stdout:
+                    kind, _, rest = line.rstrip("\n").partition(" ")
+                    if kind == "progress":
+                        if self.tick is not None:
+                            self.tick(int(rest))
+                        continue
+                    if kind == "result":
+                        r = json.loads(rest)
+                        failure = r["failure"]
+                        done = pending.pop(0)
+                        assert r["first"] == done.first, (r, done)
+                        self._record(
+                            RangeOutcome(
+                                r["first"],
+                                None if failure is None else (failure[0], failure[1]),
+                                r["events"],
+                                r["last_hash"],
+                            )
                         )
-                    )
+                    if kind in ("ready", "result"):
+                        send(self.chunks.claim())
+            except BaseException as exc:  # the worker died mid-write, or progress raised
+                self.errors.append(f"verify worker: {exc!r}")
+                self.chunks.stop()
+                proc.kill()
             stderr = proc.stderr.read() if proc.stderr else ""
-        if proc.returncode != 0:
-            errors.append(f"verify worker for events {rng.first}..{rng.last} failed: {stderr}")
-
-    threads = [threading.Thread(target=run, args=(r,)) for r in ranges]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    if errors or len(outcomes) != len(ranges):
-        raise RuntimeError("; ".join(errors) or "a verify worker gave no result")
-    return outcomes
-
-
-# Below this many events one process is quicker than starting workers.
-PARALLEL_THRESHOLD = 50_000
+        if proc.returncode != 0 or pending:
+            self.chunks.stop()
+            unfinished = ", ".join(f"{r.first}..{r.last}" for r in pending)
+            self.errors.append(
+                f"verify worker (events {unfinished or 'none'}) exited {proc.returncode}: "
+                f"{stderr.strip()}"
+            )
 
 
 def verify_chain(
@@ -119,20 +248,33 @@ def verify_chain(
     if head is None:
         return VerifyResult(False, 0, "the chain head is missing", None)
     head_seq, head_hash, max_seq = head[0], head[1], head[2] or 0
+    url = session.get_bind().url
     if workers is None:
-        workers = min(os.cpu_count() or 1, 8) if head_seq >= PARALLEL_THRESHOLD else 1
-    ranges = _split(head_seq, max(1, workers)) if head_seq else [Range(1, 0)]
-    if len(ranges) == 1:
-        raw = conn.connection.driver_connection
-        outcomes = [chainwalk.verify_range(raw, conn.dialect.name, ranges[0], progress)]
+        workers = default_workers(url) if head_seq >= PARALLEL_THRESHOLD else 1
+    raw = conn.connection.driver_connection
+    if workers > 1 and head_seq > 1:
+        outcomes = _Parallel(head_seq, workers, progress).run(raw, url)
     else:
-        outcomes = _run_parallel(session.get_bind().url, ranges, progress)
-    outcomes.sort(key=lambda o: o.first)
-    events = sum(o.events for o in outcomes)
-    for o in outcomes:
+        rng = Range(1, head_seq, head_seq)
+        outcomes = [chainwalk.verify_range(raw, conn.dialect.name, rng, progress)]
+    return combine(outcomes, head_seq, head_hash, max_seq)
+
+
+def combine(
+    outcomes: list[RangeOutcome], head_seq: int, head_hash: str, max_seq: int
+) -> VerifyResult:
+    """One answer from the ranges' outcomes: the first failure in chain order, counting
+    the events verified before it, exactly as one pass over the whole chain reports it;
+    else the checks against the chain head."""
+    events = 0
+    for o in sorted(outcomes, key=lambda o: o.first):
+        if o.first != events + 1:  # a range lost: never report a chain as verified then
+            raise RuntimeError(f"audit verify: events {events + 1}..{o.first - 1} not checked")
+        events += o.events
         if o.failure is not None:
-            o.failure.events = events
-            return o.failure
+            return VerifyResult(False, events, o.failure[0], o.failure[1])
+    if events != head_seq:
+        raise RuntimeError(f"audit verify: events {events + 1}..{head_seq} not checked")
     if max_seq > head_seq:
         return VerifyResult(
             False,
@@ -141,7 +283,7 @@ def verify_chain(
             "(events appended outside the application)",
             head_seq + 1,
         )
-    last_hash = outcomes[-1].last_hash if head_seq else GENESIS_HASH
+    last_hash = max(outcomes, key=lambda o: o.first).last_hash if head_seq else GENESIS_HASH
     if last_hash != head_hash:
         return VerifyResult(
             False,
