@@ -134,17 +134,7 @@ def test_an_inserted_event_is_caught(db, backend, history):
         for seq in range(total, 2, -1):
             s.execute(text("UPDATE audit_events SET seq = seq + 1 WHERE seq = :s"), {"s": seq})
         prev = s.scalar(text("SELECT hash FROM audit_events WHERE seq = 2"))
-        forged = AuditEvent(
-            seq=3,
-            at=audit_log.utcnow(),
-            actor_id=None,
-            actor_name="Intruder",
-            action="article.approve",
-            object_type="article",
-            prev_hash=prev,
-        )
-        forged.hash = event_hash(prev, audit_log.hashed_values(forged))
-        s.add(forged)
+        _forge(s, 3, prev)
     result = _verify(db)
     # The forged event itself is well formed; the first renumbered one exposes it.
     assert not result.ok and result.bad_seq == 4
@@ -155,17 +145,7 @@ def test_an_appended_forged_event_is_caught(db, backend, history):
     total = event_count(db)
     with db.transaction() as s:
         prev = s.scalar(text("SELECT hash FROM audit_events WHERE seq = :n"), {"n": total})
-        forged = AuditEvent(
-            seq=total + 1,
-            at=audit_log.utcnow(),
-            actor_id=None,
-            actor_name="Intruder",
-            action="article.approve",
-            object_type="article",
-            prev_hash=prev,
-        )
-        forged.hash = event_hash(prev, audit_log.hashed_values(forged))
-        s.add(forged)
+        _forge(s, total + 1, prev)
     result = _verify(db)
     assert not result.ok and result.bad_seq == total + 1
 

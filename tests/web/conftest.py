@@ -26,6 +26,15 @@ REFS = [
 BODY = "High blood pressure often has no symptoms [1].\n\nTake medicines as prescribed [2].\n"
 
 
+@pytest.fixture
+def shared_db(app: Any, db: Any) -> Any:
+    """Let ``count_queries`` see the app's statements: both use the test's engine."""
+    original = app.extensions["review_flow.db"]
+    app.extensions["review_flow.db"] = db
+    yield db
+    app.extensions["review_flow.db"] = original
+
+
 def csrf_token(html: str) -> str:
     match = _CSRF.search(html)
     assert match, "page has no CSRF token"

@@ -70,15 +70,6 @@ def _checkboxes(body: str) -> dict[str, bool]:
     return boxes
 
 
-@pytest.fixture
-def shared_db(app: Any, db: Any) -> Any:
-    """Let ``count_queries`` see the app's statements: both use the test's engine."""
-    original = app.extensions["review_flow.db"]
-    app.extensions["review_flow.db"] = db
-    yield db
-    app.extensions["review_flow.db"] = original
-
-
 # --- registering --------------------------------------------------------------------------
 
 def test_admin_registers_a_webhook_and_sees_the_generated_secret_once(as_role, db):

@@ -4,17 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
-
-@pytest.fixture
-def shared_db(app: Any, db: Any) -> Any:
-    """Let ``count_queries`` see the app's statements: both use the test's engine."""
-    original = app.extensions["review_flow.db"]
-    app.extensions["review_flow.db"] = db
-    yield db
-    app.extensions["review_flow.db"] = original
-
 
 def _count(count_queries: Any, client: Any, url: str) -> int:
     with count_queries() as q:

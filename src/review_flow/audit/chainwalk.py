@@ -308,16 +308,46 @@ def _next_seq(raw: Any, after: int, head: int) -> int | None:
 def walk(
     batches: Iterable[Sequence[Any]], rng: Range, progress: Progress | None
 ) -> tuple[RangeOutcome, int]:
+    """:func:`_walk` for rows that hold the hashed fields' values, then ``prev_hash``
+    and ``hash``: the writer's own encoder (``chain.canonical_values``) makes the text."""
+    width = len(HASHED_FIELDS)
+    dumps = canonical_values
+    return _walk(batches, rng, progress, lambda row: dumps(row[:width]))
+
+
+def walk_json(
+    batches: Iterable[Sequence[Any]],
+    rng: Range,
+    progress: Progress | None,
+    values: Callable[[int], tuple[Any, ...]],
+) -> tuple[RangeOutcome, int]:
+    """:func:`_walk` for rows of ``json_query``: ``(seq, text, prev_hash, hash)``.
+
+    The text is what ``canonical_values`` would write (the caller has checked
+    ``sqlite_json_agrees``); where the query gives none (a REAL among the fields), the
+    writer's encoder writes it from ``values(seq)``.
+    """
+    dumps = canonical_values
+    return _walk(
+        batches, rng, progress, lambda row: dumps(values(row[0])) if row[1] is None else row[1]
+    )
+
+
+def _walk(
+    batches: Iterable[Sequence[Any]],
+    rng: Range,
+    progress: Progress | None,
+    text_of: Callable[[Sequence[Any]], str],
+) -> tuple[RangeOutcome, int]:
     """Check each row's hash and its link to the row before; return the outcome and
     the first event not seen (``last + 1`` once the range is complete or has failed).
-    Rows hold the hashed fields' values, then ``prev_hash`` and ``hash``.
+    Rows start with ``seq`` and end with ``prev_hash`` and ``hash``; ``text_of`` gives
+    the canonical text of a row's hashed fields.
 
     The hot loop of a large verify: names bound locally, the hash inlined, the event
     count derived from the sequence. Measured alternatives (the encoder called directly,
     digests compared as bytes, hashing with the previous row's hash) were no faster.
     """
-    width = len(HASHED_FIELDS)
-    dumps = canonical_values  # the writer's own definition: see chain.event_hash
     sha256 = hashlib.sha256
     first = rng.first
     anchor = first - 1
@@ -334,7 +364,7 @@ def walk(
                     return _failed(rng, expected_seq, prev, _missing(expected_seq, seq))
                 stored_prev = row[-2]
                 stored_hash = row[-1]
-                if sha256((stored_prev + dumps(row[:width])).encode()).hexdigest() != stored_hash:
+                if sha256((stored_prev + text_of(row)).encode()).hexdigest() != stored_hash:
                     return _failed(rng, seq, prev, _edited(seq))
                 if stored_prev != prev and not (seq > 1 and prev == GENESIS_HASH):
                     return _failed(rng, seq, prev, _unlinked(seq))
@@ -345,48 +375,6 @@ def walk(
             # has no canonical form, so it cannot match its hash.
             return _failed(rng, expected_seq, prev, _edited(expected_seq))
         if progress is not None:  # events verified, not rows read (the anchor is not)
-            progress(expected_seq - reported)
-            reported = expected_seq
-    return RangeOutcome(first, None, expected_seq - first, prev), expected_seq
-
-
-def walk_json(
-    batches: Iterable[Sequence[Any]],
-    rng: Range,
-    progress: Progress | None,
-    values: Callable[[int], tuple[Any, ...]],
-) -> tuple[RangeOutcome, int]:
-    """:func:`walk` for rows of ``json_query``: ``(seq, text, prev_hash, hash)``.
-
-    The same checks in the same order, on the same bytes: the text is what
-    ``canonical_values`` would write (the caller has checked ``sqlite_json_agrees``),
-    and where the query gives none, ``canonical_values`` writes it from ``values(seq)``.
-    """
-    dumps = canonical_values
-    sha256 = hashlib.sha256
-    first = rng.first
-    anchor = first - 1
-    expected_seq = reported = first
-    prev = GENESIS_HASH
-    for batch in batches:
-        try:
-            for seq, text, stored_prev, stored_hash in batch:
-                if seq != expected_seq:
-                    if seq == anchor:
-                        prev = stored_hash
-                        continue
-                    return _failed(rng, expected_seq, prev, _missing(expected_seq, seq))
-                if text is None:  # a REAL among the fields: the writer's encoder decides
-                    text = dumps(values(seq))
-                if sha256((stored_prev + text).encode()).hexdigest() != stored_hash:
-                    return _failed(rng, seq, prev, _edited(seq))
-                if stored_prev != prev and not (seq > 1 and prev == GENESIS_HASH):
-                    return _failed(rng, seq, prev, _unlinked(seq))
-                prev = stored_hash
-                expected_seq += 1
-        except (TypeError, ValueError):
-            return _failed(rng, expected_seq, prev, _edited(expected_seq))
-        if progress is not None:
             progress(expected_seq - reported)
             reported = expected_seq
     return RangeOutcome(first, None, expected_seq - first, prev), expected_seq
