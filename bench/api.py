@@ -49,6 +49,10 @@ from review_flow.tokens import service as tokens  # noqa: E402
 from review_flow.users import service as users  # noqa: E402
 
 SECRET = "whsec_bench-secret-0123456789"
+# The receiver listens on loopback, which production settings refuse.
+BENCH_WEBHOOKS = webhooks.WebhookConfig.from_config(
+    {"SECRET_KEY": "bench", "WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8"}
+)
 DRAFT = {
     "title": "Managing high blood pressure",
     "body": "Lower salt intake helps [1]. " * 40,
@@ -222,7 +226,9 @@ def bench_outbox(db: Database, *, messages: int, deliverers: int) -> dict[str, A
     out: dict[str, Any] = {}
     with smtp_server() as (smtp_port, inbox):
         with db.transaction() as s:
-            hook = webhooks.create_webhook(s, url=hook_url, events=["*"], secret=SECRET)
+            hook = webhooks.create_webhook(
+                s, BENCH_WEBHOOKS, url=hook_url, events=["*"], secret=SECRET
+            ).webhook
             for i in range(messages):
                 enqueue(
                     s,
@@ -254,7 +260,9 @@ def bench_outbox(db: Database, *, messages: int, deliverers: int) -> dict[str, A
                     },
                 )
         settings = DeliverySettings(
-            batch=50, smtp=SmtpSettings(host="127.0.0.1", port=smtp_port, tls="none", timeout=10)
+            batch=50,
+            smtp=SmtpSettings(host="127.0.0.1", port=smtp_port, tls="none", timeout=10),
+            webhooks=BENCH_WEBHOOKS,
         )
         total = Report()
         lock = threading.Lock()

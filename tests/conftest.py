@@ -28,6 +28,7 @@ from review_flow.actor import Actor
 from review_flow.db import Database, make_engine
 from review_flow.users import passwords
 from review_flow.users import service as users
+from tests.support.webhook_config import LOOPBACK
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 PASSWORD = "correct horse battery"
@@ -223,6 +224,7 @@ def app(db_url: str, db: Database) -> Iterator[Any]:
             "DATABASE_URL": db_url,
             "SECRET_KEY": "test-secret",
             "SERVER_NAME": "localhost",
+            "WEBHOOK_ALLOWED_NETWORKS": LOOPBACK,  # the receivers listen there
         }
     )
     yield application

@@ -10,6 +10,7 @@ from flask import Flask
 
 from review_flow import config as config_module
 from review_flow.db import Database
+from review_flow.notifications.webhooks import WebhookConfig
 
 DEV_SECRET = "dev-only-not-secret"
 
@@ -44,6 +45,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
         use_fast_hashing()  # tests and benchmarks only; see users/passwords.py
     app.extensions["review_flow.db"] = Database(app.config["DATABASE_URL"])
+    # A malformed key or network list stops start-up here, naming the setting.
+    app.extensions["review_flow.webhooks"] = WebhookConfig.from_config(app.config)
 
     from review_flow import cli
 
@@ -83,3 +86,8 @@ def require_secret_key(app: Flask) -> Flask:
 
 def database(app: Flask) -> Database:
     return app.extensions["review_flow.db"]
+
+
+def webhook_config(app: Flask) -> WebhookConfig:
+    """Egress policy and secret keys for webhooks, from this app's configuration."""
+    return app.extensions["review_flow.webhooks"]

@@ -75,3 +75,10 @@ class NotConfigured(ReviewFlowError):
 
     code = "not_configured"
     status = 500
+
+
+class ConfigurationError(ReviewFlowError):
+    """The server is missing a setting this action needs; the message names it."""
+
+    code = "server_misconfigured"
+    status = 500

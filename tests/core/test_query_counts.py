@@ -8,6 +8,7 @@ from review_flow.articles import service as articles
 from review_flow.notifications import webhooks
 from tests.conftest import PASSWORD
 from tests.core.helpers import BODY, REFS
+from tests.support.webhook_config import TEST_WEBHOOKS, register
 
 STEPS = (("author", "submit"), ("reviewer", "start_review"), ("reviewer", "approve"))
 
@@ -50,8 +51,8 @@ def test_registered_webhooks_cost_one_insert_per_change(
     after they were registered looks them up."""
     _cycle(db, people, "Warm-up", count_queries)
     with db.transaction() as s:
-        webhooks.create_webhook(s, url="http://127.0.0.1:9/a", events=["*"])
-        webhooks.create_webhook(s, url="http://127.0.0.1:9/b", events=["*"])
+        register(s, url="http://127.0.0.1:9/a", events=["*"])
+        register(s, url="http://127.0.0.1:9/b", events=["*"])
     steps = _cycle(db, people, "With hooks", count_queries)
     listing = "\n\n".join(st for step in steps for st in step)
     assert [len(step) for step in steps] == [7, 5, 4, 6], listing
@@ -68,7 +69,7 @@ def test_webhook_cache_sees_a_change_made_elsewhere(
         aid = articles.create_article(s, people["author"], title="Gen", body=BODY,
                                       references=REFS).id
     with db.transaction() as s:
-        hook = webhooks.create_webhook(s, url="http://127.0.0.1:9/new", events=["*"]).id
+        hook = register(s, url="http://127.0.0.1:9/new", events=["*"]).id
     webhooks._cache.clear()  # as if the endpoint had been registered by another process
     with db.transaction() as s:
         articles.perform_action(s, people["author"], aid, "submit")
@@ -76,7 +77,7 @@ def test_webhook_cache_sees_a_change_made_elsewhere(
         webhooks._cache[str(s.get_bind().url)] = ("stale", ())  # a process that cached before
         articles.perform_action(s, people["author"], aid, "withdraw")
     with db.transaction() as s:
-        webhooks.update_webhook(s, hook, active=False)
+        webhooks.update_webhook(s, TEST_WEBHOOKS, hook, active=False)
     with db.transaction() as s:
         articles.perform_action(s, people["author"], aid, "submit")
     from sqlalchemy import select

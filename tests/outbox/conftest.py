@@ -10,7 +10,7 @@ import pytest
 
 from review_flow.articles import service as articles
 from review_flow.db import Database
-from tests.api.conftest import token_for  # noqa: F401 - a fixture shared with API tests
+from tests.api.conftest import api_as, token_for  # noqa: F401 - fixtures shared with API tests
 
 REFS = [{"title": "Hypertension guideline", "doi": "10.1000/xyz123"}]
 

@@ -17,6 +17,7 @@ from review_flow.outbox.models import OutboxAttempt, OutboxMessage
 from review_flow.outbox.service import enqueue
 from review_flow.outbox.transports import SmtpSettings
 from tests.support.receivers import smtp_server, webhook_receiver
+from tests.support.webhook_config import TEST_WEBHOOKS, register
 
 SECRET = "whsec_test-secret-0123456789"
 
@@ -32,6 +33,7 @@ def _settings(smtp_port: int = 9, **kw: Any) -> DeliverySettings:
             base_url="https://reviews.example.org",
         ),
         webhook_timeout_s=5,
+        webhooks=TEST_WEBHOOKS,
         **kw,
     )
 
@@ -84,7 +86,7 @@ def test_webhook_receiver_verifies_the_signature(
 ) -> None:
     with webhook_receiver(SECRET) as rx:
         with db.transaction() as s:
-            webhooks.create_webhook(s, url=rx.url, events=["article.submit"], secret=SECRET)
+            register(s, url=rx.url, events=["article.submit"], secret=SECRET)
         aid = new_article(submit=True)
         deliverer = Deliverer(db, _settings(), clock=clock)
         deliverer.transports = {"webhook": deliverer.transports["webhook"]}  # no SMTP here
@@ -115,7 +117,7 @@ def test_a_failing_receiver_is_retried_with_backoff(
     with webhook_receiver(SECRET) as rx:
         rx.script = [500, 503]  # down twice, then up
         with db.transaction() as s:
-            hook_id = webhooks.create_webhook(
+            hook_id = register(
                 s, url=rx.url, events=["article.create"], secret=SECRET
             ).id
         new_article()
@@ -158,7 +160,7 @@ def test_gives_up_after_max_attempts(db: Any, clock: Any) -> None:
     with webhook_receiver(SECRET) as rx:
         rx.script = [500] * 10
         with db.transaction() as s:
-            hook = webhooks.create_webhook(s, url=rx.url, events=["*"], secret=SECRET)
+            hook = register(s, url=rx.url, events=["*"], secret=SECRET)
             enqueue(
                 s,
                 channel="webhook",
@@ -184,7 +186,7 @@ def test_unreachable_receiver_and_smtp_are_retried(
     db: Any, people: Any, new_article: Any, clock: Any
 ) -> None:
     with db.transaction() as s:
-        webhooks.create_webhook(s, url="http://127.0.0.1:9/closed", events=["*"], secret=SECRET)
+        register(s, url="http://127.0.0.1:9/closed", events=["*"], secret=SECRET)
     new_article(submit=True)  # webhooks for create and submit, e-mails to two reviewers
     report = Deliverer(db, _settings(smtp_port=9), clock=clock).run()
     assert (report.sent, report.retrying) == (0, 4)
@@ -196,10 +198,10 @@ def test_unreachable_receiver_and_smtp_are_retried(
 def test_disabled_webhook_cancels_pending_messages(db: Any, new_article: Any, clock: Any) -> None:
     with webhook_receiver(SECRET) as rx:
         with db.transaction() as s:
-            hook_id = webhooks.create_webhook(s, url=rx.url, events=["*"], secret=SECRET).id
+            hook_id = register(s, url=rx.url, events=["*"], secret=SECRET).id
         new_article()
         with db.transaction() as s:
-            webhooks.update_webhook(s, hook_id, active=False)
+            webhooks.update_webhook(s, TEST_WEBHOOKS, hook_id, active=False)
         report = Deliverer(db, _settings(), clock=clock).run()
     assert report.cancelled == 1 and rx.hits == []
     assert _rows(db)[0].status == "cancelled"
@@ -230,7 +232,7 @@ def test_two_deliverers_never_send_one_message_at_once(backend: str, db: Any, cl
     n = 40
     with webhook_receiver(SECRET) as rx:
         with db.transaction() as s:
-            hook = webhooks.create_webhook(s, url=rx.url, events=["*"], secret=SECRET)
+            hook = register(s, url=rx.url, events=["*"], secret=SECRET)
             for i in range(n):
                 enqueue(
                     s,
@@ -330,7 +332,7 @@ def test_purge_keeps_pending_and_recent_messages(app: Any, db: Any, clock: Any) 
     old = datetime.now(UTC) - timedelta(days=120)
     with webhook_receiver(SECRET) as rx:
         with db.transaction() as s:
-            hook = webhooks.create_webhook(s, url=rx.url, events=["*"], secret=SECRET)
+            hook = register(s, url=rx.url, events=["*"], secret=SECRET)
             for when in (old, old, datetime.now(UTC)):
                 enqueue(
                     s,

@@ -11,6 +11,7 @@ from review_flow.articles import service as articles
 from review_flow.notifications import preferences, webhooks
 from review_flow.outbox.models import OutboxMessage
 from tests.conftest import PASSWORD
+from tests.support.webhook_config import TEST_WEBHOOKS, register
 
 
 def _messages(db: Any, channel: str | None = None) -> list[OutboxMessage]:
@@ -29,7 +30,7 @@ class Boom(Exception):
 
 def test_a_rolled_back_change_leaves_no_message(db: Any, people: Any, new_article: Any) -> None:
     with db.transaction() as s:
-        webhooks.create_webhook(s, url="http://127.0.0.1:9/hook", events=["*"])
+        register(s, url="http://127.0.0.1:9/hook", events=["*"])
     aid = new_article()
     assert [m.kind for m in _messages(db)] == ["article.create"]
     with pytest.raises(Boom), db.transaction() as s:
@@ -124,11 +125,11 @@ def test_opt_out_is_per_user_and_per_kind(db: Any, people: Any, new_article: Any
 
 def test_webhooks_get_only_the_events_they_chose(db: Any, people: Any, new_article: Any) -> None:
     with db.transaction() as s:
-        only_submit = webhooks.create_webhook(
+        only_submit = register(
             s, url="http://127.0.0.1:9/a", events=["article.submit"]
         ).id
-        disabled = webhooks.create_webhook(s, url="http://127.0.0.1:9/b", events=["*"]).id
-        webhooks.update_webhook(s, disabled, active=False)
+        disabled = register(s, url="http://127.0.0.1:9/b", events=["*"]).id
+        webhooks.update_webhook(s, TEST_WEBHOOKS, disabled, active=False)
     aid = new_article(submit=True)
     hooks = _messages(db, "webhook")
     assert [(m.webhook_id, m.kind) for m in hooks] == [(only_submit, "article.submit")]
@@ -147,7 +148,7 @@ def test_bad_webhook_registrations_are_refused(db: Any) -> None:
         ({"url": "http://x.org", "events": ["article.nope"]}, "events"),
     ):
         with pytest.raises(ValidationFailed) as info, db.transaction() as s:
-            webhooks.create_webhook(s, **kwargs)
+            register(s, **kwargs)
         assert field in info.value.details["fields"]
 
 
@@ -182,8 +183,8 @@ def test_notification_query_budget(db: Any, people: Any, count_queries: Any) -> 
     (actions check the cache in their load query instead); one INSERT for the webhook
     rows; one INSERT ... SELECT for the e-mails, recipients chosen in SQL."""
     with db.transaction() as s:
-        webhooks.create_webhook(s, url="http://127.0.0.1:9/a", events=["*"])
-        webhooks.create_webhook(s, url="http://127.0.0.1:9/b", events=["*"])
+        register(s, url="http://127.0.0.1:9/a", events=["*"])
+        register(s, url="http://127.0.0.1:9/b", events=["*"])
 
     def statements(fn: Any) -> list[str]:
         with count_queries() as q, db.transaction() as s:

@@ -32,6 +32,7 @@ def gunicorn(db_url: str, *, workers: int = 2, env: dict[str, str] | None = None
         "REVIEW_FLOW_DATABASE_URL": db_url,
         "REVIEW_FLOW_SECRET_KEY": "test-secret-key-not-for-production",
         "REVIEW_FLOW_FAST_PASSWORD_HASHING": "1",
+        "REVIEW_FLOW_WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8,::1/128",
         **(env or {}),
     }
     gunicorn_bin = str(Path(sys.executable).parent / "gunicorn")

@@ -10,9 +10,9 @@ import pytest
 from flask import Flask
 
 from review_flow.app import create_app
-from review_flow.notifications import webhooks
 from review_flow.web import access
 from tests.conftest import PASSWORD
+from tests.support.webhook_config import register
 
 ROLES = ("anonymous", "author", "reviewer", "editor", "auditor", "admin")
 SIGN_IN = "redirect:/sign-in"
@@ -124,7 +124,7 @@ def _post_matrix(ids: dict[str, int]) -> list[tuple[str, str, dict[str, Any], di
 
 def _webhook(story: Any) -> int:
     with story.db.transaction() as s:
-        return webhooks.create_webhook(s, url="https://hooks.example.org/matrix",
+        return register(s, url="https://hooks.example.org/matrix",
                                        events=["*"]).id
 
 

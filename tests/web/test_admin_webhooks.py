@@ -19,6 +19,7 @@ from review_flow.outbox.service import enqueue_many
 from review_flow.outbox.transports import Claimed, Outcome
 from review_flow.web.admin import DELIVERIES_PAGE
 from tests.support.receivers import webhook_receiver
+from tests.support.webhook_config import TEST_WEBHOOKS, register
 
 PAGE = "/admin/webhooks"
 NEW_SECRET = re.compile(r'id="new-secret" type="text" readonly value="([^"]+)"')
@@ -91,7 +92,8 @@ def test_admin_registers_a_webhook_and_sees_the_generated_secret_once(as_role, d
     assert "shown only this once" in body
     assert "Webhook 1 registered for article.approve, article.submit." in body
     [hook] = _hooks(db)
-    assert hook.secret == secret and hook.active
+    assert TEST_WEBHOOKS.box.open(hook.secret_sealed) == secret and hook.active
+    assert secret not in hook.secret_sealed
     assert hook.url == "https://hooks.example.org/review"
     assert hook.events == ["article.approve", "article.submit"]
     assert hook.description == "Publishing pipeline"
@@ -121,7 +123,7 @@ def test_a_secret_the_admin_typed_is_used_and_never_echoed(as_role, db):
     assert typed not in body and 'id="new-secret"' not in body
     assert "Webhook 1 registered for all events." in body
     [hook] = _hooks(db)
-    assert hook.secret == typed and hook.events == ["*"]
+    assert TEST_WEBHOOKS.box.open(hook.secret_sealed) == typed and hook.events == ["*"]
     assert "all events" in admin.get(PAGE).get_data(as_text=True)
 
 
@@ -175,7 +177,7 @@ def test_post_without_csrf_token_writes_nothing(as_role, db):
     assert response.status_code == 400
     assert _hooks(db) == []
     with db.transaction() as s:
-        hook_id = webhooks.create_webhook(s, url="https://hooks.example.org/y",
+        hook_id = register(s, url="https://hooks.example.org/y",
                                           events=["*"]).id
     for action in ("deactivate", "activate"):
         assert admin.client.post(f"{PAGE}/{hook_id}/{action}").status_code == 400
@@ -227,7 +229,7 @@ def test_unknown_webhook_is_a_404_that_writes_nothing(as_role, db):
 @pytest.mark.parametrize("role", ["author", "reviewer", "editor", "auditor", "anonymous"])
 def test_only_admins_may_open_or_use_the_pages(as_role, db, role):
     with db.transaction() as s:
-        hook_id = webhooks.create_webhook(s, url="https://hooks.example.org/z",
+        hook_id = register(s, url="https://hooks.example.org/z",
                                           events=["*"]).id
     who = as_role(role)
     for url in (PAGE, f"{PAGE}/{hook_id}/deliveries"):
@@ -262,7 +264,8 @@ def _rows_of(body: str) -> list[str]:
 def test_deliveries_show_what_a_real_receiver_answered(as_role, db, story):
     admin = as_role("admin")
     clock = Clock()
-    settings = DeliverySettings(max_attempts=2, backoff_base_s=60, webhook_timeout_s=5)
+    settings = DeliverySettings(max_attempts=2, backoff_base_s=60, webhook_timeout_s=5,
+                                webhooks=TEST_WEBHOOKS)
     with webhook_receiver("not yet known") as rx:
         response = _register(admin, url=rx.url, events=["article.create"])
         rx.secret = NEW_SECRET.search(response.get_data(as_text=True)).group(1)  # type: ignore[union-attr]
@@ -314,7 +317,7 @@ def test_a_receivers_answer_is_shortened_and_escaped(as_role, db, story):
     assert _register(admin, events=["article.create"]).status_code == 201
     hook_id = _hooks(db)[0].id
     story.create()
-    Deliverer(db, DeliverySettings(max_attempts=1), clock=Clock(),
+    Deliverer(db, DeliverySettings(max_attempts=1, webhooks=TEST_WEBHOOKS), clock=Clock(),
               transports={"webhook": Hostile()}).run()
     body = admin.get(f"{PAGE}/{hook_id}/deliveries").get_data(as_text=True)
     [row] = _rows_of(body)
@@ -331,15 +334,15 @@ def test_cancelled_delivery_of_a_deactivated_webhook_says_why(as_role, db, story
     hook_id = _hooks(db)[0].id
     story.create()
     admin.post(f"{PAGE}/{hook_id}/deactivate", page=PAGE)
-    Deliverer(db, DeliverySettings(), clock=Clock()).run()
+    Deliverer(db, DeliverySettings(webhooks=TEST_WEBHOOKS), clock=Clock()).run()
     [row] = _rows_of(admin.get(f"{PAGE}/{hook_id}/deliveries").get_data(as_text=True))
     assert ">cancelled<" in row and "webhook disabled" in row and "<td>—</td>" in row
 
 
 def test_the_delivery_log_is_paged_newest_first(as_role, db, shared_db, count_queries):
     with db.transaction() as s:
-        hook = webhooks.create_webhook(s, url="https://hooks.example.org/busy", events=["*"])
-        other = webhooks.create_webhook(s, url="https://hooks.example.org/other", events=["*"])
+        hook = register(s, url="https://hooks.example.org/busy", events=["*"])
+        other = register(s, url="https://hooks.example.org/other", events=["*"])
         hook_id, other_id = hook.id, other.id
         messages = [
             {"channel": "webhook", "kind": "article.create", "recipient": hook.url,

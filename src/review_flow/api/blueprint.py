@@ -33,7 +33,7 @@ from review_flow.api.errors import (
     from_domain,
     from_http,
 )
-from review_flow.app import database
+from review_flow.app import database, webhook_config
 from review_flow.articles import service as articles
 from review_flow.articles.models import Article, Revision
 from review_flow.audit.export import event_as_dict
@@ -627,7 +627,7 @@ def revoke_token(token_id: int) -> Any:
     return _write(work)
 
 
-def _webhook_dict(h: Any, *, with_secret: bool = False) -> dict[str, Any]:
+def _webhook_dict(h: Any, secret: str | None = None) -> dict[str, Any]:
     return {
         "id": h.id,
         "url": h.url,
@@ -635,7 +635,7 @@ def _webhook_dict(h: Any, *, with_secret: bool = False) -> dict[str, Any]:
         "events": h.events,
         "active": h.active,
         "created_at": isoformat(h.created_at),
-        "secret": h.secret if with_secret else None,
+        "secret": secret,
     }
 
 
@@ -662,8 +662,9 @@ def create_webhook(json: s.WebhookCreate) -> Any:
 
     def work(session: Session, actor: Actor) -> idempotency.Stored:
         _require(actor, _ADMIN, "Managing webhooks")
-        hook = webhooks.create_webhook(
+        made = webhooks.create_webhook(
             session,
+            webhook_config(current_app),
             url=json.url,
             events=json.events,
             description=json.description,
@@ -671,7 +672,7 @@ def create_webhook(json: s.WebhookCreate) -> Any:
             created_by=actor.user,
             context=actor.context,
         )
-        return idempotency.Stored(201, _webhook_dict(hook, with_secret=True), {})
+        return idempotency.Stored(201, _webhook_dict(made.webhook, made.secret), {})
 
     return _write(work, idempotent=True)
 
@@ -685,6 +686,7 @@ def update_webhook(webhook_id: int, json: s.WebhookUpdate) -> Any:
         _require(actor, _ADMIN, "Managing webhooks")
         hook = webhooks.update_webhook(
             session,
+            webhook_config(current_app),
             webhook_id,
             active=json.active,
             events=json.events,

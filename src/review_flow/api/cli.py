@@ -16,6 +16,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from review_flow.app import webhook_config
 from review_flow.audit.log import RequestContext
 from review_flow.cli import _db, domain_errors
 from review_flow.notifications import preferences, webhooks
@@ -112,10 +113,11 @@ def webhooks_group() -> None:
 def webhooks_add(url: str, events: tuple[str, ...], description: str | None) -> None:
     """Register an endpoint; prints its id and signing secret (shown once)."""
     with _db().transaction() as session:
-        hook = webhooks.create_webhook(
-            session, url=url, events=events, description=description, context=_ctx()
+        made = webhooks.create_webhook(
+            session, webhook_config(current_app), url=url, events=events,
+            description=description, context=_ctx(),
         )
-        hook_id, secret = hook.id, hook.secret
+        hook_id, secret = made.webhook.id, made.secret
     click.echo(f"Webhook {hook_id}. Signing secret (store it now):", err=True)
     click.echo(secret)
 
@@ -137,7 +139,9 @@ def webhooks_list() -> None:
 def webhooks_disable(webhook_id: int) -> None:
     """Stop sending to an endpoint (pending messages to it are cancelled)."""
     with _db().transaction() as session:
-        webhooks.update_webhook(session, webhook_id, active=False, context=_ctx())
+        webhooks.update_webhook(
+            session, webhook_config(current_app), webhook_id, active=False, context=_ctx()
+        )
     click.echo(f"Webhook {webhook_id} disabled.")
 
 
@@ -147,8 +151,23 @@ def webhooks_disable(webhook_id: int) -> None:
 @domain_errors
 def webhooks_enable(webhook_id: int) -> None:
     with _db().transaction() as session:
-        webhooks.update_webhook(session, webhook_id, active=True, context=_ctx())
+        webhooks.update_webhook(
+            session, webhook_config(current_app), webhook_id, active=True, context=_ctx()
+        )
     click.echo(f"Webhook {webhook_id} enabled.")
+
+
+@webhooks_group.command("reseal")
+@with_appcontext
+@domain_errors
+def webhooks_reseal() -> None:
+    """Re-encrypt every signing secret under the first of REVIEW_FLOW_ENCRYPTION_KEYS.
+
+    Rotating the key: put a new key first in the list (keep the old one after it), run
+    this, then remove the old key."""
+    with _db().transaction() as session:
+        count = webhooks.reseal_secrets(session, webhook_config(current_app))
+    click.echo(f"Resealed {count} webhook secret{'s' if count != 1 else ''}.")
 
 
 @webhooks_group.command("deliveries")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Integer, String, true
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Integer, String, Text, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from review_flow.db import Base
@@ -17,9 +17,10 @@ class Webhook(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     url: Mapped[str] = mapped_column(String(2000))
     description: Mapped[str | None] = mapped_column(String(200))
-    # Shared with the receiver to sign deliveries; it must be readable to sign, so it is
-    # stored as given (like any HMAC key) and shown only once, at creation.
-    secret: Mapped[str] = mapped_column(String(200))
+    # Shared with the receiver to sign deliveries. It must be readable again to sign, so
+    # it cannot be a hash: it is kept encrypted under a key from the configuration
+    # (notifications/secret_box.py) and shown in plain text only once, at creation.
+    secret_sealed: Mapped[str] = mapped_column(Text, server_default="")
     events: Mapped[list[str]] = mapped_column(JSON)
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

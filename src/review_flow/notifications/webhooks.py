@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -24,7 +24,9 @@ from review_flow.audit import log as audit
 from review_flow.audit.log import RequestContext
 from review_flow.audit.models import AuditEvent
 from review_flow.errors import NotFound, ValidationFailed
+from review_flow.notifications.egress import EgressPolicy
 from review_flow.notifications.models import Webhook
+from review_flow.notifications.secret_box import KeyMissing, SecretBox
 from review_flow.outbox.models import OutboxAttempt, OutboxMessage
 from review_flow.timeutil import utcnow
 from review_flow.users.models import User
@@ -70,13 +72,40 @@ def verify(
     return hmac.compare_digest(sign(secret, ts, body), signature)
 
 
-def _clean_url(url: str) -> str:
+@dataclass(frozen=True)
+class WebhookConfig:
+    """What registering and delivering need from the configuration: where deliveries
+    may go, and the keys that seal signing secrets (built lazily: a command that
+    never touches a secret runs without one)."""
+
+    egress: EgressPolicy
+    _box: SecretBox | None = None
+    _box_missing: str = "no key configured"
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> WebhookConfig:
+        """Raises ValueError for a malformed setting; a missing key waits for its use."""
+        egress = EgressPolicy.from_config(config)
+        try:
+            return cls(egress, SecretBox.from_config(config))
+        except KeyMissing as exc:
+            return cls(egress, None, str(exc))
+
+    @property
+    def box(self) -> SecretBox:
+        if self._box is None:
+            raise KeyMissing(self._box_missing)
+        return self._box
+
+
+def _clean_url(url: str, egress: EgressPolicy) -> str:
     url = (url or "").strip()
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname or len(url) > 2000:
         raise ValidationFailed(
             "url: must be an http(s) URL", fields={"url": "must be an http(s) URL"}
         )
+    egress.check_url(url)
     return url
 
 
@@ -93,8 +122,17 @@ def _clean_events(events: Iterable[str]) -> list[str]:
     return ["*"] if "*" in chosen else chosen
 
 
+@dataclass(frozen=True)
+class Registered:
+    """A new endpoint and its secret in plain text: to show once, never to store."""
+
+    webhook: Webhook
+    secret: str
+
+
 def create_webhook(
     session: Session,
+    config: WebhookConfig,
     *,
     url: str,
     events: Iterable[str],
@@ -102,9 +140,9 @@ def create_webhook(
     secret: str | None = None,
     created_by: User | None = None,
     context: RequestContext | None = None,
-) -> Webhook:
+) -> Registered:
     """Register an endpoint. The secret is generated unless given; show it once."""
-    url = _clean_url(url)
+    url = _clean_url(url, config.egress)
     chosen = _clean_events(events)
     secret = secret or ("whsec_" + secrets.token_urlsafe(32))
     if len(secret) < 16 or len(secret) > 200:
@@ -115,7 +153,7 @@ def create_webhook(
         url=url,
         events=chosen,
         description=(description or "").strip()[:200] or None,
-        secret=secret,
+        secret_sealed=config.box.seal(secret),
         active=True,
         created_at=utcnow(),
         created_by_id=created_by.id if created_by else None,
@@ -133,11 +171,12 @@ def create_webhook(
     )
     hook.changed_seq = event.seq
     session.flush()
-    return hook
+    return Registered(hook, secret)
 
 
 def update_webhook(
     session: Session,
+    config: WebhookConfig,
     webhook_id: int,
     *,
     active: bool | None = None,
@@ -157,7 +196,7 @@ def update_webhook(
             hook.events = chosen
             changes["events"] = chosen
     if url is not None:
-        cleaned = _clean_url(url)
+        cleaned = _clean_url(url, config.egress)
         if cleaned != hook.url:
             hook.url = cleaned
             changes["url"] = cleaned
@@ -173,6 +212,16 @@ def update_webhook(
         ).seq
         session.flush()
     return hook
+
+
+def reseal_secrets(session: Session, config: WebhookConfig) -> int:
+    """Re-encrypt every stored secret under the first configured key (key rotation);
+    returns how many. One transaction: a secret that cannot be opened stops it all."""
+    hooks = list(session.scalars(select(Webhook).order_by(Webhook.id)))
+    for hook in hooks:
+        hook.secret_sealed = config.box.reseal(hook.secret_sealed)
+    session.flush()
+    return len(hooks)
 
 
 def get_webhook(session: Session, webhook_id: int) -> Webhook:

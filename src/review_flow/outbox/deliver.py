@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from review_flow.db import Database
 from review_flow.notifications.models import Webhook
+from review_flow.notifications.webhooks import WebhookConfig
 from review_flow.outbox.models import OutboxAttempt, OutboxMessage
 from review_flow.outbox.transports import (
     Claimed,
@@ -56,6 +57,9 @@ class DeliverySettings:
     batch: int = 20
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
     webhook_timeout_s: float = 10.0
+    # Keys to open signing secrets and where deliveries may go; without it webhook
+    # messages wait (retried) and say why.
+    webhooks: WebhookConfig | None = None
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> DeliverySettings:
@@ -75,6 +79,7 @@ class DeliverySettings:
             lease_s=num("OUTBOX_LEASE", 300.0),
             batch=int(num("OUTBOX_BATCH", 20)),
             webhook_timeout_s=num("WEBHOOK_TIMEOUT", 10.0),
+            webhooks=WebhookConfig.from_config(config),
             smtp=SmtpSettings(
                 host=str(config.get("SMTP_HOST") or "localhost"),
                 port=int(num("SMTP_PORT", {"ssl": 465, "starttls": 587}.get(tls, 25))),
@@ -127,7 +132,7 @@ class Deliverer:
         self.clock = clock
         self.transports: Mapping[str, Transport] = transports or {
             "email": SmtpTransport(self.settings.smtp),
-            "webhook": WebhookTransport(self.settings.webhook_timeout_s),
+            "webhook": WebhookTransport(self.settings.webhooks, self.settings.webhook_timeout_s),
         }
         # Test seam: called inside the claim transaction, rows selected but not yet taken.
         self.on_claim_selected = on_claim_selected
@@ -164,7 +169,7 @@ class Deliverer:
                 .execution_options(synchronize_session=False)
             )
             rows = session.execute(
-                select(OutboxMessage, Webhook.secret, Webhook.active, User.name)
+                select(OutboxMessage, Webhook.secret_sealed, Webhook.active, User.name)
                 .outerjoin(Webhook, Webhook.id == OutboxMessage.webhook_id)
                 .outerjoin(User, User.id == OutboxMessage.user_id)
                 .where(OutboxMessage.id.in_(ids))
@@ -181,7 +186,7 @@ class Deliverer:
                     payload={**m.payload, "to_name": name} if name else m.payload,
                     attempt=m.attempts,
                     claim_token=token,
-                    webhook_secret=secret,
+                    webhook_secret_sealed=secret,
                     webhook_active=bool(active),
                 )
                 for m, secret, active, name in rows

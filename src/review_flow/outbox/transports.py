@@ -18,7 +18,9 @@ from typing import Any, Protocol
 import requests
 
 from review_flow.notifications import webhooks
+from review_flow.notifications.egress import EgressPolicy, blocked_reason, guarded_session
 from review_flow.notifications.kinds import render
+from review_flow.notifications.secret_box import KeyMissing
 
 
 @dataclass(frozen=True)
@@ -43,7 +45,7 @@ class Claimed:
     payload: dict[str, Any]
     attempt: int
     claim_token: str
-    webhook_secret: str | None = None
+    webhook_secret_sealed: str | None = None
     webhook_active: bool = False
 
 
@@ -139,18 +141,28 @@ class SmtpTransport:
 
 
 class WebhookTransport:
-    """A signed JSON POST; any 2xx is success, anything else is retried."""
+    """A signed JSON POST; any 2xx is success, anything else is retried. Connections
+    go only where the egress policy allows (notifications/egress.py)."""
 
-    def __init__(self, timeout: float = 10.0, session: requests.Session | None = None) -> None:
+    def __init__(self, config: webhooks.WebhookConfig | None, timeout: float = 10.0) -> None:
+        self.config = config
         self.timeout = timeout
-        self.http = session or requests.Session()
+        self.http = guarded_session(config.egress if config else EgressPolicy())
 
     @staticmethod
     def body(item: Claimed) -> bytes:
         return json.dumps(item.payload, ensure_ascii=False, separators=(",", ":")).encode()
 
+    def _secret(self, item: Claimed) -> str:
+        if self.config is None:
+            raise KeyMissing("no webhook configuration given to the deliverer")
+        return self.config.box.open(item.webhook_secret_sealed or "")
+
     def send(self, item: Claimed, now_ts: int) -> Outcome:
-        assert item.webhook_secret is not None
+        try:
+            secret = self._secret(item)
+        except ValueError as exc:  # no key, or not the key that sealed it: fix and retry
+            return Outcome(False, error=f"cannot sign: {exc}")
         body = self.body(item)
         headers = {
             "Content-Type": "application/json",
@@ -158,7 +170,7 @@ class WebhookTransport:
             webhooks.EVENT_HEADER: item.kind,
             webhooks.ID_HEADER: item.message_id,
             webhooks.TIMESTAMP_HEADER: str(now_ts),
-            webhooks.SIGNATURE_HEADER: webhooks.sign(item.webhook_secret, now_ts, body),
+            webhooks.SIGNATURE_HEADER: webhooks.sign(secret, now_ts, body),
         }
         try:
             resp = self.http.post(
@@ -169,6 +181,9 @@ class WebhookTransport:
                 allow_redirects=False,
             )
         except requests.RequestException as exc:
+            blocked = blocked_reason(exc)
+            if blocked is not None:  # policy, not weather: retrying cannot help
+                return Outcome(False, error=_clip(blocked), permanent=True)
             return Outcome(False, error=_clip(f"{type(exc).__name__}: {exc}"))
         ok = 200 <= resp.status_code < 300
         return Outcome(

@@ -10,10 +10,11 @@ a token is then kept only as a hash; a webhook secret the server generated stays
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
+from review_flow.app import webhook_config
 from review_flow.audit.actions import AUDIT_ACTIONS
 from review_flow.errors import ReviewFlowError, ValidationFailed
 from review_flow.notifications import webhooks
@@ -137,8 +138,9 @@ def create_webhook() -> ResponseReturnValue:
     actor = current_actor()
     entered_secret = form.secret.data or None
     try:
-        hook = webhooks.create_webhook(
-            db_session(), url=form.url.data or "", events=form.events.data or [],
+        made = webhooks.create_webhook(
+            db_session(), webhook_config(current_app), url=form.url.data or "",
+            events=form.events.data or [],
             description=form.description.data, secret=entered_secret,
             created_by=actor.user, context=actor.context,
         )
@@ -148,18 +150,19 @@ def create_webhook() -> ResponseReturnValue:
         return _webhooks_page(form, status=422)
     # Flashes name a webhook by its id: a URL may be long, and a flash may wait in the
     # session cookie until the next page.
+    hook = made.webhook
     flash(f"Webhook {hook.id} registered for {_event_kinds(hook.events)}.", "success")
     # A secret the admin typed is theirs already; one we generated is shown this once.
     return _webhooks_page(WebhookForm(formdata=None),
-                          new_secret=None if entered_secret else hook.secret, status=201)
+                          new_secret=None if entered_secret else made.secret, status=201)
 
 
 def _set_active(webhook_id: int, active: bool) -> ResponseReturnValue:
     actor = current_actor()
     session = db_session()
     was_active = webhooks.get_webhook(session, webhook_id).active
-    hook = webhooks.update_webhook(session, webhook_id, active=active, by=actor.user,
-                                   context=actor.context)
+    hook = webhooks.update_webhook(session, webhook_config(current_app), webhook_id,
+                                   active=active, by=actor.user, context=actor.context)
     if was_active == active:
         flash(f"Webhook {hook.id} was already {'active' if active else 'inactive'}.", "info")
     elif active:

@@ -1,0 +1,207 @@
+"""Webhook signing secrets are encrypted at rest: the database alone cannot sign."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.fernet import Fernet
+from sqlalchemy import create_engine, inspect, select, text
+from sqlalchemy.engine import make_url
+
+from review_flow import migrate
+from review_flow.app import create_app
+from review_flow.db import Database, make_engine
+from review_flow.notifications import webhooks
+from review_flow.notifications.models import Webhook
+from review_flow.notifications.secret_box import KeyMissing, SecretBox, SecretUnreadable
+from review_flow.outbox.deliver import Deliverer, DeliverySettings
+from review_flow.outbox.models import OutboxMessage
+from tests.conftest import _pg_admin_url
+from tests.support.receivers import webhook_receiver
+from tests.support.webhook_config import LOOPBACK, TEST_WEBHOOKS, register
+
+SECRET = "whsec_test-secret-0123456789"
+OLD, NEW = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+
+
+def _config(**settings: str) -> webhooks.WebhookConfig:
+    return webhooks.WebhookConfig.from_config({"WEBHOOK_ALLOWED_NETWORKS": LOOPBACK, **settings})
+
+
+def _stored(db: Database) -> list[str]:
+    with db.reading() as s:
+        return list(s.scalars(select(Webhook.secret_sealed).order_by(Webhook.id)))
+
+
+def test_the_secret_is_stored_sealed_and_still_signs(
+    db: Any, new_article: Any, clock: Any
+) -> None:
+    with webhook_receiver(SECRET) as rx:
+        with db.transaction() as s:
+            made = webhooks.create_webhook(
+                s, TEST_WEBHOOKS, url=rx.url, events=["*"], secret=SECRET
+            )
+            assert made.secret == SECRET
+        [sealed] = _stored(db)
+        assert SECRET not in sealed and sealed.startswith("gAAAA")  # a Fernet token
+        assert TEST_WEBHOOKS.box.open(sealed) == SECRET
+        new_article()
+        report = Deliverer(db, DeliverySettings(webhooks=TEST_WEBHOOKS), clock=clock).run()
+    assert report.sent == 1 and [h.signature_ok for h in rx.hits] == [True]
+
+
+def test_a_generated_secret_is_returned_once_and_never_stored_plain(db: Any) -> None:
+    with db.transaction() as s:
+        made = webhooks.create_webhook(s, TEST_WEBHOOKS, url="https://h.example.org/", events=["*"])
+    assert made.secret.startswith("whsec_") and len(made.secret) > 40
+    with db.reading() as s:
+        row = s.execute(text("SELECT * FROM webhooks")).mappings().one()
+    assert not any(made.secret in str(v) for v in row.values())
+
+
+def test_the_api_answer_holds_the_secret_but_the_database_does_not(
+    api_as: Any, db: Any, make_user: Any
+) -> None:
+    admin = api_as(make_user("admin@example.org", "admin"))
+    r = admin.post("/webhooks", json={"url": "https://hooks.example.org/in", "events": ["*"]})
+    assert r.status_code == 201, r.json
+    secret = r.json["secret"]
+    assert secret.startswith("whsec_")
+    with db.reading() as s:
+        dump = [str(v) for row in s.execute(text("SELECT * FROM webhooks")) for v in row]
+    assert dump and not any(secret in v for v in dump)
+
+
+def test_keys_from_settings() -> None:
+    derived = SecretBox.from_config({"SECRET_KEY": "one"})
+    other = SecretBox.from_config({"SECRET_KEY": "two"})
+    sealed = derived.seal("s3cret")
+    assert derived.open(sealed) == "s3cret"
+    with pytest.raises(SecretUnreadable, match="cannot be decrypted"):
+        other.open(sealed)
+    # A listed key wins over the derived one.
+    listed = SecretBox.from_config({"SECRET_KEY": "one", "ENCRYPTION_KEYS": NEW})
+    with pytest.raises(SecretUnreadable):
+        listed.open(sealed)
+    with pytest.raises(KeyMissing, match="REVIEW_FLOW_ENCRYPTION_KEYS or REVIEW_FLOW_SECRET_KEY"):
+        SecretBox.from_config({})
+    with pytest.raises(ValueError, match="REVIEW_FLOW_ENCRYPTION_KEYS: key 2 is not a Fernet key"):
+        SecretBox.from_config({"ENCRYPTION_KEYS": f"{NEW}, not-a-key"})
+
+
+def test_a_missing_key_stops_registration_and_delivery_with_the_setting_named(
+    db: Any, new_article: Any, clock: Any
+) -> None:
+    keyless = _config()
+    with pytest.raises(KeyMissing), db.transaction() as s:
+        webhooks.create_webhook(s, keyless, url="https://h.example.org/", events=["*"])
+    assert _stored(db) == []
+    with webhook_receiver(SECRET) as rx:
+        with db.transaction() as s:
+            register(s, url=rx.url, events=["*"], secret=SECRET)
+        new_article()
+        report = Deliverer(db, DeliverySettings(webhooks=keyless), clock=clock).run()
+    assert (report.sent, report.retrying) == (0, 1) and rx.hits == []
+    with db.reading() as s:
+        [(status, error)] = s.execute(select(OutboxMessage.status, OutboxMessage.last_error))
+    assert status == "pending"
+    assert "cannot sign" in (error or "") and "REVIEW_FLOW_SECRET_KEY" in error
+
+
+def test_rotating_the_key_with_reseal(db_url: str, db: Any, new_article: Any, clock: Any) -> None:
+    def app_with(keys: str) -> Any:
+        return create_app({"TESTING": True, "DATABASE_URL": db_url, "SECRET_KEY": "t",
+                           "ENCRYPTION_KEYS": keys, "WEBHOOK_ALLOWED_NETWORKS": LOOPBACK})
+
+    with webhook_receiver(SECRET) as rx:
+        result = app_with(OLD).test_cli_runner().invoke(
+            args=["webhooks", "add", rx.url, "--event", "*"]
+        )
+        assert result.exit_code == 0, result.output
+        generated = result.stdout.strip().splitlines()[-1]
+        rx.secret = generated
+        before = _stored(db)
+        # The new key first, the old one still listed: everything is resealed.
+        result = app_with(f"{NEW},{OLD}").test_cli_runner().invoke(args=["webhooks", "reseal"])
+        assert result.exit_code == 0 and "Resealed 1 webhook secret." in result.output
+        after = _stored(db)
+        assert after != before
+        # Now the old key can go: deliveries sign with the new one alone.
+        new_only = _config(ENCRYPTION_KEYS=NEW)
+        assert new_only.box.open(after[0]) == generated
+        with pytest.raises(SecretUnreadable):
+            _config(ENCRYPTION_KEYS=OLD).box.open(after[0])
+        new_article()
+        report = Deliverer(db, DeliverySettings(webhooks=new_only), clock=clock).run()
+    assert report.sent == 1 and [h.signature_ok for h in rx.hits] == [True]
+    # Resealing under a key list that cannot open them fails and changes nothing.
+    result = app_with(OLD).test_cli_runner().invoke(args=["webhooks", "reseal"])
+    assert result.exit_code != 0 and "cannot be decrypted" in result.output
+    assert _stored(db) == after
+
+
+# --- the migration that sealed existing secrets -----------------------------------------
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database (no migrations run yet)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.sqlite3'}"
+        return
+    admin_url, reason = _pg_admin_url()
+    if admin_url is None:
+        pytest.skip(reason)
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    name = f"rf_mig_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _at_0005_with_a_plain_secret(url: str) -> Any:
+    engine = make_engine(url)
+    migrate.upgrade(engine, "0005")
+    with engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO webhooks (url, description, secret, events, active, created_at, "
+            "changed_seq) VALUES ('https://h.example.org/', NULL, :s, '[\"*\"]', true, "
+            "CURRENT_TIMESTAMP, 0)"
+        ), {"s": SECRET})
+    return engine
+
+
+def test_upgrading_seals_existing_secrets(empty_url: str, monkeypatch: Any) -> None:
+    engine = _at_0005_with_a_plain_secret(empty_url)
+    monkeypatch.setenv("REVIEW_FLOW_ENCRYPTION_KEYS", NEW)
+    migrate.upgrade(engine)
+    columns = {c["name"] for c in inspect(engine).get_columns("webhooks")}
+    assert "secret" not in columns and "secret_sealed" in columns
+    with engine.connect() as conn:
+        sealed = conn.execute(text("SELECT secret_sealed FROM webhooks")).scalar_one()
+    engine.dispose()
+    assert SECRET not in sealed and _config(ENCRYPTION_KEYS=NEW).box.open(sealed) == SECRET
+
+
+def test_upgrading_without_a_key_stops_and_changes_nothing(
+    empty_url: str, monkeypatch: Any
+) -> None:
+    engine = _at_0005_with_a_plain_secret(empty_url)
+    for name in ("REVIEW_FLOW_ENCRYPTION_KEYS", "REVIEW_FLOW_SECRET_KEY",
+                 "REVIEW_FLOW_DEVELOPMENT"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(SystemExit, match="Cannot seal the existing webhook secrets"):
+        migrate.upgrade(engine)
+    assert migrate.current_revision(engine) == "0005"
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT secret FROM webhooks")).scalar_one() == SECRET
+    engine.dispose()
