@@ -1,9 +1,9 @@
 """Imports every model so ``Base.metadata`` is complete (Alembic, tests)."""
 
-from review_flow.api.models import IdempotencyRecord
 from review_flow.articles.models import Article, Comment, Revision
 from review_flow.audit.models import AuditChainHead, AuditEvent
 from review_flow.db import Base
+from review_flow.idempotency import IdempotencyRecord
 from review_flow.notifications.models import EmailOptOut, Webhook
 from review_flow.outbox.models import OutboxAttempt, OutboxMessage
 from review_flow.policy.models import PolicyVersion

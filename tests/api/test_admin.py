@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from review_flow.api.models import IdempotencyRecord
 from review_flow.audit.models import AuditEvent
+from review_flow.idempotency import IdempotencyRecord
 from tests.api.conftest import draft
 
 

@@ -18,6 +18,7 @@ from review_flow.policy import service as policy_service
 from tests.conftest import PASSWORD
 
 _CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+_NONCE = re.compile(r'name="submission_id"[^>]*value="([^"]+)"')
 
 REFS = [
     {"title": "Guideline on hypertension", "doi": "10.1161/HYP.0000000000000065"},
@@ -41,6 +42,13 @@ def csrf_token(html: str) -> str:
     return match.group(1)
 
 
+def submission_id(html: str) -> str:
+    """The one-time nonce of the page's create form (``web/form_nonce.py``)."""
+    match = _NONCE.search(html)
+    assert match, "page has no submission_id"
+    return match.group(1)
+
+
 class Browser:
     """A test client that signs in and posts forms with their CSRF token."""
 
@@ -52,6 +60,11 @@ class Browser:
         if 'name="csrf_token"' not in html:
             html = self.client.get("/sign-in").get_data(as_text=True)
         return csrf_token(html)
+
+    def form(self, page: str) -> dict[str, str]:
+        """The hidden fields of a freshly rendered one-time form: CSRF token and nonce."""
+        html = self.client.get(page).get_data(as_text=True)
+        return {"csrf_token": csrf_token(html), "submission_id": submission_id(html)}
 
     def get(self, url: str, **kw: Any) -> Any:
         return self.client.get(url, **kw)

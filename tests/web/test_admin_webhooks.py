@@ -4,7 +4,9 @@ and read each endpoint's delivery log, made by the real outbox deliverer."""
 from __future__ import annotations
 
 import html
+import json
 import re
+import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,6 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from review_flow.audit.models import AuditEvent
+from review_flow.idempotency import IdempotencyRecord
 from review_flow.notifications import webhooks
 from review_flow.notifications.models import Webhook
 from review_flow.outbox.deliver import Deliverer, DeliverySettings
@@ -20,6 +23,7 @@ from review_flow.outbox.transports import Claimed, Outcome
 from review_flow.web.admin import DELIVERIES_PAGE
 from tests.support.receivers import webhook_receiver
 from tests.support.webhook_config import TEST_WEBHOOKS, register
+from tests.web.conftest import Browser, csrf_token, submission_id
 
 PAGE = "/admin/webhooks"
 NEW_SECRET = re.compile(r'id="new-secret" type="text" readonly value="([^"]+)"')
@@ -53,8 +57,19 @@ def _events(db: Any, action: str) -> list[AuditEvent]:
 
 
 def _register(admin: Any, **data: Any) -> Any:
-    return admin.post(PAGE, {"url": "https://hooks.example.org/review", "secret": "",
-                             "events": ["article.submit"], **data}, page=PAGE)
+    """Post the form as a browser would: fetched first, with its own nonce."""
+    return admin.post(PAGE, {**_fresh_form(admin), "url": "https://hooks.example.org/review",
+                             "secret": "", "events": ["article.submit"], **data}, page=PAGE)
+
+
+def _fresh_form(who: Any) -> dict[str, str]:
+    """CSRF token and nonce of the form as just rendered (only admins may see it; anyone
+    else is refused before the nonce matters)."""
+    page = who.get(PAGE)
+    if page.status_code != 200:
+        return {"submission_id": "not-an-admin-so-never-read"}
+    body = page.get_data(as_text=True)
+    return {"csrf_token": csrf_token(body), "submission_id": submission_id(body)}
 
 
 def _text(response: Any) -> str:
@@ -183,6 +198,179 @@ def test_post_without_csrf_token_writes_nothing(as_role, db):
         assert admin.client.post(f"{PAGE}/{hook_id}/{action}").status_code == 400
     assert _hooks(db)[0].active
     assert len(_events(db, "webhook.update")) == 0
+
+
+# --- one-time form: a refresh, back-and-resubmit or double click registers nothing more --
+
+ALREADY = "This form was already submitted"
+
+
+def _post_form(who: Any, form: dict[str, str], **data: Any) -> Any:
+    return who.post(PAGE, {**form, "url": "https://hooks.example.org/review", "secret": "",
+                           "events": ["article.submit"], **data})
+
+
+def _counts(db: Any) -> tuple[int, int, int]:
+    """(webhooks, webhook.create audit events, web-form idempotency records)."""
+    with db.reading() as s:
+        return (
+            s.scalar(select(func.count()).select_from(Webhook)),
+            s.scalar(select(func.count()).select_from(AuditEvent)
+                     .where(AuditEvent.action == "webhook.create")),
+            s.scalar(select(func.count()).select_from(IdempotencyRecord)
+                     .where(IdempotencyRecord.key.startswith("web-form "))),
+        )
+
+
+def test_the_same_webhook_form_posted_again_registers_nothing_and_says_so(as_role, db):
+    admin = as_role("admin")
+    form = _fresh_form(admin)
+    first = _post_form(admin, form)
+    assert first.status_code == 201
+    secret = NEW_SECRET.search(first.get_data(as_text=True)).group(1)  # type: ignore[union-attr]
+
+    again = _post_form(admin, form)  # the browser's "resubmit the form?"
+    assert again.status_code == 200
+    text = _text(again)
+    assert ("This form was already submitted: webhook 1 was registered then. Its signing "
+            "secret was shown once and cannot be shown again; deactivate it and register a "
+            "new one if you did not copy it.") in text
+    assert secret not in text and 'id="new-secret"' not in text
+    assert "registered for" not in text
+    assert submission_id(text) != form["submission_id"]  # a fresh form to register another
+    assert _counts(db) == (1, 1, 1)
+
+    # What the database keeps of the form: the key and the webhook's id, never the secret.
+    with db.reading() as s:
+        record = s.scalars(select(IdempotencyRecord)).one()
+        assert record.key == f"web-form webhooks {form['submission_id']}"
+        assert record.response_body == {"webhook_id": 1, "secret_shown": True}
+        assert secret not in json.dumps([record.response_body, record.response_headers,
+                                         record.fingerprint, record.key])
+
+    # Back, change the URL, submit the same form again: still nothing, and it says why.
+    changed = _post_form(admin, form, url="https://hooks.example.org/other")
+    assert changed.status_code == 200
+    text = _text(changed)
+    assert (f"{ALREADY} (this time with different values, which were not used): webhook 1 "
+            "was registered then.") in text
+    assert secret not in text and 'id="new-secret"' not in text
+    assert _counts(db) == (1, 1, 1)
+    assert [h.url for h in _hooks(db)] == ["https://hooks.example.org/review"]
+    assert secret not in admin.get(PAGE).get_data(as_text=True)
+
+
+def test_a_repeated_form_with_a_typed_secret_never_echoes_or_stores_it(as_role, db):
+    admin = as_role("admin")
+    form = _fresh_form(admin)
+    typed = "my-own-signing-secret-0123456789"
+    assert _post_form(admin, form, secret=typed).status_code == 201
+    again = _post_form(admin, form, secret=typed)
+    assert again.status_code == 200
+    text = _text(again)
+    assert (f"{ALREADY}: webhook 1 was registered then, with the signing secret you "
+            "entered.") in text
+    assert typed not in text
+    # Only whether a secret was typed is fingerprinted, not the secret itself.
+    other = _post_form(admin, form, secret="another-typed-secret-98765")
+    assert other.status_code == 200 and f"{ALREADY}: webhook 1" in _text(other)
+    assert "different values" in _text(_post_form(admin, form, secret=""))
+    assert _counts(db) == (1, 1, 1)
+    with db.reading() as s:
+        record = s.scalars(select(IdempotencyRecord)).one()
+        assert record.response_body == {"webhook_id": 1, "secret_shown": False}
+        assert typed not in json.dumps([record.response_body, record.key])
+    assert TEST_WEBHOOKS.box.open(_hooks(db)[0].secret_sealed) == typed
+
+
+def test_each_rendering_of_the_webhook_form_registers_its_own(as_role, db):
+    admin = as_role("admin")
+    one, two = _fresh_form(admin), _fresh_form(admin)
+    assert one["submission_id"] != two["submission_id"]
+    first, second = _post_form(admin, one), _post_form(admin, two)
+    assert (first.status_code, second.status_code) == (201, 201)
+    secrets = {NEW_SECRET.search(r.get_data(as_text=True)).group(1)  # type: ignore[union-attr]
+               for r in (first, second)}
+    assert len(secrets) == 2
+    assert _counts(db) == (2, 2, 2)
+
+
+@pytest.mark.parametrize("bad", [{"url": "ftp://files.example.org/in"},  # the service's rule
+                                 {"description": "d" * 201}])  # the form's own rule
+def test_a_refused_webhook_form_records_no_nonce_and_the_corrected_one_works(as_role, db, bad):
+    admin = as_role("admin")
+    form = _fresh_form(admin)
+    refused = _post_form(admin, form, **bad)
+    assert refused.status_code == 422 and "Nothing was saved." in _text(refused)
+    assert _counts(db) == (0, 0, 0)
+    # Shown again with the same nonce: correcting it and submitting works, once.
+    assert submission_id(refused.get_data(as_text=True)) == form["submission_id"]
+    corrected = _post_form(admin, form)
+    assert corrected.status_code == 201 and NEW_SECRET.search(corrected.get_data(as_text=True))
+    assert _counts(db) == (1, 1, 1)
+    assert _post_form(admin, form).status_code == 200
+    assert _counts(db) == (1, 1, 1)
+
+
+@pytest.mark.parametrize("nonce", [None, "", "short", "<script>alert(1)</script>-0123456789"])
+def test_a_webhook_form_without_a_valid_nonce_is_refused_naming_the_field(as_role, db, nonce):
+    admin = as_role("admin")
+    form = _fresh_form(admin)
+    if nonce is None:
+        del form["submission_id"]
+    else:
+        form["submission_id"] = nonce
+    response = _post_form(admin, form)
+    assert response.status_code == 422
+    text = _text(response)
+    assert "Nothing was saved." in text
+    assert "<li>Form submission id: missing or not valid; the form was reloaded" in text
+    assert '<a href="#submission_id">' not in response.get_data(as_text=True)  # hidden field
+    assert "<script>" not in response.get_data(as_text=True)
+    assert _counts(db) == (0, 0, 0)
+    fresh = submission_id(text)
+    assert fresh != nonce and len(fresh) >= 32
+    assert _post_form(admin, {**form, "submission_id": fresh}).status_code == 201
+    assert _counts(db) == (1, 1, 1)
+
+
+def test_webhook_form_nonces_are_per_user(as_role, app, db, make_user):
+    admin = as_role("admin")
+    make_user("admin2@example.org", "admin", name="Ben Admin")
+    other = Browser(app.test_client())
+    assert other.sign_in("admin2@example.org").status_code == 303
+    form = _fresh_form(admin)
+    assert _post_form(admin, form).status_code == 201
+    response = _post_form(other, {**_fresh_form(other), "submission_id": form["submission_id"]})
+    assert response.status_code == 201 and ALREADY not in _text(response)
+    assert _counts(db) == (2, 2, 2)
+
+
+def test_a_double_click_registers_one_webhook(as_role, db):
+    """Two requests with the same nonce at the same moment (two sessions of one admin):
+    the second waits for the first and then answers "already submitted"."""
+    first, second = as_role("admin"), as_role("admin")
+    nonce = _fresh_form(first)["submission_id"]
+    forms = [{**_fresh_form(who), "submission_id": nonce} for who in (first, second)]
+    barrier = threading.Barrier(2)
+    answers: list[Any] = [None, None]
+
+    def click(i: int, who: Any) -> None:
+        barrier.wait()
+        answers[i] = _post_form(who, forms[i])
+
+    threads = [threading.Thread(target=click, args=(i, who))
+               for i, who in enumerate((first, second))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert sorted(a.status_code for a in answers) == [200, 201]
+    secret = next(NEW_SECRET.search(a.get_data(as_text=True)).group(1)  # type: ignore[union-attr]
+                  for a in answers if a.status_code == 201)
+    [repeat] = [a for a in answers if a.status_code == 200]
+    assert ALREADY in _text(repeat) and secret not in _text(repeat)
+    assert _counts(db) == (1, 1, 1)
 
 
 # --- activating and deactivating ----------------------------------------------------------

@@ -6,6 +6,10 @@ API and the CLI call too, so every change is validated and audited in one place.
 are rendered once, in the answer to the POST that made them, and never flashed or logged:
 a token is then kept only as a hash; a webhook secret the server generated stays stored
 (it signs every delivery) but no page shows it again.
+
+Both create forms take effect once per rendering (``web/form_nonce.py``): posting the same
+form again (a refresh, back and resubmit, a double click) creates nothing and says what
+the first submission made; the secret it showed cannot be shown again.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from review_flow.notifications import webhooks
 from review_flow.tokens import service as tokens
 from review_flow.tokens.models import ApiToken
 from review_flow.users import service as users
-from review_flow.web import read_models, webhook_reads
+from review_flow.web import form_nonce, read_models, webhook_reads
 from review_flow.web.context import abandon, current_actor, db_session
 from review_flow.web.forms import (
     ALL_EVENTS,
@@ -47,17 +51,39 @@ def tokens_page() -> ResponseReturnValue:
     return _page(TokenForm())
 
 
+def _already_submitted(same_values: bool, what: str) -> None:
+    flash("This form was already submitted" + ("" if same_values else (
+        " (this time with different values, which were not used)")) + f": {what}", "info")
+
+
 @bp.post("/tokens")
 def create_token() -> ResponseReturnValue:
     form = TokenForm()
+    if not form.validate():  # only the form's nonce can be refused here (CSRF: before)
+        abandon()
+        form.renew_nonce_if_refused()
+        return _page(form, status=422)
     actor = current_actor()
+    record_id, earlier = form_nonce.claim(
+        db_session(), actor.id, "tokens", form.submission_id.data or "",
+        {"email": form.email.data or "", "name": form.name.data or ""})
+    if earlier is not None:
+        _already_submitted(earlier.same_request, (
+            f"token {earlier.answer.body['prefix']}… was created then. Its value was shown "
+            "once and cannot be shown again; revoke it and create a new one if you did not "
+            "copy it."))
+        return _page(TokenForm(formdata=None))
+    assert record_id is not None
     try:
         user = users.get_by_email(db_session(), form.email.data or "")
         made = tokens.create_token(db_session(), user, name=form.name.data or "",
                                    created_by=actor.user, context=actor.context)
     except ReviewFlowError as exc:
+        abandon()  # no token, and no record of the nonce: the corrected form may reuse it
         form.email.errors = [exc.message]
         return _page(form, status=422)
+    form_nonce.finish(db_session(), record_id,
+                      {"token_id": made.token.id, "prefix": made.token.prefix})
     return _page(TokenForm(formdata=None), new_token=made.plaintext, status=201)
 
 
@@ -134,8 +160,24 @@ def create_webhook() -> ResponseReturnValue:
     form = WebhookForm()
     if not form.validate():
         abandon()
+        form.renew_nonce_if_refused()
         return _webhooks_page(form, status=422)
     actor = current_actor()
+    # The fingerprint tells a changed repeat apart; a typed secret counts only as "typed".
+    record_id, earlier = form_nonce.claim(
+        db_session(), actor.id, "webhooks", form.submission_id.data or "",
+        {"url": form.url.data or "", "events": sorted(form.events.data or []),
+         "description": form.description.data or "", "secret_typed": bool(form.secret.data)})
+    if earlier is not None:
+        made = earlier.answer.body
+        _already_submitted(earlier.same_request, (
+            f"webhook {made['webhook_id']} was registered then. Its signing secret was shown "
+            "once and cannot be shown again; deactivate it and register a new one if you "
+            "did not copy it." if made["secret_shown"] else
+            f"webhook {made['webhook_id']} was registered then, with the signing secret "
+            "you entered."))
+        return _webhooks_page(WebhookForm(formdata=None))
+    assert record_id is not None
     entered_secret = form.secret.data or None
     try:
         made = webhooks.create_webhook(
@@ -148,9 +190,11 @@ def create_webhook() -> ResponseReturnValue:
         abandon()
         _show_service_error(form, exc)
         return _webhooks_page(form, status=422)
+    hook = made.webhook
+    form_nonce.finish(db_session(), record_id,
+                      {"webhook_id": hook.id, "secret_shown": not entered_secret})
     # Flashes name a webhook by its id: a URL may be long, and a flash may wait in the
     # session cookie until the next page.
-    hook = made.webhook
     flash(f"Webhook {hook.id} registered for {_event_kinds(hook.events)}.", "success")
     # A secret the admin typed is theirs already; one we generated is shown this once.
     return _webhooks_page(WebhookForm(formdata=None),

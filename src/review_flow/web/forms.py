@@ -20,9 +20,10 @@ from wtforms import (
     TextAreaField,
     ValidationError,
 )
-from wtforms.validators import Length, Optional
+from wtforms.validators import InputRequired, Length, Optional, Regexp
 
 from review_flow.notifications.webhooks import WEBHOOK_EVENTS
+from review_flow.web import form_nonce
 
 MAX_REFERENCE_ROWS = 500
 
@@ -126,7 +127,22 @@ class CommentForm(FlaskForm):
     return_to = HiddenField()
 
 
-class TokenForm(FlaskForm):
+class OnceForm(FlaskForm):
+    """A create form that may take effect only once: each rendering carries a fresh
+    random ``submission_id`` (see ``web/form_nonce.py``). A POST without a well-formed one
+    is refused, naming the field; the form is then shown again with a new one."""
+
+    submission_id = HiddenField("Form submission id", default=form_nonce.new_nonce,
+                                validators=[InputRequired(form_nonce.MESSAGE),
+                                            Regexp(form_nonce.NONCE, message=form_nonce.MESSAGE)])
+
+    def renew_nonce_if_refused(self) -> None:
+        """After a refused nonce, render a fresh one so that submitting again works."""
+        if self.submission_id.errors:
+            self.submission_id.data = form_nonce.new_nonce()
+
+
+class TokenForm(OnceForm):
     """Admin: a new API token acting as the person with this e-mail."""
 
     email = StringField("User email")
@@ -154,7 +170,7 @@ def _short_event_kinds(_form: Form, field: Field) -> None:
         raise ValidationError(f"an event kind has at most {EVENT_KIND_MAX} characters")
 
 
-class WebhookForm(FlaskForm):
+class WebhookForm(OnceForm):
     """Admin: register a webhook endpoint.
 
     Only the shape is checked here (lengths); whether the URL is http(s), which event
