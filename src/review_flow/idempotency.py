@@ -56,6 +56,15 @@ class Stored:
     status: int
     body: Any
     headers: dict[str, str]
+    # Keys of ``body`` holding a secret shown once (a new token, a signing secret): kept
+    # out of the stored copy, so a replay answers them as null and the database never
+    # holds the secret.
+    shown_once: tuple[str, ...] = ()
+
+    def storable_body(self) -> Any:
+        if not self.shown_once or not isinstance(self.body, dict):
+            return self.body
+        return {k: (None if k in self.shown_once else v) for k, v in self.body.items()}
 
 
 @dataclass
@@ -97,7 +106,7 @@ def finish(session: Session, record_id: int, answer: Stored) -> None:
     record = session.get(IdempotencyRecord, record_id)
     assert record is not None
     record.status_code = answer.status
-    record.response_body = answer.body
+    record.response_body = answer.storable_body()
     record.response_headers = answer.headers
 
 

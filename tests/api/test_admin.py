@@ -98,3 +98,33 @@ def test_old_idempotency_keys_are_purged(app: Any, api_as: Any, people: Any, db:
     assert "purged 1 " in result.output
     with db.reading() as s:
         assert s.scalar(select(func.count()).select_from(IdempotencyRecord)) == 1
+
+
+def test_secrets_shown_once_are_not_kept_for_idempotent_replays(
+    api_as: Any, make_user: Any, db: Any
+) -> None:
+    """A retried create answers as before but with the secret null: the idempotency
+    record would otherwise hold a plain token (stored only as a hash) or signing secret."""
+    admin = api_as(make_user("admin@example.org", "admin"))
+    calls = [
+        ("/tokens", {"user_email": "admin@example.org", "name": "pipeline"}, "token"),
+        ("/webhooks", {"url": "https://hooks.example.org/rf", "events": ["*"]}, "secret"),
+    ]
+    for path, body, field in calls:
+        key = {"Idempotency-Key": f"once-{field}"}
+        first = admin.post(path, json=body, headers=key)
+        assert first.status_code == 201, first.json
+        secret = first.json[field]
+        assert secret and len(secret) > 30
+        again = admin.post(path, json=body, headers=key)
+        assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
+        assert again.json == {**first.json, field: None}
+        with db.reading() as s:
+            stored = s.scalar(
+                select(IdempotencyRecord.response_body).where(
+                    IdempotencyRecord.key == f"once-{field}"
+                )
+            )
+        assert secret not in str(stored) and stored[field] is None
+    assert len(admin.get("/tokens").json["items"]) == 2  # the admin's own and one new
+    assert len(admin.get("/webhooks").json["items"]) == 1

@@ -602,7 +602,8 @@ def list_tokens() -> Any:
 @bp.post("/tokens")
 @spec.validate(json=s.TokenCreate, resp=_responses(HTTP_201=s.Token), tags=["admin"])
 def create_token(json: s.TokenCreate) -> Any:
-    """Create a token for a user (admins). The answer holds the secret, shown this once."""
+    """Create a token for a user (admins). The answer holds the secret, shown this once:
+    a replay under the same Idempotency-Key answers with `token` null (it is not kept)."""
 
     def work(session: Session, actor: Actor) -> idempotency.Stored:
         _require(actor, frozenset({Role.ADMIN}), "Creating tokens")
@@ -610,7 +611,9 @@ def create_token(json: s.TokenCreate) -> Any:
         new = tokens.create_token(
             session, user, name=json.name or "", created_by=actor.user, context=actor.context
         )
-        return idempotency.Stored(201, _token_dict(new.token, new.plaintext), {})
+        return idempotency.Stored(
+            201, _token_dict(new.token, new.plaintext), {}, shown_once=("token",)
+        )
 
     return _write(work, idempotent=True)
 
@@ -658,7 +661,8 @@ def list_webhooks() -> Any:
 @spec.validate(json=s.WebhookCreate, resp=_responses(HTTP_201=s.Webhook), tags=["admin"])
 def create_webhook(json: s.WebhookCreate) -> Any:
     """Register an endpoint for some event kinds (admins). The answer holds the signing
-    secret, shown this once."""
+    secret, shown this once: a replay under the same Idempotency-Key answers with `secret`
+    null (it is not kept)."""
 
     def work(session: Session, actor: Actor) -> idempotency.Stored:
         _require(actor, _ADMIN, "Managing webhooks")
@@ -672,7 +676,9 @@ def create_webhook(json: s.WebhookCreate) -> Any:
             created_by=actor.user,
             context=actor.context,
         )
-        return idempotency.Stored(201, _webhook_dict(made.webhook, made.secret), {})
+        return idempotency.Stored(
+            201, _webhook_dict(made.webhook, made.secret), {}, shown_once=("secret",)
+        )
 
     return _write(work, idempotent=True)
 
