@@ -17,11 +17,14 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 ## Set up, create the SQLite database, load demo data when empty, serve on 127.0.0.1:5000.
+# Development settings throughout: the upgrade seals webhook secrets with the key the
+# development server uses.
+run: export REVIEW_FLOW_DEVELOPMENT ?= 1
 run: $(STAMP)
 	$(BIN)/review-flow db upgrade
 	$(BIN)/review-flow demo --if-empty
 	@echo "Open http://127.0.0.1:5000/ (Ctrl-C stops)"
-	REVIEW_FLOW_DEVELOPMENT=1 $(BIN)/review-flow run --host 127.0.0.1 --port 5000
+	$(BIN)/review-flow run --host 127.0.0.1 --port 5000
 
 ## Set up and run the whole suite (SQLite always; PostgreSQL when reachable; browser tests).
 test: $(STAMP)
