@@ -126,8 +126,7 @@ def _post_matrix(ids: dict[str, int]) -> list[tuple[str, str, dict[str, Any], di
 
 def _webhook(story: Any) -> int:
     with story.db.transaction() as s:
-        return register(s, url="https://hooks.example.org/matrix",
-                                       events=["*"]).id
+        return register(s, url="https://hooks.example.org/matrix", events=["*"]).id
 
 
 @pytest.mark.parametrize("role", ROLES)

@@ -146,6 +146,10 @@ def test_a_secret_the_admin_typed_is_used_and_never_echoed(as_role, db):
     ({"url": "ftp://files.example.org/in"}, "url", "URL: must be an http(s) URL"),
     ({"url": "javascript:alert(1)"}, "url", "URL: must be an http(s) URL"),
     ({"url": ""}, "url", "URL: must be an http(s) URL"),
+    ({"url": "http://10.0.0.5:6379/"}, "url", "URL: 10.0.0.5 is a private-network address; "
+     "webhooks go only to public addresses unless REVIEW_FLOW_WEBHOOK_ALLOWED_NETWORKS"),
+    ({"url": "http://169.254.169.254/latest/"}, "url",
+     "URL: 169.254.169.254 is a link-local address"),
     ({"url": "https://example.org/" + "a" * 2000}, "url",
      "URL: must be at most 2000 characters (this one has 2020)"),
     ({"events": []}, "events", "Event kinds: choose at least one"),
@@ -192,8 +196,7 @@ def test_post_without_csrf_token_writes_nothing(as_role, db):
     assert response.status_code == 400
     assert _hooks(db) == []
     with db.transaction() as s:
-        hook_id = register(s, url="https://hooks.example.org/y",
-                                          events=["*"]).id
+        hook_id = register(s, url="https://hooks.example.org/y", events=["*"]).id
     for action in ("deactivate", "activate"):
         assert admin.client.post(f"{PAGE}/{hook_id}/{action}").status_code == 400
     assert _hooks(db)[0].active
@@ -417,8 +420,7 @@ def test_unknown_webhook_is_a_404_that_writes_nothing(as_role, db):
 @pytest.mark.parametrize("role", ["author", "reviewer", "editor", "auditor", "anonymous"])
 def test_only_admins_may_open_or_use_the_pages(as_role, db, role):
     with db.transaction() as s:
-        hook_id = register(s, url="https://hooks.example.org/z",
-                                          events=["*"]).id
+        hook_id = register(s, url="https://hooks.example.org/z", events=["*"]).id
     who = as_role(role)
     for url in (PAGE, f"{PAGE}/{hook_id}/deliveries"):
         response = who.get(url)
