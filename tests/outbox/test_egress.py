@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import socket
+import threading
 from typing import Any
 
 import pytest
+import requests
 from sqlalchemy import func, select
 
 from review_flow.app import create_app, database
 from review_flow.audit.models import AuditEvent
 from review_flow.errors import ValidationFailed
 from review_flow.notifications import webhooks
-from review_flow.notifications.egress import EgressPolicy
+from review_flow.notifications.egress import EgressPolicy, blocked_reason, guarded_session
 from review_flow.notifications.models import Webhook
 from review_flow.outbox.deliver import Deliverer, DeliverySettings
 from review_flow.outbox.models import OutboxAttempt, OutboxMessage
@@ -147,3 +150,27 @@ def test_proxy_variables_do_not_reroute_deliveries(
         new_article()
         report = Deliverer(db, DeliverySettings(webhooks=TEST_WEBHOOKS), clock=clock).run()
     assert report.sent == 1 and [h.signature_ok for h in rx.hits] == [True]
+
+
+def test_https_is_stopped_before_the_tls_handshake() -> None:
+    """Not even a ClientHello reaches an internal host: the check precedes TLS."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    received: list[bytes] = []
+
+    def accept() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            conn.settimeout(5)
+            received.append(conn.recv(1024))
+
+    reader = threading.Thread(target=accept)
+    reader.start()
+    port = listener.getsockname()[1]
+    with pytest.raises(requests.ConnectionError) as caught:
+        guarded_session(EgressPolicy()).post(f"https://localhost:{port}/", data=b"x", timeout=5)
+    reader.join(10)
+    listener.close()
+    assert "localhost resolved to 127.0.0.1, a loopback address" in (
+        blocked_reason(caught.value) or ""
+    )
+    assert received == [b""]  # connected, then closed without a byte
