@@ -548,9 +548,11 @@ def test_the_delivery_log_is_paged_newest_first(as_role, db, shared_db, count_qu
     while url is not None:
         with count_queries() as q:
             body = admin.get(url).get_data(as_text=True)
-        # The page reads its rows in one statement that never asks for more than a page.
-        [statement] = [st for st in q.statements if "outbox_messages" in st]
-        assert "LIMIT" in statement.upper()
+        # The page reads its rows in one statement that never asks for more than a page,
+        # and counts the endpoint's dead deliveries (for "Send failed deliveries again").
+        touching = [st for st in q.statements if "outbox_messages" in st]
+        [statement] = [st for st in touching if "count(" not in st.lower()]
+        assert "LIMIT" in statement.upper() and len(touching) == 2
         ids = MESSAGE_IDS.findall(body)
         sizes.append(len(ids))
         seen += ids

@@ -40,6 +40,7 @@ from review_flow.audit.export import event_as_dict
 from review_flow.audit.models import AuditEvent
 from review_flow.errors import NotFound, PermissionDenied, ReviewFlowError, ValidationFailed
 from review_flow.notifications import preferences, webhooks
+from review_flow.outbox import service as outbox
 from review_flow.timeutil import isoformat
 from review_flow.tokens import service as tokens
 from review_flow.tokens.models import ApiToken
@@ -701,6 +702,23 @@ def update_webhook(webhook_id: int, json: s.WebhookUpdate) -> Any:
             context=actor.context,
         )
         return idempotency.Stored(200, _webhook_dict(hook), {})
+
+    return _write(work)
+
+
+@bp.post(f"/webhooks/<{INT_ID}:webhook_id>/redrive")
+@spec.validate(resp=_responses(HTTP_200=s.Redriven), tags=["admin"])
+def redrive_webhook(webhook_id: int) -> Any:
+    """Send an endpoint's dead deliveries again, with fresh attempts, once the receiver is
+    fixed (admins). Repeating it is harmless: only dead deliveries are requeued."""
+
+    def work(session: Session, actor: Actor) -> idempotency.Stored:
+        _require(actor, _ADMIN, "Managing webhooks")
+        webhooks.get_webhook(session, webhook_id)
+        done = outbox.redrive(
+            session, webhook_id=webhook_id, by=actor.user, context=actor.context
+        )
+        return idempotency.Stored(200, {"requeued": len(done)}, {})
 
     return _write(work)
 

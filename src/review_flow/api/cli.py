@@ -286,6 +286,24 @@ def outbox_status() -> None:
         click.echo(f"{status}\t{counts.get(status, 0)}")
 
 
+@outbox_group.command("redrive")
+@click.option("--id", "ids", multiple=True, type=int, help="A dead message's id (repeatable).")
+@click.option("--webhook", "webhook_id", type=int, help="Every dead delivery to this endpoint.")
+@click.option("--all", "everything", is_flag=True, help="Every dead message.")
+@with_appcontext
+@domain_errors
+def outbox_redrive(ids: tuple[int, ...], webhook_id: int | None, everything: bool) -> None:
+    """Send dead messages again (fresh attempts) once what failed them is fixed."""
+    from review_flow.outbox.service import redrive
+
+    with _db().transaction() as session:
+        if webhook_id is not None:
+            webhooks.get_webhook(session, webhook_id)
+        done = redrive(session, message_ids=ids, webhook_id=webhook_id, everything=everything,
+                       context=_ctx())
+    click.echo(f"requeued {len(done)} dead messages")
+
+
 @outbox_group.command("purge")
 @click.option("--older-than-days", default=90, show_default=True, type=click.IntRange(1))
 @with_appcontext

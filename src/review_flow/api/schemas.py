@@ -275,6 +275,10 @@ class DeliveryList(BaseModel):
     next_cursor: str | None
 
 
+class Redriven(BaseModel):
+    requeued: int = Field(description="dead deliveries made pending again, due now")
+
+
 class Token(BaseModel):
     id: int
     name: str

@@ -20,6 +20,7 @@ AUDIT_ACTIONS: dict[str, str] = {
     "webhook.create": "A webhook endpoint was registered.",
     "webhook.update": "A webhook endpoint's URL, events or active flag changed.",
     "user.notifications": "A person turned e-mail notification kinds on or off.",
+    "outbox.redrive": "Dead notifications were queued to be sent again.",
 }
 AUDIT_ACTIONS.update({f"article.{a.name}": f"Workflow action: {a.label}." for a in ACTIONS})
 

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from review_flow.audit import log as audit
+from review_flow.audit.log import RequestContext
+from review_flow.errors import ValidationFailed
 from review_flow.outbox.models import OutboxAttempt, OutboxMessage
 from review_flow.timeutil import utcnow
+from review_flow.users.models import User
 
 
 def enqueue(
@@ -110,3 +115,46 @@ def purge(session: Session, *, older_than: datetime) -> int:
     session.execute(delete(OutboxAttempt).where(OutboxAttempt.message_id.in_(finished)))
     result = session.execute(delete(OutboxMessage).where(OutboxMessage.id.in_(finished)))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def redrive(
+    session: Session,
+    *,
+    message_ids: Sequence[int] = (),
+    webhook_id: int | None = None,
+    everything: bool = False,
+    by: User | None = None,
+    context: RequestContext | None = None,
+) -> list[int]:
+    """Send dead messages again, once what failed them is fixed (a receiver back up, a
+    network allowed): they become pending, due now, with a fresh attempt budget; their
+    attempt log stays. Chosen by id, by webhook endpoint, or all of them; messages that
+    are not dead are left alone. Audited. Returns the ids requeued."""
+    if not message_ids and webhook_id is None and not everything:
+        raise ValidationFailed(
+            "choose the dead messages to send again: ids, a webhook, or all",
+            fields={"messages": "required"},
+        )
+    stmt = update(OutboxMessage).where(OutboxMessage.status == "dead")
+    if message_ids:
+        stmt = stmt.where(OutboxMessage.id.in_(list(message_ids)))
+    if webhook_id is not None:
+        stmt = stmt.where(OutboxMessage.webhook_id == webhook_id)
+    ids = sorted(
+        session.scalars(
+            stmt.values(status="pending", attempts=0, available_at=utcnow(), claim_token=None)
+            .returning(OutboxMessage.id)
+            .execution_options(synchronize_session=False)
+        )
+    )
+    if ids:
+        audit.record(
+            session,
+            **audit.actor_of(by),
+            action="outbox.redrive",
+            object_type="webhook" if webhook_id is not None else "outbox",
+            object_id=webhook_id,
+            context=context,
+            data={"messages": len(ids), "ids": ids[:100]},
+        )
+    return ids

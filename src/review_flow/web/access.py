@@ -104,6 +104,7 @@ ROUTE_RULES: dict[str, Rule] = {
     "admin.activate_webhook": ADMIN,
     "admin.deactivate_webhook": ADMIN,
     "admin.webhook_deliveries": ADMIN,
+    "admin.redrive_webhook": ADMIN,
 }
 
 BLUEPRINT_RULES: dict[str, Rule] = {

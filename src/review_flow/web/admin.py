@@ -22,6 +22,7 @@ from review_flow.app import webhook_config
 from review_flow.audit.actions import AUDIT_ACTIONS
 from review_flow.errors import ReviewFlowError, ValidationFailed
 from review_flow.notifications import webhooks
+from review_flow.outbox import service as outbox
 from review_flow.tokens import service as tokens
 from review_flow.tokens.models import ApiToken
 from review_flow.users import service as users
@@ -237,6 +238,22 @@ def webhook_deliveries(webhook_id: int) -> ResponseReturnValue:
                                        limit=DELIVERIES_PAGE + 1)
     return render_template(
         "admin/webhook_deliveries.html", hook=hook, deliveries=rows[:DELIVERIES_PAGE],
+        dead=webhook_reads.dead_count(session, webhook_id),
         older=rows[DELIVERIES_PAGE - 1].id if len(rows) > DELIVERIES_PAGE else None,
         paged=before is not None,
     )
+
+
+@bp.post("/webhooks/<int:webhook_id>/redrive")
+def redrive_webhook(webhook_id: int) -> ResponseReturnValue:
+    """Send this endpoint's dead deliveries again (after the receiver is fixed)."""
+    actor = current_actor()
+    session = db_session()
+    webhooks.get_webhook(session, webhook_id)
+    done = outbox.redrive(session, webhook_id=webhook_id, by=actor.user, context=actor.context)
+    if done:
+        flash(f"{len(done)} failed deliveries queued again: the next delivery run sends "
+              "them.", "success")
+    else:
+        flash("No failed deliveries to send again.", "info")
+    return redirect(url_for("admin.webhook_deliveries", webhook_id=webhook_id), 303)

@@ -158,3 +158,15 @@ def delivery_page(
         )
         for r in session.execute(stmt)
     ]
+
+
+def dead_count(session: Session, webhook_id: int) -> int:
+    """How many deliveries to this endpoint failed for good (and could be sent again)."""
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.webhook_id == webhook_id, OutboxMessage.status == "dead")
+        )
+        or 0
+    )
