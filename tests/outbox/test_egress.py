@@ -37,7 +37,8 @@ REFUSED = {
     "fe80::1": "a link-local address",
     "::ffff:10.0.0.1": "a private-network address",  # IPv4 wrapped in IPv6
     "fd00::1": "a private-network address",
-    "0.0.0.0": "a private-network address",
+    "0.0.0.0": "the unspecified address",
+    "::": "the unspecified address",
     "224.0.0.1": "a multicast address",
     "100.64.0.1": "not a public address",  # carrier-grade NAT
 }
@@ -71,6 +72,9 @@ def test_allowed_networks_from_settings() -> None:
         ("http://169.254.169.254/latest/meta-data/", "169.254.169.254 is a link-local address"),
         ("https://[::ffff:192.168.0.1]/", "is a private-network address"),
         ("http://10.0.0.5:6379/", "10.0.0.5 is a private-network address"),
+        ("http://2130706433/", "2130706433 means 127.0.0.1, a loopback address"),
+        ("http://0x7f.1/", "0x7f.1 means 127.0.0.1, a loopback address"),
+        ("http://127.1:8000/", "127.1 means 127.0.0.1, a loopback address"),
     ],
 )
 def test_registration_refuses_internal_hosts_and_writes_nothing(

@@ -46,11 +46,11 @@ Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 def _kind(addr: Address) -> str:
     """What a non-public address is, in words an admin recognises."""
     for test, words in (
+        ("is_unspecified", "the unspecified address"),
         ("is_loopback", "a loopback address"),
         ("is_link_local", "a link-local address"),
         ("is_private", "a private-network address"),
         ("is_multicast", "a multicast address"),
-        ("is_unspecified", "the unspecified address"),
         ("is_reserved", "a reserved address"),
     ):
         if getattr(addr, test):
@@ -101,14 +101,29 @@ class EgressPolicy:
             kind = self.refusal("127.0.0.1")  # RFC 6761: always the loopback interface
             why = kind and f"{host} is the local machine, {kind}"
         else:
-            try:
-                ipaddress.ip_address(host.split("%", 1)[0])
-            except ValueError:
+            literal = _address_literal(host)
+            if literal is None:
                 return  # a name: checked when a delivery connects
-            kind = self.refusal(host)
-            why = kind and f"{host} is {kind}"
+            kind = self.refusal(literal)
+            why = kind and (
+                f"{host} is {kind}" if literal == host else f"{host} means {literal}, {kind}"
+            )
         if why:
             raise ValidationFailed(f"url: {why}; {ADVICE}", fields={"url": f"{why}; {ADVICE}"})
+
+
+def _address_literal(host: str) -> str | None:
+    """The address a host names outright, including the legacy IPv4 spellings that
+    resolvers accept (``127.1``, ``0x7f.0.0.1``, ``2130706433``), or None for a name."""
+    try:
+        ipaddress.ip_address(host.split("%", 1)[0])
+        return host
+    except ValueError:
+        pass
+    try:
+        return str(ipaddress.IPv4Address(socket.inet_aton(host)))
+    except OSError:
+        return None
 
 
 class BlockedDestination(NewConnectionError):
