@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import threading
 from datetime import timedelta
 from typing import Any
@@ -411,3 +412,39 @@ def test_email_is_not_sent_with_bad_credentials_or_an_untrusted_server(
         assert report.sent == 0 and server.messages == []
     errors = [r.last_error or "" for r in _rows(db) if r.channel == "email"]
     assert errors and all(error in e for e in errors), errors
+
+
+def test_an_endless_answer_is_cut_short(db: Any, clock: Any) -> None:
+    """A receiver that never stops answering costs neither memory nor the lease: the
+    start of its answer is read, kept clipped, and the delivery counts by its status."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    sent_bytes = [0]
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+                         b"Connection: close\r\n\r\n")
+            try:
+                while sent_bytes[0] < 200_000_000:
+                    conn.sendall(b"x" * 65536)
+                    sent_bytes[0] += 65536
+            except OSError:
+                pass  # the deliverer hung up, as it should
+
+    server = threading.Thread(target=serve)
+    server.start()
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}/hook"
+    with db.transaction() as s:
+        hook = register(s, url=url, events=["*"], secret=SECRET)
+        enqueue(s, channel="webhook", kind="article.create", recipient=url,
+                webhook_id=hook.id, payload={"n": 1}, now=clock.now)
+    report = Deliverer(db, _settings(), clock=clock).run()
+    server.join(30)
+    listener.close()
+    assert not server.is_alive() and report.sent == 1
+    assert sent_bytes[0] < 50_000_000  # it stopped reading long before the end
+    with db.reading() as s:
+        [answer] = s.scalars(select(OutboxAttempt.response))
+    assert answer == "x" * 2000

@@ -53,6 +53,10 @@ class Transport(Protocol):
     def send(self, item: Claimed, now_ts: int) -> Outcome: ...
 
 
+# Of a webhook receiver's answer, this much is read and (clipped to 2000 characters) kept.
+ANSWER_BYTES = 8192
+
+
 def _clip(text: str | None, n: int = 2000) -> str | None:
     return None if text is None else text[:n]
 
@@ -173,13 +177,15 @@ class WebhookTransport:
             webhooks.SIGNATURE_HEADER: webhooks.sign(secret, now_ts, body),
         }
         try:
-            resp = self.http.post(
+            with self.http.post(
                 item.recipient,
                 data=body,
                 headers=headers,
                 timeout=self.timeout,
                 allow_redirects=False,
-            )
+                stream=True,
+            ) as resp:
+                answer = self._read_answer(resp)
         except requests.RequestException as exc:
             blocked = blocked_reason(exc)
             if blocked is not None:  # policy, not weather: retrying cannot help
@@ -189,9 +195,26 @@ class WebhookTransport:
         return Outcome(
             ok,
             status_code=resp.status_code,
-            response=_clip(resp.text),
+            response=_clip(answer),
             error=None if ok else f"HTTP {resp.status_code}",
         )
+
+    def _read_answer(self, resp: requests.Response) -> str:
+        """The start of the receiver's answer: what the log keeps, read within the
+        timeout, so a huge or endless body costs neither memory nor the lease."""
+        deadline = time.monotonic() + self.timeout
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in resp.iter_content(1024):
+            chunks.append(chunk)
+            size += len(chunk)
+            if size >= ANSWER_BYTES or time.monotonic() > deadline:
+                break
+        raw = b"".join(chunks)[:ANSWER_BYTES]
+        try:
+            return raw.decode(resp.encoding or "utf-8", errors="replace")
+        except LookupError:  # a charset Python does not know
+            return raw.decode("utf-8", errors="replace")
 
 
 def monotonic_ms() -> float:
