@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
+import time
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,7 +24,7 @@ from review_flow.outbox.models import OutboxAttempt, OutboxMessage
 from review_flow.outbox.service import enqueue
 from review_flow.outbox.transports import SmtpSettings
 from tests.support.receivers import smtp_server, webhook_receiver
-from tests.support.webhook_config import TEST_WEBHOOKS, register
+from tests.support.webhook_config import LOOPBACK, TEST_WEBHOOKS, register
 
 SECRET = "whsec_test-secret-0123456789"
 
@@ -448,3 +454,74 @@ def test_an_endless_answer_is_cut_short(db: Any, clock: Any) -> None:
     with db.reading() as s:
         [answer] = s.scalars(select(OutboxAttempt.response))
     assert answer == "x" * 2000
+
+
+def test_a_stopped_deliverer_gives_back_the_rest_of_its_batch(db: Any, clock: Any) -> None:
+    """Told to stop mid-batch, it finishes the message in hand and releases the others:
+    due again at once, attempts not counted, instead of waiting out the lease."""
+    stop = threading.Event()
+
+    class StopAfterOne:
+        sent: list[str] = []
+
+        def send(self, item: Any, now_ts: int) -> Any:
+            from review_flow.outbox.transports import Outcome
+
+            self.sent.append(item.message_id)
+            stop.set()
+            return Outcome(True, status_code=200)
+
+    with db.transaction() as s:
+        hook = register(s, url="https://hooks.example.org/x", events=["*"], secret=SECRET)
+        for n in range(3):
+            enqueue(s, channel="webhook", kind="article.create", recipient=hook.url,
+                    webhook_id=hook.id, payload={"n": n}, now=clock.now)
+    transport = StopAfterOne()
+    report = Deliverer(db, _settings(), clock=clock, transports={"webhook": transport}).run(
+        stop=stop
+    )
+    assert report.sent == 1 and len(transport.sent) == 1
+    rows = _rows(db)
+    assert [(r.status, r.attempts, r.claim_token) for r in rows] == [
+        ("sent", 1, None), ("pending", 0, None), ("pending", 0, None)]
+    assert all(r.available_at <= clock.now for r in rows[1:])
+    again = Deliverer(db, _settings(), clock=clock, transports={"webhook": transport}).run()
+    assert again.sent == 2  # no lease to wait for
+
+
+def test_watch_mode_delivers_as_messages_fall_due_and_stops_on_sigterm(
+    db_url: str, db: Any, new_article: Any
+) -> None:
+    env = {**os.environ, "REVIEW_FLOW_DATABASE_URL": db_url,
+           "REVIEW_FLOW_SECRET_KEY": "test-secret",
+           "REVIEW_FLOW_WEBHOOK_ALLOWED_NETWORKS": LOOPBACK}
+    cli = str(Path(sys.executable).parent / "review-flow")
+    with webhook_receiver(SECRET) as rx:
+        with db.transaction() as s:
+            register(s, url=rx.url, events=["article.create"], secret=SECRET)
+        proc = subprocess.Popen(
+            [cli, "outbox", "deliver", "--watch", "--interval", "0.1"], env=env,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            assert proc.stderr is not None
+            assert "SIGTERM or Ctrl-C stops" in proc.stderr.readline()
+            new_article(title="First")  # written after the deliverer started
+            deadline = time.monotonic() + 30
+            while len(rx.hits) < 1 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            new_article(title="Second")
+            while len(rx.hits) < 2 and time.monotonic() < deadline:
+                time.sleep(0.05)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert [h.json["data"]["article"]["title"] for h in rx.hits] == ["First", "Second"]
+    assert all(h.signature_ok for h in rx.hits)
+    assert out.strip() == "sent 2, retrying 0, dead 0, cancelled 0"
+    assert [r.status for r in _rows(db)] == ["sent", "sent"]
+
+
+def test_watch_and_limit_do_not_go_together(app: Any) -> None:
+    result = app.test_cli_runner().invoke(args=["outbox", "deliver", "--watch", "--limit", "5"])
+    assert result.exit_code == 2 and "--limit and --watch do not go together" in result.output

@@ -7,6 +7,7 @@ wrap: ``tokens.service``, ``notifications.webhooks``, ``notifications.preference
 
 from __future__ import annotations
 
+import signal
 import sys
 import threading
 import uuid
@@ -237,11 +238,26 @@ def outbox_group() -> None:
     show_default=True,
     help="Deliverers in parallel (threads); safe: each claims disjoint messages.",
 )
+@click.option(
+    "--watch",
+    is_flag=True,
+    help="Keep running: deliver what falls due until SIGTERM or Ctrl-C (a service "
+    "instead of a cron job).",
+)
+@click.option(
+    "--interval",
+    default=2.0,
+    show_default=True,
+    type=click.FloatRange(0.05),
+    help="With --watch: seconds to wait when nothing is due.",
+)
 @with_appcontext
-def outbox_deliver(limit: int | None, workers: int) -> None:
+def outbox_deliver(limit: int | None, workers: int, watch: bool, interval: float) -> None:
     """Send what is due; failures are retried later with exponential backoff."""
     from review_flow.outbox.deliver import Deliverer, DeliverySettings, Report
 
+    if watch and limit is not None:
+        raise click.UsageError("--limit and --watch do not go together")
     try:
         settings = DeliverySettings.from_config(current_app.config)
     except ValueError as exc:
@@ -250,16 +266,39 @@ def outbox_deliver(limit: int | None, workers: int) -> None:
     total = Report()
     lock = threading.Lock()
     errors: list[BaseException] = []
+    stop = threading.Event()
 
     def work() -> None:
-        try:
-            report = Deliverer(db, settings).run(max_messages=limit)
-        except BaseException as exc:  # reported below; one failing thread stops nothing else
-            errors.append(exc)
-            return
-        with lock:
-            total.add(report)
+        deliverer = Deliverer(db, settings)
+        while not stop.is_set():
+            try:
+                report = deliverer.run(max_messages=limit, stop=stop)
+            except Exception as exc:
+                if not watch:  # reported below; one failing thread stops nothing else
+                    errors.append(exc)
+                    return
+                # A service outlives a database restart: say so, wait, try again.
+                click.echo(f"Error (retrying in {interval:g} s): {exc}", err=True)
+                stop.wait(interval)
+                continue
+            with lock:
+                total.add(report)
+            if not watch:
+                return
+            if report.attempted + report.cancelled:
+                click.echo(
+                    f"sent {report.sent}, retrying {report.retrying}, dead {report.dead}, "
+                    f"cancelled {report.cancelled}",
+                    err=True,
+                )
+            if not report.attempted:
+                stop.wait(interval)
 
+    if watch:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+        click.echo(f"Delivering as messages fall due (every {interval:g} s when idle); "
+                   "SIGTERM or Ctrl-C stops.", err=True)
     threads = [threading.Thread(target=work) for _ in range(max(1, workers))]
     for t in threads:
         t.start()

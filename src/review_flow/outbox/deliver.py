@@ -18,6 +18,7 @@ Time comes from an injectable clock, so tests move it instead of sleeping.
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -253,11 +254,32 @@ class Deliverer:
             )
         )
 
-    def run(self, *, max_messages: int | None = None) -> Report:
-        """Deliver until nothing is due (or ``max_messages`` were handled)."""
+    def release(self, items: list[Claimed]) -> None:
+        """Give back claimed messages not sent (a deliverer told to stop): due again at
+        once for another deliverer, instead of waiting for the lease to run out."""
+        if not items:
+            return
+        with self.db.transaction() as session:
+            for item in items:
+                session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id == item.id,
+                           OutboxMessage.claim_token == item.claim_token)
+                    .values(claim_token=None, available_at=self.clock(),
+                            attempts=OutboxMessage.attempts - 1)
+                    .execution_options(synchronize_session=False)
+                )
+
+    def run(
+        self, *, max_messages: int | None = None, stop: threading.Event | None = None
+    ) -> Report:
+        """Deliver until nothing is due (or ``max_messages`` were handled, or ``stop`` is
+        set: the message being sent is finished, the rest of the batch given back)."""
         report = Report()
         handled = 0
         while max_messages is None or handled < max_messages:
+            if stop is not None and stop.is_set():
+                break
             want = (
                 self.settings.batch
                 if max_messages is None
@@ -266,7 +288,10 @@ class Deliverer:
             batch = self.claim(want)
             if not batch:
                 break
-            for item in batch:
+            for n, item in enumerate(batch):
+                if stop is not None and stop.is_set():
+                    self.release(batch[n:])
+                    return report
                 started = monotonic_ms()
                 outcome = self.send(item)
                 status = self.finish(item, outcome, int(monotonic_ms() - started))
