@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +15,9 @@ from sqlalchemy.engine import make_url
 
 from review_flow import migrate
 from review_flow.app import create_app
+from review_flow.audit.models import AuditEvent
 from review_flow.db import Database, make_engine
+from review_flow.errors import NotFound, ValidationFailed
 from review_flow.notifications import webhooks
 from review_flow.notifications.models import Webhook
 from review_flow.notifications.secret_box import KeyMissing, SecretBox, SecretUnreadable
@@ -23,6 +26,7 @@ from review_flow.outbox.models import OutboxMessage
 from tests.conftest import _pg_admin_url
 from tests.support.receivers import webhook_receiver
 from tests.support.webhook_config import LOOPBACK, TEST_WEBHOOKS, register
+from tests.web.conftest import Browser, csrf_token
 
 SECRET = "whsec_test-secret-0123456789"
 OLD, NEW = Fernet.generate_key().decode(), Fernet.generate_key().decode()
@@ -205,3 +209,89 @@ def test_upgrading_without_a_key_stops_and_changes_nothing(
     with engine.connect() as conn:
         assert conn.execute(text("SELECT secret FROM webhooks")).scalar_one() == SECRET
     engine.dispose()
+
+
+# --- a new secret for an endpoint ---------------------------------------------------------
+
+
+def _updates(db: Database) -> list[Any]:
+    with db.reading() as s:
+        return [e.data for e in s.scalars(
+            select(AuditEvent).where(AuditEvent.action == "webhook.update"))]
+
+
+def test_rolling_the_secret_signs_with_the_new_one_from_then_on(
+    db: Any, new_article: Any, clock: Any
+) -> None:
+    with webhook_receiver(SECRET) as rx:
+        with db.transaction() as s:
+            hook_id = register(s, url=rx.url, events=["*"], secret=SECRET).id
+        before = _stored(db)
+        with db.transaction() as s:
+            made = webhooks.roll_secret(s, TEST_WEBHOOKS, hook_id)
+        assert made.secret.startswith("whsec_") and made.secret != SECRET
+        assert _stored(db) != before and made.secret not in _stored(db)[0]
+        assert _updates(db) == [{"secret": "replaced"}]
+        new_article()
+        settings = DeliverySettings(webhooks=TEST_WEBHOOKS, backoff_base_s=10)
+        Deliverer(db, settings, clock=clock).run()
+        # A receiver still holding the old secret cannot verify it (this test receiver
+        # records that and answers 200 anyway; a real one would refuse, and be retried).
+        assert [h.signature_ok for h in rx.hits] == [False]
+    with webhook_receiver(made.secret) as rx2:
+        with db.transaction() as s:
+            webhooks.update_webhook(s, TEST_WEBHOOKS, hook_id, url=rx2.url)
+        new_article(title="Second")
+        clock.advance(3600)
+        Deliverer(db, settings, clock=clock).run()
+    assert rx2.hits and all(h.signature_ok for h in rx2.hits)
+
+
+def test_a_bad_new_secret_changes_nothing(db: Any) -> None:
+    with db.transaction() as s:
+        hook_id = register(s, url="https://h.example.org/", events=["*"], secret=SECRET).id
+    before = _stored(db)
+    with pytest.raises(ValidationFailed, match="secret: 16 to 200"), db.transaction() as s:
+        webhooks.roll_secret(s, TEST_WEBHOOKS, hook_id, secret="short")
+    with pytest.raises(NotFound), db.transaction() as s:
+        webhooks.roll_secret(s, TEST_WEBHOOKS, 999)
+    assert _stored(db) == before and _updates(db) == []
+
+
+def test_rolling_through_the_api_cli_and_admin_page(
+    app: Any, api_as: Any, make_user: Any, people: Any, db: Any
+) -> None:
+    with db.transaction() as s:
+        hook_id = register(s, url="https://h.example.org/", events=["*"], secret=SECRET).id
+    admin_actor = make_user("admin@example.org", "admin")
+    api, path = api_as(admin_actor), f"/webhooks/{hook_id}/secret"
+    assert api_as(people["author"]).post(path, json={}).status_code == 403
+    assert api.post("/webhooks/999/secret", json={}).status_code == 404
+    key = {"Idempotency-Key": "roll-1"}
+    first = api.post(path, json={}, headers=key)
+    assert first.status_code == 200 and first.json["secret"].startswith("whsec_")
+    assert TEST_WEBHOOKS.box.open(_stored(db)[0]) == first.json["secret"]
+    again = api.post(path, json={}, headers=key)
+    assert again.json["secret"] is None and len(_updates(db)) == 1  # rolled once
+    chosen = "a-secret-the-admin-chose-0123"
+    assert api.post(path, json={"secret": chosen}).json["secret"] == chosen
+    assert TEST_WEBHOOKS.box.open(_stored(db)[0]) == chosen
+
+    result = app.test_cli_runner().invoke(args=["webhooks", "roll-secret", str(hook_id)])
+    assert result.exit_code == 0, result.output
+    printed = result.stdout.strip().splitlines()[-1]
+    assert TEST_WEBHOOKS.box.open(_stored(db)[0]) == printed
+    missing = app.test_cli_runner().invoke(args=["webhooks", "roll-secret", "999"])
+    assert missing.exit_code != 0 and "Webhook 999 does not exist" in missing.output
+
+    browser = Browser(app.test_client())
+    assert browser.sign_in("admin@example.org").status_code == 303
+    page = browser.get("/admin/webhooks").get_data(as_text=True)
+    response = browser.client.post(f"/admin/webhooks/{hook_id}/secret",
+                                   data={"csrf_token": csrf_token(page)})
+    assert response.status_code == 200
+    shown = re.search(r'id="new-secret" type="text" readonly value="([^"]+)"',
+                      response.get_data(as_text=True))
+    assert shown and TEST_WEBHOOKS.box.open(_stored(db)[0]) == shown.group(1)
+    assert "has a new signing secret" in response.get_data(as_text=True)
+    assert len(_updates(db)) == 4

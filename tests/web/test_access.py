@@ -123,6 +123,8 @@ def _post_matrix(ids: dict[str, int]) -> list[tuple[str, str, dict[str, Any], di
          {**dict.fromkeys(ROLES, 403), "anonymous": 401, "admin": 303}),
         ("admin.redrive_webhook", f"/admin/webhooks/{ids['webhook']}/redrive", {},
          {**dict.fromkeys(ROLES, 403), "anonymous": 401, "admin": 303}),
+        ("admin.roll_webhook_secret", f"/admin/webhooks/{ids['webhook']}/secret", {},
+         {**dict.fromkeys(ROLES, 403), "anonymous": 401, "admin": 200}),
     ]
 
 
@@ -197,7 +199,8 @@ def test_post_without_csrf_token_is_refused_everywhere(as_role: Any, story: Any,
                (admin, "/admin/webhooks"),
                (admin, f"/admin/webhooks/{hook}/deactivate"),
                (admin, f"/admin/webhooks/{hook}/activate"),
-               (admin, f"/admin/webhooks/{hook}/redrive")]
+               (admin, f"/admin/webhooks/{hook}/redrive"),
+               (admin, f"/admin/webhooks/{hook}/secret")]
     post_endpoints = set()
     adapter = app.url_map.bind("localhost")
     for who, url in targets:

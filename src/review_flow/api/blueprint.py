@@ -706,6 +706,31 @@ def update_webhook(webhook_id: int, json: s.WebhookUpdate) -> Any:
     return _write(work)
 
 
+@bp.post(f"/webhooks/<{INT_ID}:webhook_id>/secret")
+@spec.validate(json=s.SecretRoll, resp=_responses(HTTP_200=s.Webhook), tags=["admin"])
+def roll_webhook_secret(webhook_id: int, json: s.SecretRoll) -> Any:
+    """Give an endpoint a new signing secret (admins), generated unless given. The answer
+    holds it, shown this once (a replay under the same Idempotency-Key answers `secret`
+    null). Deliveries sign with it from now on; those the receiver refuses while it still
+    expects the old one are retried."""
+
+    def work(session: Session, actor: Actor) -> idempotency.Stored:
+        _require(actor, _ADMIN, "Managing webhooks")
+        made = webhooks.roll_secret(
+            session,
+            webhook_config(current_app),
+            webhook_id,
+            secret=json.secret,
+            by=actor.user,
+            context=actor.context,
+        )
+        return idempotency.Stored(
+            200, _webhook_dict(made.webhook, made.secret), {}, shown_once=("secret",)
+        )
+
+    return _write(work, idempotent=True)
+
+
 @bp.post(f"/webhooks/<{INT_ID}:webhook_id>/redrive")
 @spec.validate(resp=_responses(HTTP_200=s.Redriven), tags=["admin"])
 def redrive_webhook(webhook_id: int) -> Any:

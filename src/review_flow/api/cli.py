@@ -158,6 +158,20 @@ def webhooks_enable(webhook_id: int) -> None:
     click.echo(f"Webhook {webhook_id} enabled.")
 
 
+@webhooks_group.command("roll-secret")
+@click.argument("webhook_id", type=int)
+@with_appcontext
+@domain_errors
+def webhooks_roll_secret(webhook_id: int) -> None:
+    """Give an endpoint a new signing secret; prints it (shown once)."""
+    with _db().transaction() as session:
+        made = webhooks.roll_secret(session, webhook_config(current_app), webhook_id,
+                                    context=_ctx())
+        secret = made.secret
+    click.echo(f"Webhook {webhook_id}. New signing secret (store it now):", err=True)
+    click.echo(secret)
+
+
 @webhooks_group.command("reseal")
 @with_appcontext
 @domain_errors

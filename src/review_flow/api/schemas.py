@@ -99,6 +99,12 @@ class WebhookUpdate(_In):
     active: StrictBool | None = None
 
 
+class SecretRoll(_In):
+    secret: Annotated[Text, Field(min_length=16, max_length=200)] | None = Field(
+        default=None, description="the new signing secret; generated when left out"
+    )
+
+
 class TokenCreate(_In):
     user_email: Annotated[Text, Field(min_length=3, max_length=320)]
     name: Annotated[Text, Field(max_length=100)] | None = None

@@ -109,6 +109,16 @@ def _clean_url(url: str, egress: EgressPolicy) -> str:
     return url
 
 
+def _clean_secret(secret: str | None) -> str:
+    """The given secret, checked, or a new random one."""
+    secret = secret or ("whsec_" + secrets.token_urlsafe(32))
+    if len(secret) < 16 or len(secret) > 200:
+        raise ValidationFailed(
+            "secret: 16 to 200 characters", fields={"secret": "16 to 200 characters"}
+        )
+    return secret
+
+
 def _clean_events(events: Iterable[str]) -> list[str]:
     chosen = sorted(set(events))
     if not chosen:
@@ -144,11 +154,7 @@ def create_webhook(
     """Register an endpoint. The secret is generated unless given; show it once."""
     url = _clean_url(url, config.egress)
     chosen = _clean_events(events)
-    secret = secret or ("whsec_" + secrets.token_urlsafe(32))
-    if len(secret) < 16 or len(secret) > 200:
-        raise ValidationFailed(
-            "secret: 16 to 200 characters", fields={"secret": "16 to 200 characters"}
-        )
+    secret = _clean_secret(secret)
     hook = Webhook(
         url=url,
         events=chosen,
@@ -212,6 +218,34 @@ def update_webhook(
         ).seq
         session.flush()
     return hook
+
+
+def roll_secret(
+    session: Session,
+    config: WebhookConfig,
+    webhook_id: int,
+    *,
+    secret: str | None = None,
+    by: User | None = None,
+    context: RequestContext | None = None,
+) -> Registered:
+    """Give an endpoint a new signing secret (after a leak, or as routine): generated
+    unless given, shown once. Deliveries sign with it from now on; one the receiver
+    refuses while it still expects the old secret is retried like any failure."""
+    hook = get_webhook(session, webhook_id)
+    secret = _clean_secret(secret)
+    hook.secret_sealed = config.box.seal(secret)
+    hook.changed_seq = audit.record(
+        session,
+        **audit.actor_of(by),
+        action="webhook.update",
+        object_type="webhook",
+        object_id=hook.id,
+        context=context,
+        data={"secret": "replaced"},
+    ).seq
+    session.flush()
+    return Registered(hook, secret)
 
 
 def reseal_secrets(session: Session, config: WebhookConfig) -> int:

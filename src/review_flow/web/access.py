@@ -105,6 +105,7 @@ ROUTE_RULES: dict[str, Rule] = {
     "admin.deactivate_webhook": ADMIN,
     "admin.webhook_deliveries": ADMIN,
     "admin.redrive_webhook": ADMIN,
+    "admin.roll_webhook_secret": ADMIN,
 }
 
 BLUEPRINT_RULES: dict[str, Rule] = {

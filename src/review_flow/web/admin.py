@@ -218,6 +218,18 @@ def _set_active(webhook_id: int, active: bool) -> ResponseReturnValue:
     return redirect(url_for("admin.webhooks_page"), 303)
 
 
+@bp.post("/webhooks/<int:webhook_id>/secret")
+def roll_webhook_secret(webhook_id: int) -> ResponseReturnValue:
+    """A new generated signing secret, shown this once. Posting again (a refresh) only
+    rolls it once more: the secret on screen is always the one in force."""
+    actor = current_actor()
+    made = webhooks.roll_secret(db_session(), webhook_config(current_app), webhook_id,
+                                by=actor.user, context=actor.context)
+    flash(f"Webhook {webhook_id} has a new signing secret: deliveries sign with it from now "
+          "on. Until the receiver has it, they fail and are retried.", "success")
+    return _webhooks_page(WebhookForm(formdata=None), new_secret=made.secret)
+
+
 @bp.post("/webhooks/<int:webhook_id>/activate")
 def activate_webhook(webhook_id: int) -> ResponseReturnValue:
     return _set_active(webhook_id, True)
