@@ -30,6 +30,7 @@ SECRET = "whsec_test-secret-0123456789"
 
 
 def _settings(smtp_port: int = 9, **kw: Any) -> DeliverySettings:
+    kw.setdefault("webhook_timeout_s", 5)
     return DeliverySettings(
         smtp=SmtpSettings(
             host="127.0.0.1",
@@ -39,7 +40,6 @@ def _settings(smtp_port: int = 9, **kw: Any) -> DeliverySettings:
             mail_from="Review Flow <review@example.org>",
             base_url="https://reviews.example.org",
         ),
-        webhook_timeout_s=5,
         webhooks=TEST_WEBHOOKS,
         **kw,
     )
@@ -525,3 +525,39 @@ def test_watch_mode_delivers_as_messages_fall_due_and_stops_on_sigterm(
 def test_watch_and_limit_do_not_go_together(app: Any) -> None:
     result = app.test_cli_runner().invoke(args=["outbox", "deliver", "--watch", "--limit", "5"])
     assert result.exit_code == 2 and "--limit and --watch do not go together" in result.output
+
+
+def test_a_receiver_that_never_finishes_its_headers_is_cut_off(db: Any, clock: Any) -> None:
+    """Each wait is bounded by the timeout; a receiver sending a byte just inside it, for
+    ever, is cut off by the deadline on the whole exchange (well inside the lease), and
+    the message is retried."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    done = threading.Event()
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(65536)
+            try:
+                conn.sendall(b"HTTP/1.1 200 OK\r\n")
+                while not done.wait(0.2):  # timeout is 2 s: every wait ends in time
+                    conn.sendall(b"X-Slow: y\r\n")
+            except OSError:
+                pass  # cut off, as it should be
+
+    server = threading.Thread(target=serve)
+    server.start()
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}/hook"
+    with db.transaction() as s:
+        hook = register(s, url=url, events=["*"], secret=SECRET)
+        enqueue(s, channel="webhook", kind="article.create", recipient=url,
+                webhook_id=hook.id, payload={"n": 1}, now=clock.now)
+    try:
+        report = Deliverer(db, _settings(webhook_timeout_s=2), clock=clock).run()
+    finally:
+        done.set()
+        server.join(30)
+        listener.close()
+    assert report.retrying == 1
+    [row] = _rows(db)
+    assert row.status == "pending" and row.last_error == "no complete answer within 6 s; cut off"

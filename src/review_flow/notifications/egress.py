@@ -21,8 +21,10 @@ adds networks to the public internet.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import socket
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -134,6 +136,10 @@ class BlockedDestination(NewConnectionError):
         self.why = why
 
 
+# The socket each sending thread connected last, for ``deadline`` to cut.
+_open: dict[int, socket.socket] = {}
+
+
 def _guarded(policy: EgressPolicy, base: type[HTTPConnection]) -> type[HTTPConnection]:
     class Guarded(base):  # type: ignore[valid-type,misc]
         def _new_conn(self) -> socket.socket:
@@ -145,6 +151,7 @@ def _guarded(policy: EgressPolicy, base: type[HTTPConnection]) -> type[HTTPConne
                 raise BlockedDestination(
                     self, f"not sent: {self.host} resolved to {peer}, {kind}; {ADVICE}"
                 )
+            _open[threading.get_ident()] = sock
             return sock
 
     return Guarded
@@ -168,10 +175,43 @@ class _GuardedAdapter(HTTPAdapter):
         self.poolmanager.pool_classes_by_scheme = {"http": Plain, "https": Tls}
 
 
+class Deadline:
+    """Shuts the calling thread's connection down if its request is not over within
+    ``seconds``: socket timeouts bound each wait, not the whole exchange, and a receiver
+    dribbling a byte at a time would otherwise hold a deliverer past its lease. The
+    session must open a connection per request (``guarded_session`` sends
+    ``Connection: close``)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.fired = False
+        self._ident = threading.get_ident()
+        self._timer = threading.Timer(seconds, self._cut)
+        self._timer.daemon = True
+
+    def _cut(self) -> None:
+        sock = _open.get(self._ident)
+        if sock is not None:
+            self.fired = True
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def __enter__(self) -> Deadline:
+        _open.pop(self._ident, None)
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.cancel()
+        _open.pop(self._ident, None)
+
+
 def guarded_session(policy: EgressPolicy) -> requests.Session:
-    """A requests session that connects only where ``policy`` allows, never via a proxy."""
+    """A requests session that connects only where ``policy`` allows, never via a proxy,
+    with a fresh connection per request (each one checked, and cut by ``Deadline``)."""
     http = requests.Session()
     http.trust_env = False
+    http.headers["Connection"] = "close"
     adapter = _GuardedAdapter(policy)
     http.mount("http://", adapter)
     http.mount("https://", adapter)

@@ -10,7 +10,8 @@ result is written back only if the claim is still ours.
 Guarantees: at-least-once delivery (a deliverer that dies mid-send leaves the lease to
 expire and the message is sent again; receivers drop duplicates by the message id), and
 no message is sent by two deliverers at the same time as long as a send finishes within
-the lease (transport timeouts are far shorter than the lease).
+the lease (a webhook exchange is cut off after 3 × its timeout, 30 s by default, and SMTP
+waits are bounded by its timeout; the lease is 5 minutes).
 
 Time comes from an injectable clock, so tests move it instead of sleeping.
 """

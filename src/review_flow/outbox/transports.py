@@ -18,7 +18,12 @@ from typing import Any, Protocol
 import requests
 
 from review_flow.notifications import webhooks
-from review_flow.notifications.egress import EgressPolicy, blocked_reason, guarded_session
+from review_flow.notifications.egress import (
+    Deadline,
+    EgressPolicy,
+    blocked_reason,
+    guarded_session,
+)
 from review_flow.notifications.kinds import render
 from review_flow.notifications.secret_box import KeyMissing
 
@@ -151,6 +156,8 @@ class WebhookTransport:
     def __init__(self, config: webhooks.WebhookConfig | None, timeout: float = 10.0) -> None:
         self.config = config
         self.timeout = timeout
+        # The whole exchange, however slowly the receiver talks: far inside the lease.
+        self.deadline_s = 3 * timeout
         self.http = guarded_session(config.egress if config else EgressPolicy())
 
     @staticmethod
@@ -176,8 +183,9 @@ class WebhookTransport:
             webhooks.TIMESTAMP_HEADER: str(now_ts),
             webhooks.SIGNATURE_HEADER: webhooks.sign(secret, now_ts, body),
         }
+        deadline = Deadline(self.deadline_s)
         try:
-            with self.http.post(
+            with deadline, self.http.post(
                 item.recipient,
                 data=body,
                 headers=headers,
@@ -190,7 +198,18 @@ class WebhookTransport:
             blocked = blocked_reason(exc)
             if blocked is not None:  # policy, not weather: retrying cannot help
                 return Outcome(False, error=_clip(blocked), permanent=True)
+            if deadline.fired:
+                return Outcome(
+                    False, error=f"no complete answer within {self.deadline_s:g} s; cut off"
+                )
             return Outcome(False, error=_clip(f"{type(exc).__name__}: {exc}"))
+        if deadline.fired:  # cut off mid-answer: not a delivery (receivers drop repeats)
+            return Outcome(
+                False,
+                status_code=resp.status_code,
+                response=_clip(answer),
+                error=f"no complete answer within {self.deadline_s:g} s; cut off",
+            )
         ok = 200 <= resp.status_code < 300
         return Outcome(
             ok,
@@ -201,15 +220,19 @@ class WebhookTransport:
 
     def _read_answer(self, resp: requests.Response) -> str:
         """The start of the receiver's answer: what the log keeps, read within the
-        timeout, so a huge or endless body costs neither memory nor the lease."""
+        timeout, so a huge or endless body costs neither memory nor the lease; a body
+        cut short is kept as far as it came."""
         deadline = time.monotonic() + self.timeout
         chunks: list[bytes] = []
         size = 0
-        for chunk in resp.iter_content(1024):
-            chunks.append(chunk)
-            size += len(chunk)
-            if size >= ANSWER_BYTES or time.monotonic() > deadline:
-                break
+        try:
+            for chunk in resp.iter_content(1024):
+                chunks.append(chunk)
+                size += len(chunk)
+                if size >= ANSWER_BYTES or time.monotonic() > deadline:
+                    break
+        except (requests.RequestException, OSError):
+            pass
         raw = b"".join(chunks)[:ANSWER_BYTES]
         try:
             return raw.decode(resp.encoding or "utf-8", errors="replace")
