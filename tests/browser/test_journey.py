@@ -265,3 +265,9 @@ def test_admin_registers_a_webhook_in_the_browser(chromium: Any, site: str) -> N
     admin.get_by_role("link", name="Webhooks", exact=True).first.click()
     admin.get_by_role("button", name=re.compile("^Deactivate webhook")).first.click()
     expect(admin.get_by_role("status")).to_contain_text("deactivated")
+
+    admin.get_by_role("button", name=re.compile("^New signing secret for webhook")).first.click()
+    expect(admin.get_by_role("status")).to_contain_text("has a new signing secret")
+    rolled = admin.get_by_label("Secret", exact=True).input_value()
+    assert rolled.startswith("whsec_") and rolled != secret
+    check_accessibility(admin, "webhooks page with a rolled secret")
