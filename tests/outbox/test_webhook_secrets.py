@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -220,31 +221,63 @@ def _updates(db: Database) -> list[Any]:
             select(AuditEvent).where(AuditEvent.action == "webhook.update"))]
 
 
-def test_rolling_the_secret_signs_with_the_new_one_from_then_on(
+def _signatures(hit: Any) -> list[str]:
+    return hit.headers["X-Review-Flow-Signature"].split(",")
+
+
+def _verifies(secret: str, hit: Any, when: Any) -> bool:
+    ts = hit.headers["X-Review-Flow-Timestamp"]
+    return webhooks.verify(secret, ts, hit.body, hit.headers["X-Review-Flow-Signature"],
+                           now=when)
+
+
+def test_a_rolled_secret_keeps_signing_through_its_grace_period(
     db: Any, new_article: Any, clock: Any
 ) -> None:
-    with webhook_receiver(SECRET) as rx:
+    settings = DeliverySettings(webhooks=TEST_WEBHOOKS)
+    with webhook_receiver(SECRET) as rx:  # the receiver still holds the old secret
         with db.transaction() as s:
             hook_id = register(s, url=rx.url, events=["*"], secret=SECRET).id
         before = _stored(db)
         with db.transaction() as s:
             made = webhooks.roll_secret(s, TEST_WEBHOOKS, hook_id)
-        assert made.secret.startswith("whsec_") and made.secret != SECRET
-        assert _stored(db) != before and made.secret not in _stored(db)[0]
-        assert _updates(db) == [{"secret": "replaced"}]
-        new_article()
-        settings = DeliverySettings(webhooks=TEST_WEBHOOKS, backoff_base_s=10)
+        new = made.secret
+        assert new.startswith("whsec_") and new != SECRET
+        assert _stored(db) != before and new not in _stored(db)[0]
+        [update] = _updates(db)
+        assert update["secret"] == "replaced" and update["previous_signs_until"]
+        new_article(title="During the grace period")
         Deliverer(db, settings, clock=clock).run()
-        # A receiver still holding the old secret cannot verify it (this test receiver
-        # records that and answers 200 anyway; a real one would refuse, and be retried).
-        assert [h.signature_ok for h in rx.hits] == [False]
-    with webhook_receiver(made.secret) as rx2:
+        during = rx.hits[-1]
+        assert during.signature_ok and len(_signatures(during)) == 2
+        assert _verifies(new, during, clock.now) and _verifies(SECRET, during, clock.now)
+        clock.advance(25 * 3600)  # the default grace is 24 hours
+        new_article(title="After it")
+        Deliverer(db, settings, clock=clock).run()
+        after = rx.hits[-1]
+    assert [h.json["data"]["article"]["title"] for h in rx.hits] == [
+        "During the grace period", "After it"]
+    assert len(_signatures(after)) == 1 and not after.signature_ok
+    assert _verifies(new, after, clock.now) and not _verifies(SECRET, after, clock.now)
+
+
+def test_without_grace_the_old_secret_stops_at_once(
+    db: Any, new_article: Any, clock: Any
+) -> None:
+    with webhook_receiver(SECRET) as rx:
         with db.transaction() as s:
-            webhooks.update_webhook(s, TEST_WEBHOOKS, hook_id, url=rx2.url)
-        new_article(title="Second")
-        clock.advance(3600)
-        Deliverer(db, settings, clock=clock).run()
-    assert rx2.hits and all(h.signature_ok for h in rx2.hits)
+            hook_id = register(s, url=rx.url, events=["*"], secret=SECRET).id
+            webhooks.roll_secret(s, TEST_WEBHOOKS, hook_id)  # a routine roll first
+        with db.transaction() as s:
+            made = webhooks.roll_secret(s, TEST_WEBHOOKS, hook_id, grace=timedelta(0))
+        new_article()
+        Deliverer(db, DeliverySettings(webhooks=TEST_WEBHOOKS), clock=clock).run()
+    [hit] = rx.hits
+    assert len(_signatures(hit)) == 1 and not hit.signature_ok
+    assert _verifies(made.secret, hit, clock.now)
+    with db.reading() as s:
+        hook = s.get(Webhook, hook_id)
+        assert hook.previous_secret_sealed is None and hook.previous_secret_until is None
 
 
 def test_a_bad_new_secret_changes_nothing(db: Any) -> None:
@@ -255,6 +288,8 @@ def test_a_bad_new_secret_changes_nothing(db: Any) -> None:
         webhooks.roll_secret(s, TEST_WEBHOOKS, hook_id, secret="short")
     with pytest.raises(NotFound), db.transaction() as s:
         webhooks.roll_secret(s, TEST_WEBHOOKS, 999)
+    with pytest.raises(ValidationFailed, match="grace: 0 to 168 hours"), db.transaction() as s:
+        webhooks.roll_secret(s, TEST_WEBHOOKS, hook_id, grace=timedelta(days=8))
     assert _stored(db) == before and _updates(db) == []
 
 
@@ -268,17 +303,23 @@ def test_rolling_through_the_api_cli_and_admin_page(
     assert api_as(people["author"]).post(path, json={}).status_code == 403
     assert api.post("/webhooks/999/secret", json={}).status_code == 404
     key = {"Idempotency-Key": "roll-1"}
+    too_long = api.post(path, json={"grace_hours": 169})
+    assert too_long.status_code == 422
+    assert "grace_hours" in too_long.json["error"]["details"]["fields"]
     first = api.post(path, json={}, headers=key)
     assert first.status_code == 200 and first.json["secret"].startswith("whsec_")
+    assert first.json["previous_secret_signs_until"] is not None
     assert TEST_WEBHOOKS.box.open(_stored(db)[0]) == first.json["secret"]
     again = api.post(path, json={}, headers=key)
     assert again.json["secret"] is None and len(_updates(db)) == 1  # rolled once
     chosen = "a-secret-the-admin-chose-0123"
-    assert api.post(path, json={"secret": chosen}).json["secret"] == chosen
+    leaked = api.post(path, json={"secret": chosen, "grace_hours": 0})
+    assert leaked.json["secret"] == chosen and leaked.json["previous_secret_signs_until"] is None
     assert TEST_WEBHOOKS.box.open(_stored(db)[0]) == chosen
 
     result = app.test_cli_runner().invoke(args=["webhooks", "roll-secret", str(hook_id)])
     assert result.exit_code == 0, result.output
+    assert "The old secret also signs until" in result.output
     printed = result.stdout.strip().splitlines()[-1]
     assert TEST_WEBHOOKS.box.open(_stored(db)[0]) == printed
     missing = app.test_cli_runner().invoke(args=["webhooks", "roll-secret", "999"])
@@ -294,4 +335,5 @@ def test_rolling_through_the_api_cli_and_admin_page(
                       response.get_data(as_text=True))
     assert shown and TEST_WEBHOOKS.box.open(_stored(db)[0]) == shown.group(1)
     assert "has a new signing secret" in response.get_data(as_text=True)
+    assert "the old secret&#39;s too" in response.get_data(as_text=True)
     assert len(_updates(db)) == 4

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from datetime import UTC
+from datetime import UTC, timedelta
 from typing import Any
 
 from flask import Blueprint, Flask, current_app, g, jsonify, request, url_for
@@ -41,7 +41,7 @@ from review_flow.audit.models import AuditEvent
 from review_flow.errors import NotFound, PermissionDenied, ReviewFlowError, ValidationFailed
 from review_flow.notifications import preferences, webhooks
 from review_flow.outbox import service as outbox
-from review_flow.timeutil import isoformat
+from review_flow.timeutil import isoformat, utcnow
 from review_flow.tokens import service as tokens
 from review_flow.tokens.models import ApiToken
 from review_flow.users import service as users
@@ -640,6 +640,11 @@ def _webhook_dict(h: Any, secret: str | None = None) -> dict[str, Any]:
         "active": h.active,
         "created_at": isoformat(h.created_at),
         "secret": secret,
+        "previous_secret_signs_until": (
+            isoformat(h.previous_secret_until)
+            if h.previous_secret_until and h.previous_secret_until > utcnow()
+            else None
+        ),
     }
 
 
@@ -711,8 +716,9 @@ def update_webhook(webhook_id: int, json: s.WebhookUpdate) -> Any:
 def roll_webhook_secret(webhook_id: int, json: s.SecretRoll) -> Any:
     """Give an endpoint a new signing secret (admins), generated unless given. The answer
     holds it, shown this once (a replay under the same Idempotency-Key answers `secret`
-    null). Deliveries sign with it from now on; those the receiver refuses while it still
-    expects the old one are retried."""
+    null). For `grace_hours` (default 24) deliveries carry the old secret's signature
+    beside the new one, so the receiver can switch without refusing any; 0 ends the old
+    secret at once (after a leak)."""
 
     def work(session: Session, actor: Actor) -> idempotency.Stored:
         _require(actor, _ADMIN, "Managing webhooks")
@@ -721,6 +727,7 @@ def roll_webhook_secret(webhook_id: int, json: s.SecretRoll) -> Any:
             webhook_config(current_app),
             webhook_id,
             secret=json.secret,
+            grace=timedelta(hours=json.grace_hours),
             by=actor.user,
             context=actor.context,
         )

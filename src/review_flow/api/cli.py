@@ -160,15 +160,26 @@ def webhooks_enable(webhook_id: int) -> None:
 
 @webhooks_group.command("roll-secret")
 @click.argument("webhook_id", type=int)
+@click.option(
+    "--grace-hours",
+    default=24,
+    show_default=True,
+    type=click.IntRange(0, 168),
+    help="Hours the old secret keeps signing beside the new one (0 after a leak).",
+)
 @with_appcontext
 @domain_errors
-def webhooks_roll_secret(webhook_id: int) -> None:
+def webhooks_roll_secret(webhook_id: int, grace_hours: int) -> None:
     """Give an endpoint a new signing secret; prints it (shown once)."""
+    from datetime import timedelta
+
     with _db().transaction() as session:
         made = webhooks.roll_secret(session, webhook_config(current_app), webhook_id,
-                                    context=_ctx())
-        secret = made.secret
+                                    grace=timedelta(hours=grace_hours), context=_ctx())
+        secret, until = made.secret, made.webhook.previous_secret_until
     click.echo(f"Webhook {webhook_id}. New signing secret (store it now):", err=True)
+    if until is not None:
+        click.echo(f"The old secret also signs until {isoformat(until)}.", err=True)
     click.echo(secret)
 
 

@@ -103,6 +103,12 @@ class SecretRoll(_In):
     secret: Annotated[Text, Field(min_length=16, max_length=200)] | None = Field(
         default=None, description="the new signing secret; generated when left out"
     )
+    grace_hours: StrictInt = Field(
+        default=24,
+        ge=0,
+        le=168,
+        description="hours the old secret keeps signing beside the new one (0 after a leak)",
+    )
 
 
 class TokenCreate(_In):
@@ -250,6 +256,11 @@ class Webhook(BaseModel):
     active: bool
     created_at: str
     secret: str | None = Field(default=None, description="only in the answer that creates it")
+    previous_secret_signs_until: str | None = Field(
+        default=None,
+        description="while a rolled secret's grace period lasts, when it ends: deliveries "
+        "carry its signature beside the new one until then",
+    )
 
 
 class WebhookList(BaseModel):

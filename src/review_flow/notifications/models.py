@@ -21,6 +21,10 @@ class Webhook(Base):
     # it cannot be a hash: it is kept encrypted under a key from the configuration
     # (notifications/secret_box.py) and shown in plain text only once, at creation.
     secret_sealed: Mapped[str] = mapped_column(Text, server_default="")
+    # After a new secret is given, the one before it also signs until this time, so
+    # the receiver can switch without refusing a delivery.
+    previous_secret_sealed: Mapped[str | None] = mapped_column(Text)
+    previous_secret_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     events: Mapped[list[str]] = mapped_column(JSON)
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -4,6 +4,8 @@ Each delivery is signed with HMAC-SHA256 over ``"<timestamp>.<body>"`` and sent 
 the headers below, so a receiver can check it came from us, was not altered, and is
 recent (reject timestamps far from its own clock to stop replays). ``X-Review-Flow-Id``
 is the outbox message id: delivery is at least once, so receivers drop duplicates by it.
+After an admin gives an endpoint a new secret, the signature header carries two
+signatures, comma-separated, newest first, until the old secret's grace period ends.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import hmac
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -28,7 +30,7 @@ from review_flow.notifications.egress import EgressPolicy
 from review_flow.notifications.models import Webhook
 from review_flow.notifications.secret_box import KeyMissing, SecretBox
 from review_flow.outbox.models import OutboxAttempt, OutboxMessage
-from review_flow.timeutil import utcnow
+from review_flow.timeutil import isoformat, utcnow
 from review_flow.users.models import User
 from review_flow.workflow.definition import USER_ACTIONS
 
@@ -37,6 +39,9 @@ TIMESTAMP_HEADER = "X-Review-Flow-Timestamp"
 EVENT_HEADER = "X-Review-Flow-Event"
 ID_HEADER = "X-Review-Flow-Id"
 SIGNATURE_VERSION = "v1"
+# How long a rolled secret keeps signing beside the new one, by default and at most.
+DEFAULT_GRACE = timedelta(hours=24)
+MAX_GRACE = timedelta(days=7)
 
 # Event types are the audit actions on articles, so the vocabulary is the log's.
 WEBHOOK_EVENTS: tuple[str, ...] = (
@@ -61,7 +66,10 @@ def verify(
     now: datetime | None = None,
     tolerance_s: int = 300,
 ) -> bool:
-    """What a receiver does (documented for integrators; the tests check independently)."""
+    """What a receiver does (documented for integrators; the tests check independently).
+
+    The header holds one signature, or two separated by a comma while a rolled secret
+    is still in its grace period: accept the delivery when any of them matches."""
     try:
         ts = int(timestamp)
     except ValueError:
@@ -69,7 +77,13 @@ def verify(
     now_ts = int((now or utcnow()).timestamp())
     if abs(now_ts - ts) > tolerance_s:
         return False
-    return hmac.compare_digest(sign(secret, ts, body), signature)
+    expected = sign(secret, ts, body)
+    return any(hmac.compare_digest(expected, part.strip()) for part in signature.split(","))
+
+
+def signature_header(secrets_in_force: list[str], timestamp: int, body: bytes) -> str:
+    """The header value: a signature per secret in force, newest first."""
+    return ",".join(sign(s, timestamp, body) for s in secrets_in_force)
 
 
 @dataclass(frozen=True)
@@ -226,14 +240,25 @@ def roll_secret(
     webhook_id: int,
     *,
     secret: str | None = None,
+    grace: timedelta = DEFAULT_GRACE,
     by: User | None = None,
     context: RequestContext | None = None,
 ) -> Registered:
-    """Give an endpoint a new signing secret (after a leak, or as routine): generated
-    unless given, shown once. Deliveries sign with it from now on; one the receiver
-    refuses while it still expects the old secret is retried like any failure."""
+    """Give an endpoint a new signing secret (routine rotation, or a leak): generated
+    unless given, shown once. For ``grace`` the old secret signs too (each delivery
+    carries both signatures), so the receiver switches without refusing anything;
+    after a leak, pass no grace and the old secret stops at once."""
+    if not timedelta(0) <= grace <= MAX_GRACE:
+        limit = f"0 to {MAX_GRACE // timedelta(hours=1)} hours"
+        raise ValidationFailed(f"grace: {limit}", fields={"grace_hours": limit})
     hook = get_webhook(session, webhook_id)
     secret = _clean_secret(secret)
+    now = utcnow()
+    if grace:
+        hook.previous_secret_sealed = hook.secret_sealed
+        hook.previous_secret_until = now + grace
+    else:
+        hook.previous_secret_sealed = hook.previous_secret_until = None
     hook.secret_sealed = config.box.seal(secret)
     hook.changed_seq = audit.record(
         session,
@@ -242,7 +267,7 @@ def roll_secret(
         object_type="webhook",
         object_id=hook.id,
         context=context,
-        data={"secret": "replaced"},
+        data={"secret": "replaced", "previous_signs_until": isoformat(hook.previous_secret_until)},
     ).seq
     session.flush()
     return Registered(hook, secret)
@@ -254,6 +279,8 @@ def reseal_secrets(session: Session, config: WebhookConfig) -> int:
     hooks = list(session.scalars(select(Webhook).order_by(Webhook.id)))
     for hook in hooks:
         hook.secret_sealed = config.box.reseal(hook.secret_sealed)
+        if hook.previous_secret_sealed:
+            hook.previous_secret_sealed = config.box.reseal(hook.previous_secret_sealed)
     session.flush()
     return len(hooks)
 

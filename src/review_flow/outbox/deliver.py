@@ -10,7 +10,7 @@ result is written back only if the claim is still ours.
 Guarantees: at-least-once delivery (a deliverer that dies mid-send leaves the lease to
 expire and the message is sent again; receivers drop duplicates by the message id), and
 no message is sent by two deliverers at the same time as long as a send finishes within
-the lease (a webhook exchange is cut off after 3 × its timeout, 30 s by default, and SMTP
+the lease (a webhook exchange is cut off after 3 times its timeout, 30 s by default, and SMTP
 waits are bounded by its timeout; the lease is 5 minutes).
 
 Time comes from an injectable clock, so tests move it instead of sleeping.
@@ -171,7 +171,14 @@ class Deliverer:
                 .execution_options(synchronize_session=False)
             )
             rows = session.execute(
-                select(OutboxMessage, Webhook.secret_sealed, Webhook.active, User.name)
+                select(
+                    OutboxMessage,
+                    Webhook.secret_sealed,
+                    Webhook.previous_secret_sealed,
+                    Webhook.previous_secret_until,
+                    Webhook.active,
+                    User.name,
+                )
                 .outerjoin(Webhook, Webhook.id == OutboxMessage.webhook_id)
                 .outerjoin(User, User.id == OutboxMessage.user_id)
                 .where(OutboxMessage.id.in_(ids))
@@ -189,9 +196,13 @@ class Deliverer:
                     attempt=m.attempts,
                     claim_token=token,
                     webhook_secret_sealed=secret,
+                    # The rolled secret signs too while its grace period lasts.
+                    webhook_previous_secret_sealed=(
+                        previous if previous and until and until > now else None
+                    ),
                     webhook_active=bool(active),
                 )
-                for m, secret, active, name in rows
+                for m, secret, previous, until, active, name in rows
             ]
 
     # --- sending and recording ------------------------------------------------------

@@ -51,6 +51,7 @@ class Claimed:
     attempt: int
     claim_token: str
     webhook_secret_sealed: str | None = None
+    webhook_previous_secret_sealed: str | None = None
     webhook_active: bool = False
 
 
@@ -164,14 +165,17 @@ class WebhookTransport:
     def body(item: Claimed) -> bytes:
         return json.dumps(item.payload, ensure_ascii=False, separators=(",", ":")).encode()
 
-    def _secret(self, item: Claimed) -> str:
+    def _secrets(self, item: Claimed) -> list[str]:
+        """The secrets that sign this delivery: the current one, and the one before it
+        while its grace period lasts."""
         if self.config is None:
             raise KeyMissing("no webhook configuration given to the deliverer")
-        return self.config.box.open(item.webhook_secret_sealed or "")
+        sealed = [item.webhook_secret_sealed or "", item.webhook_previous_secret_sealed]
+        return [self.config.box.open(s) for s in sealed if s is not None]
 
     def send(self, item: Claimed, now_ts: int) -> Outcome:
         try:
-            secret = self._secret(item)
+            secrets_in_force = self._secrets(item)
         except ValueError as exc:  # no key, or not the key that sealed it: fix and retry
             return Outcome(False, error=f"cannot sign: {exc}")
         body = self.body(item)
@@ -181,7 +185,7 @@ class WebhookTransport:
             webhooks.EVENT_HEADER: item.kind,
             webhooks.ID_HEADER: item.message_id,
             webhooks.TIMESTAMP_HEADER: str(now_ts),
-            webhooks.SIGNATURE_HEADER: webhooks.sign(secret, now_ts, body),
+            webhooks.SIGNATURE_HEADER: webhooks.signature_header(secrets_in_force, now_ts, body),
         }
         deadline = Deadline(self.deadline_s)
         try:

@@ -220,13 +220,16 @@ def _set_active(webhook_id: int, active: bool) -> ResponseReturnValue:
 
 @bp.post("/webhooks/<int:webhook_id>/secret")
 def roll_webhook_secret(webhook_id: int) -> ResponseReturnValue:
-    """A new generated signing secret, shown this once. Posting again (a refresh) only
-    rolls it once more: the secret on screen is always the one in force."""
+    """A new generated signing secret, shown this once; the old one keeps signing beside
+    it for the default grace period. Posting again (a refresh) rolls once more: the
+    secret on screen is always the one in force."""
     actor = current_actor()
     made = webhooks.roll_secret(db_session(), webhook_config(current_app), webhook_id,
                                 by=actor.user, context=actor.context)
-    flash(f"Webhook {webhook_id} has a new signing secret: deliveries sign with it from now "
-          "on. Until the receiver has it, they fail and are retried.", "success")
+    until = made.webhook.previous_secret_until
+    flash(f"Webhook {webhook_id} has a new signing secret. Deliveries carry its signature "
+          f"and, until {until:%Y-%m-%d %H:%M} UTC, the old secret's too: give the receiver "
+          "the new one before then.", "success")
     return _webhooks_page(WebhookForm(formdata=None), new_secret=made.secret)
 
 
