@@ -337,3 +337,20 @@ def test_rolling_through_the_api_cli_and_admin_page(
     assert "has a new signing secret" in response.get_data(as_text=True)
     assert "the old secret&#39;s too" in response.get_data(as_text=True)
     assert len(_updates(db)) == 4
+
+
+def test_reseal_also_reseals_a_previous_secret_in_its_grace_period(db: Any) -> None:
+    old_keys = _config(ENCRYPTION_KEYS=OLD)
+    both = _config(ENCRYPTION_KEYS=f"{NEW},{OLD}")
+    new_only = _config(ENCRYPTION_KEYS=NEW)
+    with db.transaction() as s:
+        hook_id = webhooks.create_webhook(
+            s, old_keys, url="https://h.example.org/", events=["*"], secret=SECRET
+        ).webhook.id
+        rolled = webhooks.roll_secret(s, old_keys, hook_id).secret
+    with db.transaction() as s:
+        assert webhooks.reseal_secrets(s, both) == 1
+    with db.reading() as s:
+        hook = s.get(Webhook, hook_id)
+        assert new_only.box.open(hook.secret_sealed) == rolled
+        assert new_only.box.open(hook.previous_secret_sealed or "") == SECRET
