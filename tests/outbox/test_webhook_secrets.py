@@ -336,6 +336,7 @@ def test_rolling_through_the_api_cli_and_admin_page(
     assert shown and TEST_WEBHOOKS.box.open(_stored(db)[0]) == shown.group(1)
     assert "has a new signing secret" in response.get_data(as_text=True)
     assert "the old secret&#39;s too" in response.get_data(as_text=True)
+    assert "old secret also signs until" in browser.get("/admin/webhooks").get_data(as_text=True)
     assert len(_updates(db)) == 4
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
 from review_flow.notifications.models import Webhook
 from review_flow.outbox.models import OutboxAttempt, OutboxMessage
+from review_flow.timeutil import utcnow
 
 # The outbox's statuses in the words the page uses ("sent" and "dead" are the outbox's
 # own terms: delivered to the receiver, and given up on).
@@ -66,6 +67,13 @@ class WebhookRow:
     last_status: str | None
     last_queued_at: datetime | None
     last_http_status: int | None
+    previous_secret_until: datetime | None = None
+
+    @property
+    def old_secret_signs_until(self) -> datetime | None:
+        """While a rolled secret still signs beside the new one, until when."""
+        until = self.previous_secret_until
+        return until if until is not None and until > utcnow() else None
 
     @property
     def last_status_label(self) -> str | None:
@@ -88,7 +96,7 @@ def webhook_rows(session: Session) -> list[WebhookRow]:
         select(
             Webhook.id, Webhook.url, Webhook.description, Webhook.events, Webhook.active,
             Webhook.created_at, last.status, last.created_at.label("last_queued_at"),
-            attempt.status_code,
+            attempt.status_code, Webhook.previous_secret_until,
         )
         .select_from(Webhook)
         .outerjoin(last, last.id == newest_message)
@@ -97,7 +105,8 @@ def webhook_rows(session: Session) -> list[WebhookRow]:
     )
     return [
         WebhookRow(r.id, r.url, r.description, list(r.events or []), bool(r.active),
-                   r.created_at, r.status, r.last_queued_at, r.status_code)
+                   r.created_at, r.status, r.last_queued_at, r.status_code,
+                   r.previous_secret_until)
         for r in session.execute(stmt)
     ]
 
