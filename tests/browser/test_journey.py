@@ -271,3 +271,19 @@ def test_admin_registers_a_webhook_in_the_browser(chromium: Any, site: str) -> N
     rolled = admin.get_by_label("Secret", exact=True).input_value()
     assert rolled.startswith("whsec_") and rolled != secret
     check_accessibility(admin, "webhooks page with a rolled secret")
+
+
+def test_a_reviewer_turns_an_email_kind_off_in_the_browser(chromium: Any, site: str) -> None:
+    page = chromium.new_context().new_page()
+    sign_in(page, site, "reed@example.org")
+    page.get_by_role("link", name="Notification settings").click()
+    expect(page.get_by_role("heading", name="Notification settings")).to_be_visible()
+    check_accessibility(page, "notification settings page")
+    choice = page.get_by_label("An article I may review was submitted")
+    expect(choice).to_be_checked()
+    choice.uncheck()
+    page.get_by_role("button", name="Save settings").click()
+    expect(page.get_by_role("status")).to_contain_text("Notification settings saved.")
+    expect(page.get_by_label("An article I may review was submitted")).not_to_be_checked()
+    expect(page.get_by_label("My article was approved")).to_be_checked()
+    check_accessibility(page, "notification settings page after saving")

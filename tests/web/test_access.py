@@ -82,6 +82,8 @@ def _get_matrix(ids: dict[str, int], slug: str) -> list[tuple[str, str, dict[str
                                                     "anonymous": SIGN_IN, "admin": 200}),
         ("admin.webhook_deliveries", f"/admin/webhooks/{ids['webhook']}/deliveries",
          {**dict.fromkeys(ROLES, 403), "anonymous": SIGN_IN, "admin": 200}),
+        ("account.notifications", "/account/notifications",
+         {**dict.fromkeys(ROLES, 200), "anonymous": SIGN_IN}),
     ]
 
 
@@ -125,6 +127,9 @@ def _post_matrix(ids: dict[str, int]) -> list[tuple[str, str, dict[str, Any], di
          {**dict.fromkeys(ROLES, 403), "anonymous": 401, "admin": 303}),
         ("admin.roll_webhook_secret", f"/admin/webhooks/{ids['webhook']}/secret", {},
          {**dict.fromkeys(ROLES, 403), "anonymous": 401, "admin": 200}),
+        ("account.save_notifications", "/account/notifications",
+         {"kinds": ["approved", "rejected"]},
+         {**dict.fromkeys(ROLES, 303), "anonymous": 401}),
     ]
 
 
@@ -200,7 +205,8 @@ def test_post_without_csrf_token_is_refused_everywhere(as_role: Any, story: Any,
                (admin, f"/admin/webhooks/{hook}/deactivate"),
                (admin, f"/admin/webhooks/{hook}/activate"),
                (admin, f"/admin/webhooks/{hook}/redrive"),
-               (admin, f"/admin/webhooks/{hook}/secret")]
+               (admin, f"/admin/webhooks/{hook}/secret"),
+               (author, "/account/notifications")]
     post_endpoints = set()
     adapter = app.url_map.bind("localhost")
     for who, url in targets:

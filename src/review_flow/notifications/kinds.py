@@ -21,6 +21,8 @@ class EmailKind:
 
 # Where a reviewer or author opens the article in the web UI (relative to the base URL).
 REVIEW_PATH = "/review/{id}"
+# Where a person turns kinds of e-mail off (web/account.py).
+SETTINGS_PATH = "/account/notifications"
 
 
 def _link(p: dict[str, Any], base_url: str) -> str:
@@ -30,10 +32,12 @@ def _link(p: dict[str, Any], base_url: str) -> str:
 
 def _footer(p: dict[str, Any], base_url: str) -> str:
     link = _link(p, base_url)
+    settings = f"{base_url.rstrip('/')}{SETTINGS_PATH}" if base_url else ""
     return (
         (f"\nOpen it: {link}\n" if link else "")
         + "\nYou receive this because of your role in the editorial review. "
-        "You can turn this kind of e-mail off in your notification settings.\n"
+        "You can turn this kind of e-mail off in your notification settings"
+        + (f": {settings}\n" if settings else ".\n")
     )
 
 

@@ -22,7 +22,8 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
 }
 
-WEB_BLUEPRINTS = ("assets", "public", "auth", "authoring", "review", "audit", "admin")
+WEB_BLUEPRINTS = ("assets", "public", "auth", "authoring", "review", "audit", "admin",
+                  "account")
 
 
 def truthy(value: Any) -> bool:
@@ -57,7 +58,17 @@ def init_app(app: Flask) -> None:
     from flask_wtf.csrf import CSRFProtect
     from werkzeug.exceptions import Forbidden, Unauthorized
 
-    from review_flow.web import access, admin, audit_log, auth, authoring, errors, public, review
+    from review_flow.web import (
+        access,
+        account,
+        admin,
+        audit_log,
+        auth,
+        authoring,
+        errors,
+        public,
+        review,
+    )
     from review_flow.web.context import (
         SAFE_METHODS,
         Anonymous,
@@ -76,7 +87,7 @@ def init_app(app: Flask) -> None:
 
     assets = Blueprint("assets", __name__, static_folder="static", static_url_path="/assets")
     for blueprint in (assets, public.bp, auth.bp, authoring.bp, review.bp, audit_log.bp,
-                      admin.bp):
+                      admin.bp, account.bp):
         app.register_blueprint(blueprint)
     for endpoint, view in list(app.view_functions.items()):
         if endpoint.split(".")[0] in WEB_BLUEPRINTS and endpoint != "assets.static":

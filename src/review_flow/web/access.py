@@ -106,6 +106,8 @@ ROUTE_RULES: dict[str, Rule] = {
     "admin.webhook_deliveries": ADMIN,
     "admin.redrive_webhook": ADMIN,
     "admin.roll_webhook_secret": ADMIN,
+    "account.notifications": SIGNED_IN,
+    "account.save_notifications": SIGNED_IN,
 }
 
 BLUEPRINT_RULES: dict[str, Rule] = {

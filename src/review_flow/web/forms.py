@@ -191,3 +191,10 @@ class WebhookForm(OnceForm):
         message="must be at most %(max)d characters (this one has %(length)d)")])
     # A password input: what the admin typed is never written back into a page.
     secret = PasswordField("Signing secret")
+
+
+class NotificationsForm(FlaskForm):
+    """A person's e-mail kinds: the ticked ones are on. Unknown names are the service's
+    to refuse (it names them), so choices are not filtered here."""
+
+    kinds = SelectMultipleField("E-mail me when", validate_choice=False)
