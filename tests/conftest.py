@@ -103,10 +103,17 @@ def pg_template() -> Iterator[tuple[str, str]]:
 
 def _fresh_pg(template: tuple[str, str]) -> Iterator[str]:
     admin_url, tpl = template
+    yield from new_pg_database(admin_url, template=tpl)
+
+
+def new_pg_database(admin_url: str, *, template: str | None = None) -> Iterator[str]:
+    """Create a database on the test server (a copy of ``template``, or empty), yield its
+    URL, drop it afterwards."""
     name = f"rf_t_{os.getpid()}_{next(_counter)}"
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    copy = f' TEMPLATE "{template}"' if template else ""
     with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{tpl}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"{copy}'))
     try:
         yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
     finally:

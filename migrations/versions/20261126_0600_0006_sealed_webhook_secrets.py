@@ -41,31 +41,30 @@ def _box() -> SecretBox:
         raise SystemExit(f"Cannot seal the existing webhook secrets: {exc}.") from None
 
 
+def _rewrite(source: str, target: str, convert_with: str) -> None:
+    """Fill ``target`` from ``source`` for every webhook, sealing or opening each secret
+    (the key is needed only when there are webhooks)."""
+    bind = op.get_bind()
+    rows = bind.execute(sa.text(f"SELECT id, {source} AS value FROM webhooks ORDER BY id")).all()
+    if not rows:
+        return
+    convert = getattr(_box(), convert_with)
+    for row in rows:
+        bind.execute(
+            sa.text(f"UPDATE webhooks SET {target} = :value WHERE id = :id"),
+            {"value": convert(row.value), "id": row.id},
+        )
+
+
 def upgrade() -> None:
     op.add_column("webhooks", sa.Column("secret_sealed", sa.Text(), nullable=False,
                                         server_default=""))
-    bind = op.get_bind()
-    rows = bind.execute(sa.text("SELECT id, secret FROM webhooks ORDER BY id")).all()
-    if rows:
-        box = _box()
-        for row in rows:
-            bind.execute(
-                sa.text("UPDATE webhooks SET secret_sealed = :sealed WHERE id = :id"),
-                {"sealed": box.seal(row.secret), "id": row.id},
-            )
+    _rewrite("secret", "secret_sealed", "seal")
     op.drop_column("webhooks", "secret")
 
 
 def downgrade() -> None:
     op.add_column("webhooks", sa.Column("secret", sa.String(200), nullable=False,
                                         server_default=""))
-    bind = op.get_bind()
-    rows = bind.execute(sa.text("SELECT id, secret_sealed FROM webhooks ORDER BY id")).all()
-    if rows:
-        box = _box()
-        for row in rows:
-            bind.execute(
-                sa.text("UPDATE webhooks SET secret = :plain WHERE id = :id"),
-                {"plain": box.open(row.secret_sealed), "id": row.id},
-            )
+    _rewrite("secret_sealed", "secret", "open")
     op.drop_column("webhooks", "secret_sealed")

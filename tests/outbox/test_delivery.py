@@ -10,6 +10,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -420,35 +422,53 @@ def test_email_is_not_sent_with_bad_credentials_or_an_untrusted_server(
     assert errors and all(error in e for e in errors), errors
 
 
-def test_an_endless_answer_is_cut_short(db: Any, clock: Any) -> None:
-    """A receiver that never stops answering costs neither memory nor the lease: the
-    start of its answer is read, kept clipped, and the delivery counts by its status."""
+@contextmanager
+def _raw_receiver(
+    answer: Callable[[socket.socket], None],
+) -> Iterator[tuple[str, threading.Thread]]:
+    """A misbehaving receiver on loopback: it reads one request, then ``answer`` writes
+    whatever bytes it likes until done or hung up on. Yields its URL and its thread,
+    which has ended once the block is left."""
     listener = socket.create_server(("127.0.0.1", 0))
-    sent_bytes = [0]
 
     def serve() -> None:
         conn, _ = listener.accept()
         with conn:
             conn.recv(65536)
-            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
-                         b"Connection: close\r\n\r\n")
-            try:
-                while sent_bytes[0] < 200_000_000:
-                    conn.sendall(b"x" * 65536)
-                    sent_bytes[0] += 65536
-            except OSError:
-                pass  # the deliverer hung up, as it should
+            with suppress(OSError):  # the deliverer hung up, as it should
+                answer(conn)
 
     server = threading.Thread(target=serve)
     server.start()
-    url = f"http://127.0.0.1:{listener.getsockname()[1]}/hook"
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}/hook", server
+    finally:
+        server.join(30)
+        listener.close()
+
+
+def _one_webhook_message(db: Any, clock: Any, url: str) -> None:
     with db.transaction() as s:
         hook = register(s, url=url, events=["*"], secret=SECRET)
         enqueue(s, channel="webhook", kind="article.create", recipient=url,
                 webhook_id=hook.id, payload={"n": 1}, now=clock.now)
-    report = Deliverer(db, _settings(), clock=clock).run()
-    server.join(30)
-    listener.close()
+
+
+def test_an_endless_answer_is_cut_short(db: Any, clock: Any) -> None:
+    """A receiver that never stops answering costs neither memory nor the lease: the
+    start of its answer is read, kept clipped, and the delivery counts by its status."""
+    sent_bytes = [0]
+
+    def answer(conn: socket.socket) -> None:
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+                     b"Connection: close\r\n\r\n")
+        while sent_bytes[0] < 200_000_000:
+            conn.sendall(b"x" * 65536)
+            sent_bytes[0] += 65536
+
+    with _raw_receiver(answer) as (url, server):
+        _one_webhook_message(db, clock, url)
+        report = Deliverer(db, _settings(), clock=clock).run()
     assert not server.is_alive() and report.sent == 1
     assert sent_bytes[0] < 50_000_000  # it stopped reading long before the end
     with db.reading() as s:
@@ -531,33 +551,19 @@ def test_a_receiver_that_never_finishes_its_headers_is_cut_off(db: Any, clock: A
     """Each wait is bounded by the timeout; a receiver sending a byte just inside it, for
     ever, is cut off by the deadline on the whole exchange (well inside the lease), and
     the message is retried."""
-    listener = socket.create_server(("127.0.0.1", 0))
     done = threading.Event()
 
-    def serve() -> None:
-        conn, _ = listener.accept()
-        with conn:
-            conn.recv(65536)
-            try:
-                conn.sendall(b"HTTP/1.1 200 OK\r\n")
-                while not done.wait(0.2):  # timeout is 2 s: every wait ends in time
-                    conn.sendall(b"X-Slow: y\r\n")
-            except OSError:
-                pass  # cut off, as it should be
+    def answer(conn: socket.socket) -> None:
+        conn.sendall(b"HTTP/1.1 200 OK\r\n")
+        while not done.wait(0.2):  # timeout is 2 s: every wait ends in time
+            conn.sendall(b"X-Slow: y\r\n")
 
-    server = threading.Thread(target=serve)
-    server.start()
-    url = f"http://127.0.0.1:{listener.getsockname()[1]}/hook"
-    with db.transaction() as s:
-        hook = register(s, url=url, events=["*"], secret=SECRET)
-        enqueue(s, channel="webhook", kind="article.create", recipient=url,
-                webhook_id=hook.id, payload={"n": 1}, now=clock.now)
-    try:
-        report = Deliverer(db, _settings(webhook_timeout_s=2), clock=clock).run()
-    finally:
-        done.set()
-        server.join(30)
-        listener.close()
+    with _raw_receiver(answer) as (url, _server):
+        _one_webhook_message(db, clock, url)
+        try:
+            report = Deliverer(db, _settings(webhook_timeout_s=2), clock=clock).run()
+        finally:
+            done.set()
     assert report.retrying == 1
     [row] = _rows(db)
     assert row.status == "pending" and row.last_error == "no complete answer within 6 s; cut off"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -11,8 +10,7 @@ from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
-from sqlalchemy import create_engine, inspect, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import inspect, select, text
 
 from review_flow import migrate
 from review_flow.app import create_app
@@ -24,7 +22,7 @@ from review_flow.notifications.models import Webhook
 from review_flow.notifications.secret_box import KeyMissing, SecretBox, SecretUnreadable
 from review_flow.outbox.deliver import Deliverer, DeliverySettings
 from review_flow.outbox.models import OutboxMessage
-from tests.conftest import _pg_admin_url
+from tests.conftest import _pg_admin_url, new_pg_database
 from tests.support.receivers import webhook_receiver
 from tests.support.webhook_config import LOOPBACK, TEST_WEBHOOKS, register
 from tests.web.conftest import Browser, csrf_token
@@ -161,16 +159,7 @@ def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     admin_url, reason = _pg_admin_url()
     if admin_url is None:
         pytest.skip(reason)
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    name = f"rf_mig_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    yield from new_pg_database(admin_url)
 
 
 def _at_0005_with_a_plain_secret(url: str) -> Any:

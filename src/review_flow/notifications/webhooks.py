@@ -221,17 +221,30 @@ def update_webhook(
             hook.url = cleaned
             changes["url"] = cleaned
     if changes:
-        hook.changed_seq = audit.record(
-            session,
-            **audit.actor_of(by),
-            action="webhook.update",
-            object_type="webhook",
-            object_id=hook.id,
-            context=context,
-            data=changes,
-        ).seq
-        session.flush()
+        _record_change(session, hook, changes, by=by, context=context)
     return hook
+
+
+def _record_change(
+    session: Session,
+    hook: Webhook,
+    changes: dict[str, object],
+    *,
+    by: User | None,
+    context: RequestContext | None,
+) -> None:
+    """The ``webhook.update`` event; its seq marks the endpoint changed (``changed_seq``),
+    which tells every process its cached endpoints are stale."""
+    hook.changed_seq = audit.record(
+        session,
+        **audit.actor_of(by),
+        action="webhook.update",
+        object_type="webhook",
+        object_id=hook.id,
+        context=context,
+        data=changes,
+    ).seq
+    session.flush()
 
 
 def roll_secret(
@@ -260,16 +273,8 @@ def roll_secret(
     else:
         hook.previous_secret_sealed = hook.previous_secret_until = None
     hook.secret_sealed = config.box.seal(secret)
-    hook.changed_seq = audit.record(
-        session,
-        **audit.actor_of(by),
-        action="webhook.update",
-        object_type="webhook",
-        object_id=hook.id,
-        context=context,
-        data={"secret": "replaced", "previous_signs_until": isoformat(hook.previous_secret_until)},
-    ).seq
-    session.flush()
+    changes = {"secret": "replaced", "previous_signs_until": isoformat(hook.previous_secret_until)}
+    _record_change(session, hook, changes, by=by, context=context)
     return Registered(hook, secret)
 
 
