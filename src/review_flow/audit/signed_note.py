@@ -73,7 +73,7 @@ def verifier_key(name: str, key: Ed25519PublicKey) -> str:
 
 def parse_verifier_key(text: str) -> tuple[str, Ed25519PublicKey]:
     """The name and public key of a verifier key string; refuses an inconsistent one."""
-    parts = text.strip().split("+")
+    parts = text.strip().split("+", 2)  # names and ids hold no "+"; base64 may
     if len(parts) != 3:
         raise NoteError("a verifier key reads name+keyid+base64key")
     name, hex_id, encoded = parts
