@@ -79,8 +79,9 @@ class Checkpoint:
             str(self.size),
             base64.b64encode(bytes.fromhex(self.head_hash)).decode(),
         ]
-        if self.at is not None:
-            lines.append(TIME_PREFIX + isoformat(self.at))  # type: ignore[operator]
+        stamp = isoformat(self.at)
+        if stamp is not None:
+            lines.append(TIME_PREFIX + stamp)
         return "\n".join(lines) + "\n"
 
     def describe(self) -> str:
