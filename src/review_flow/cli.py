@@ -395,6 +395,8 @@ def _checkpoint_proofs(
 ) -> list[Any]:
     """Each ``--checkpoint`` file, its signature checked, before any database work."""
     if not files:
+        if public_key_file or key_file:
+            raise click.UsageError("--public-key and --key check checkpoints: add --checkpoint")
         return []
     from review_flow.audit import checkpoints
 

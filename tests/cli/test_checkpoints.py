@@ -428,3 +428,8 @@ def test_missing_checkpoint_file_and_missing_key_are_clear(cli, key, tmp_path):
         cli("audit", "verify", "--checkpoint", str(note), "--public-key", str(key)),
         "is neither a PEM public key nor a verifier key",
     )
+
+
+def test_a_key_without_a_checkpoint_is_a_usage_error(cli, key):
+    r = cli("audit", "verify", "--key", str(key))
+    assert r.exit_code == 2 and "add --checkpoint" in r.stderr
