@@ -337,11 +337,33 @@ def audit_group() -> None:
 
 
 @audit_group.command("verify")
+@click.option(
+    "--checkpoint",
+    "checkpoint_files",
+    multiple=True,
+    metavar="FILE",
+    help="A signed checkpoint kept elsewhere: prove the log still holds exactly its events. "
+    "Repeatable.",
+)
+@click.option(
+    "--public-key",
+    "public_key_file",
+    metavar="FILE",
+    help="The checkpoint key's public half (PEM, or the verifier key line from /transparency); "
+    "default: derived from --key / REVIEW_FLOW_CHECKPOINT_KEY_FILE.",
+)
+@click.option("--key", "key_file", metavar="FILE", help="The checkpoint signing key (PEM).")
 @with_appcontext
-def audit_verify_cmd() -> None:
-    """Check the hash chain; exit 1 naming the first bad event."""
+@domain_errors
+def audit_verify_cmd(
+    checkpoint_files: tuple[str, ...], public_key_file: str | None, key_file: str | None
+) -> None:
+    """Check the hash chain; exit 1 naming the first bad event or checkpoint."""
     from tqdm import tqdm
 
+    from review_flow.audit import checkpoints
+
+    proofs = _checkpoint_proofs(checkpoint_files, public_key_file, key_file)
     with _db().reading() as session:
         total = audit_verify.count_events(session)
         with tqdm(
@@ -357,10 +379,68 @@ def audit_verify_cmd() -> None:
             revs = audit_verify.verify_revisions(session)
             if not revs.ok:
                 result = audit_verify.VerifyResult(False, result.events, revs.message)
+        checked = [checkpoints.check(session, proof) for proof in proofs]
     if not result.ok:
         click.echo(f"FAILED: {result.message}", err=True)
+    else:
+        click.echo(result.message)
+    for ok, message in checked:
+        click.echo(message if ok else f"FAILED: {message}", err=not ok)
+    if not result.ok or not all(ok for ok, _ in checked):
         sys.exit(1)
-    click.echo(result.message)
+
+
+def _checkpoint_proofs(
+    files: tuple[str, ...], public_key_file: str | None, key_file: str | None
+) -> list[Any]:
+    """Each ``--checkpoint`` file, its signature checked, before any database work."""
+    if not files:
+        if public_key_file or key_file:
+            raise click.UsageError("--public-key and --key check checkpoints: add --checkpoint")
+        return []
+    from review_flow.audit import checkpoints
+
+    if public_key_file:
+        name, key = checkpoints.load_public_key(public_key_file)
+        source = f"the public key in {public_key_file}"
+    else:
+        key_file = key_file or current_app.config.get("CHECKPOINT_KEY_FILE")
+        name, key = None, checkpoints.load_private_key(key_file).public_key()
+        source = f"the public half of the checkpoint key {key_file}"
+    proofs = checkpoints.load_proofs(list(files), key, name)
+    click.echo(f"{len(proofs)} checkpoint signature(s) verified with {source}")
+    return proofs
+
+
+@audit_group.command("checkpoint")
+@click.option(
+    "--key",
+    "key_file",
+    metavar="FILE",
+    help="Ed25519 private key, PKCS#8 PEM (`openssl genpkey -algorithm ed25519`); "
+    "default: $REVIEW_FLOW_CHECKPOINT_KEY_FILE.",
+)
+@with_appcontext
+@domain_errors
+def audit_checkpoint_cmd(key_file: str | None) -> None:
+    """Sign the chain head, store the checkpoint and print it as a signed note.
+
+    Keep the output somewhere the database's administrators cannot change (another
+    machine, a ticket, a witness): `audit verify --checkpoint FILE` needs it later.
+    """
+    from review_flow.audit import checkpoints
+
+    key = checkpoints.load_private_key(key_file or current_app.config.get("CHECKPOINT_KEY_FILE"))
+    with _db().transaction() as session:
+        row = checkpoints.take(
+            session,
+            key,
+            origin_setting=current_app.config.get("LOG_ORIGIN"),
+            base_url=current_app.config.get("BASE_URL"),
+            context=RequestContext(uuid.uuid4().hex, "cli"),
+        )
+        note = row.note
+    click.echo(note, nl=False)
 
 
 def _parse_since(value: str | None) -> datetime | None:

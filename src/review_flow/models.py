@@ -1,7 +1,7 @@
 """Imports every model so ``Base.metadata`` is complete (Alembic, tests)."""
 
 from review_flow.articles.models import Article, Comment, Revision
-from review_flow.audit.models import AuditChainHead, AuditEvent
+from review_flow.audit.models import AuditChainHead, AuditCheckpoint, AuditEvent
 from review_flow.db import Base
 from review_flow.idempotency import IdempotencyRecord
 from review_flow.notifications.models import EmailOptOut, Webhook
@@ -16,6 +16,7 @@ __all__ = [
     "ApiToken",
     "Article",
     "AuditChainHead",
+    "AuditCheckpoint",
     "AuditEvent",
     "Base",
     "Comment",

@@ -63,6 +63,7 @@ def _get_matrix(ids: dict[str, int], slug: str) -> list[tuple[str, str, dict[str
         ("public.index", "/", everyone),
         ("public.article", f"/articles/{slug}", everyone),
         ("public.editorial_policy", "/editorial-policy", everyone),
+        ("public.transparency", "/transparency", everyone),
         ("auth.sign_in", "/sign-in", {**dict.fromkeys(ROLES, 303), "anonymous": 200}),
         ("authoring.my_articles", "/my-articles", writer),
         ("authoring.new_article", "/write/new", writer),

@@ -21,6 +21,7 @@ AUDIT_ACTIONS: dict[str, str] = {
     "webhook.update": "A webhook endpoint's URL, events or active flag changed.",
     "user.notifications": "A person turned e-mail notification kinds on or off.",
     "outbox.redrive": "Dead notifications were queued to be sent again.",
+    "audit.checkpoint": "The chain head was signed as a checkpoint (the signed note is kept).",
 }
 AUDIT_ACTIONS.update({f"article.{a.name}": f"Workflow action: {a.label}." for a in ACTIONS})
 

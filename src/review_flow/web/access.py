@@ -81,6 +81,7 @@ ROUTE_RULES: dict[str, Rule] = {
     "public.index": PUBLIC,
     "public.article": PUBLIC,
     "public.editorial_policy": PUBLIC,
+    "public.transparency": PUBLIC,
     "auth.sign_in": PUBLIC,
     "auth.sign_out": SIGNED_IN,
     "authoring.my_articles": WRITER,

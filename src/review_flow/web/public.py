@@ -28,10 +28,12 @@ from review_flow.articles.rendering import render_revision
 from review_flow.policy import service as policy_service
 from review_flow.web import read_models, truthy
 from review_flow.web.context import db_session
+from review_flow.web.transparency import transparency
 from review_flow.workflow import diagram
 from review_flow.workflow.definition import ACTIONS, STATES, STEPPER, WORKFLOW_VERSION
 
 bp = Blueprint("public", __name__)
+bp.add_url_rule("/transparency", view_func=transparency)  # web/transparency.py
 
 DISCLAIMER = (
     "This article is for general information and education only. It is not medical "
