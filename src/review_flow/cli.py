@@ -274,24 +274,30 @@ def articles_act(
             "password on standard input"
         )
     password = _read_password() if password_stdin else None
-    with _db().transaction() as session:
-        actor = _cli_actor(users.get_by_email(session, as_email))
-        result = articles.perform_action(
-            session,
-            actor,
-            article_id,
-            action,
-            comment=comment,
-            password=password,
-            expected_version=expected_version,
-            attestations={a: True for a in attests},
-        )
-        msg = (
-            f"article {article_id}: {result.from_state} -> {result.to_state} "
-            f"(version {result.article.version})"
-        )
-        if action == "approve":
-            msg += f"; approvals {result.approvals}/{result.required_approvals}"
+    try:
+        with _db().transaction() as session:
+            actor = _cli_actor(users.get_by_email(session, as_email))
+            result = articles.perform_action(
+                session,
+                actor,
+                article_id,
+                action,
+                comment=comment,
+                password=password,
+                expected_version=expected_version,
+                attestations={a: True for a in attests},
+            )
+            msg = (
+                f"article {article_id}: {result.from_state} -> {result.to_state} "
+                f"(version {result.article.version})"
+            )
+            if action == "approve":
+                msg += f"; approvals {result.approvals}/{result.required_approvals}"
+    except ReviewFlowError as exc:
+        from review_flow.signatures import attempts
+
+        attempts.record_refused(_db(), exc)  # a refused password: recorded, committed
+        raise
     click.echo(msg)
 
 

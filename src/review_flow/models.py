@@ -7,6 +7,7 @@ from review_flow.idempotency import IdempotencyRecord
 from review_flow.notifications.models import EmailOptOut, Webhook
 from review_flow.outbox.models import OutboxAttempt, OutboxMessage
 from review_flow.policy.models import PolicyVersion
+from review_flow.signatures.attempts import SignatureFailure
 from review_flow.signatures.models import Decision
 from review_flow.tokens.models import ApiToken
 from review_flow.users.models import User, UserRole
@@ -27,6 +28,7 @@ __all__ = [
     "PolicyVersion",
     "Revision",
     "SignInThrottle",
+    "SignatureFailure",
     "User",
     "UserRole",
     "Webhook",

@@ -15,6 +15,8 @@ AUDIT_ACTIONS: dict[str, str] = {
     "auth.sign_in": "A person signed in.",
     "auth.sign_in_failed": "A sign-in attempt failed.",
     "auth.sign_out": "A person signed out.",
+    "signature.failed": "A signature attempt was refused: wrong password, or signing locked "
+    "after too many wrong ones (committed although the action was not).",
     "token.create": "An API token was created (only its hash is stored).",
     "token.revoke": "An API token was revoked.",
     "webhook.create": "A webhook endpoint was registered.",
