@@ -11,6 +11,7 @@ from review_flow.signatures.attempts import SignatureFailure
 from review_flow.signatures.models import Decision
 from review_flow.tokens.models import ApiToken
 from review_flow.users.models import User, UserRole
+from review_flow.users.sessions import SignInSession
 from review_flow.web.throttle import SignInThrottle
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "OutboxMessage",
     "PolicyVersion",
     "Revision",
+    "SignInSession",
     "SignInThrottle",
     "SignatureFailure",
     "User",
