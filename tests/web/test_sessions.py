@@ -117,6 +117,18 @@ def test_signing_out_ends_only_that_browser(app: Any, db: Any, people: Any) -> N
     assert event.data["session"] != left.id
 
 
+def test_signing_in_again_ends_the_browser_s_previous_session(app: Any, db: Any,
+                                                               people: Any) -> None:
+    browser = signed_in(app)
+    copy = with_cookies(app, session=cookie(browser, "session"))
+    again = browser.post("/sign-in", {"email": "reed@example.org", "password": PASSWORD},
+                         page="/account/security")  # the sign-in page itself redirects
+    assert again.status_code == 303
+    assert copy.get("/my-articles").status_code == 303
+    assert live_rows(db, people["author"].id) == []
+    assert browser.get("/review").status_code == 200
+
+
 def test_a_password_change_ends_every_session(app: Any, db: Any, people: Any) -> None:
     laptop, phone = signed_in(app), signed_in(app, remember="y")
     remembered = cookie(phone, "remember_token")

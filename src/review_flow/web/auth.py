@@ -101,6 +101,8 @@ def sign_in() -> ResponseReturnValue:
             status = 429
         return render_template("auth/sign_in.html", form=form, error=msg), status
     throttle.clear(session_db, keys[0])
+    if current_user.is_authenticated:  # signing in again in this browser: the old one ends
+        sessions.revoke(session_db, current_user.session_id, now)
     remember = bool(form.remember.data)
     token, row = sessions.start(
         session_db, user, now=now, remember=remember, user_agent=request.user_agent.string,
