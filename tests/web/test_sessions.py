@@ -279,3 +279,14 @@ def _events(db: Any, action: str | None = None) -> list[Any]:
         events = list(s.scalars(stmt))
         s.expunge_all()
         return events
+
+
+def test_a_hostile_user_agent_is_shown_as_text(app: Any, people: Any) -> None:
+    hostile = '<script>alert(1)</script><img src=x onerror=alert(2)>'
+    client = app.test_client()
+    client.environ_base["HTTP_USER_AGENT"] = hostile
+    browser = Browser(client)
+    assert browser.sign_in(AUTHOR).status_code == 303
+    page = browser.get("/account/security").get_data(as_text=True)
+    assert hostile not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=alert(2)&gt;" in page
