@@ -180,3 +180,39 @@ def test_the_command_line_is_throttled_and_audited_too(as_role: Any, story: Any,
     cli_events = story.events("signature.failed")[4:]
     assert [e.data["reason"] for e in cli_events] == ["locked_now", "locked"]
     assert all(e.client_addr == "cli" for e in cli_events)
+
+
+def test_parallel_guesses_are_each_recorded(db: Any, people: Any, story: Any) -> None:
+    """Six wrong passwords at once on six articles (no shared row lock): none is lost,
+    every one is an audit event, the chain stays whole, and signing ends up locked."""
+    from review_flow.articles import service as articles
+    from review_flow.audit.verify import verify_chain
+    from review_flow.errors import SignatureRefused
+    from tests.core.test_concurrency import race
+
+    ids = [story.in_state("under_review", title=f"Parallel {i}") for i in range(6)]
+    before = len(story.events("signature.failed"))
+
+    def guess(article_id: int) -> Any:
+        try:
+            with db.transaction() as s:
+                articles.perform_action(s, people["reviewer"], article_id, "approve",
+                                        password="guess-guess")
+        except SignatureRefused as exc:
+            attempts.record_refused(db, exc)
+            return exc.code
+        return "signed"
+
+    codes = race(*(lambda a=a: guess(a) for a in ids))
+    assert "signed" not in codes and all(isinstance(c, str) for c in codes), codes
+    events = story.events("signature.failed")[before:]
+    assert len(events) == 6
+    checked = [e for e in events if e.data["reason"] != "locked"]
+    assert failure_rows(db, people["reviewer"].id) == len(checked) >= 5
+    assert codes.count("wrong_password") == sum(
+        e.data["reason"] == "wrong_password" for e in events)
+    with db.reading() as s:
+        assert verify_chain(s).ok
+        assert attempts.recent_failures(s, people["reviewer"].id,
+                                        utcnow()).locked_until(utcnow()) is not None
+    assert all(story.state(a) == "under_review" for a in ids)
