@@ -44,6 +44,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         from review_flow.users.passwords import use_fast_hashing
 
         use_fast_hashing()  # tests and benchmarks only; see users/passwords.py
+    _trust_proxies(app)
     app.extensions["review_flow.db"] = Database(app.config["DATABASE_URL"])
     # A malformed key or network list stops start-up here, naming the setting.
     app.extensions["review_flow.webhooks"] = WebhookConfig.from_config(app.config)
@@ -69,6 +70,19 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     # After the web UI: its 404/405 handlers stay in force outside /api/v1.
     api.init_app(app)  # the JSON API (review_flow/api)
     return app
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Behind N load balancers, believe the last N entries of X-Forwarded-For (and -Proto):
+    the client's address then reaches the sign-in throttle and the audit log instead of
+    the balancer's. With 0 (the default) the headers are ignored, so a client cannot forge
+    its address by sending them."""
+    count = config_module.trusted_proxies(app.config.get("TRUSTED_PROXIES"))
+    app.config["TRUSTED_PROXIES"] = count
+    if count:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)  # type: ignore[method-assign]
 
 
 def require_secret_key(app: Flask) -> Flask:

@@ -149,6 +149,47 @@ def users_list() -> None:
             click.echo(f"{u.id}\t{u.email}\t{u.name}{creds}\t{','.join(sorted(u.roles))}{status}")
 
 
+@users_group.command("set-password")
+@click.argument("email")
+@click.option("--password-stdin", is_flag=True, required=True,
+              help="Read the new password from standard input.")
+@with_appcontext
+@domain_errors
+def users_set_password(email: str, password_stdin: bool) -> None:
+    """Give a person a new password; every session they have ends."""
+    password = _read_password()
+    with _db().transaction() as session:
+        user = users.get_by_email(session, email)
+        ended = users.set_password(session, user, password,
+                                   context=RequestContext(uuid.uuid4().hex, "cli"))
+        click.echo(f"Password changed for {user.email}; {ended} session(s) ended.")
+
+
+@users_group.command("deactivate")
+@click.argument("email")
+@with_appcontext
+@domain_errors
+def users_deactivate(email: str) -> None:
+    """Stop a person signing in or acting; every session they have ends."""
+    with _db().transaction() as session:
+        user = users.get_by_email(session, email)
+        ended = users.set_active(session, user, False,
+                                 context=RequestContext(uuid.uuid4().hex, "cli"))
+        click.echo(f"Deactivated {user.email}; {ended} session(s) ended.")
+
+
+@users_group.command("activate")
+@click.argument("email")
+@with_appcontext
+@domain_errors
+def users_activate(email: str) -> None:
+    """Let a deactivated person sign in again."""
+    with _db().transaction() as session:
+        user = users.get_by_email(session, email)
+        users.set_active(session, user, True, context=RequestContext(uuid.uuid4().hex, "cli"))
+        click.echo(f"Activated {user.email}.")
+
+
 # --- articles ---------------------------------------------------------------------------
 
 
@@ -274,24 +315,30 @@ def articles_act(
             "password on standard input"
         )
     password = _read_password() if password_stdin else None
-    with _db().transaction() as session:
-        actor = _cli_actor(users.get_by_email(session, as_email))
-        result = articles.perform_action(
-            session,
-            actor,
-            article_id,
-            action,
-            comment=comment,
-            password=password,
-            expected_version=expected_version,
-            attestations={a: True for a in attests},
-        )
-        msg = (
-            f"article {article_id}: {result.from_state} -> {result.to_state} "
-            f"(version {result.article.version})"
-        )
-        if action == "approve":
-            msg += f"; approvals {result.approvals}/{result.required_approvals}"
+    try:
+        with _db().transaction() as session:
+            actor = _cli_actor(users.get_by_email(session, as_email))
+            result = articles.perform_action(
+                session,
+                actor,
+                article_id,
+                action,
+                comment=comment,
+                password=password,
+                expected_version=expected_version,
+                attestations={a: True for a in attests},
+            )
+            msg = (
+                f"article {article_id}: {result.from_state} -> {result.to_state} "
+                f"(version {result.article.version})"
+            )
+            if action == "approve":
+                msg += f"; approvals {result.approvals}/{result.required_approvals}"
+    except ReviewFlowError as exc:
+        from review_flow.signatures import attempts
+
+        attempts.record_refused(_db(), exc)  # a refused password: recorded, committed
+        raise
     click.echo(msg)
 
 

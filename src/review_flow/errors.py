@@ -61,6 +61,16 @@ class SignatureRefused(ReviewFlowError):
 
     code = "signature_refused"
     status = 403
+    # A refused password attempt (``signatures.attempts.FailedSignature``): the entry point
+    # records it in its own transaction after rolling the action back.
+    failed_signature: Any = None
+
+
+class SignatureLocked(SignatureRefused):
+    """Too many wrong passwords at the signature step: signing is locked for a while."""
+
+    code = "signature_locked"
+    status = 429
 
 
 class Conflict(ReviewFlowError):

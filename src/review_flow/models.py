@@ -7,9 +7,11 @@ from review_flow.idempotency import IdempotencyRecord
 from review_flow.notifications.models import EmailOptOut, Webhook
 from review_flow.outbox.models import OutboxAttempt, OutboxMessage
 from review_flow.policy.models import PolicyVersion
+from review_flow.signatures.attempts import SignatureFailure
 from review_flow.signatures.models import Decision
 from review_flow.tokens.models import ApiToken
 from review_flow.users.models import User, UserRole
+from review_flow.users.sessions import SignInSession
 from review_flow.web.throttle import SignInThrottle
 
 __all__ = [
@@ -27,7 +29,9 @@ __all__ = [
     "OutboxMessage",
     "PolicyVersion",
     "Revision",
+    "SignInSession",
     "SignInThrottle",
+    "SignatureFailure",
     "User",
     "UserRole",
     "Webhook",

@@ -253,6 +253,10 @@ def test_bad_input_is_refused_clearly_and_writes_nothing(cli, files, db):
         ),
         "password is not correct",
     )
+    # A wrong password leaves only its security event (signature.failed) behind.
+    state, version, current, approved, events = before
+    assert snapshot(db, int(aid)) == (state, version, current, approved, events + 1)
+    before = snapshot(db, int(aid))
     _refused(cli("articles", "act", aid, "approve", "--as", "reed@example.org"), "--password-stdin")
     _refused(
         cli("articles", "act", aid, "request_changes", "--as", "reed@example.org"),

@@ -85,6 +85,8 @@ def _get_matrix(ids: dict[str, int], slug: str) -> list[tuple[str, str, dict[str
          {**dict.fromkeys(ROLES, 403), "anonymous": SIGN_IN, "admin": 200}),
         ("account.notifications", "/account/notifications",
          {**dict.fromkeys(ROLES, 200), "anonymous": SIGN_IN}),
+        ("account.security", "/account/security",
+         {**dict.fromkeys(ROLES, 200), "anonymous": SIGN_IN}),
     ]
 
 
@@ -131,6 +133,8 @@ def _post_matrix(ids: dict[str, int]) -> list[tuple[str, str, dict[str, Any], di
         ("account.save_notifications", "/account/notifications",
          {"kinds": ["approved", "rejected"]},
          {**dict.fromkeys(ROLES, 303), "anonymous": 401}),
+        ("account.sign_out_everywhere", "/account/sign-out-everywhere", {},
+         {**dict.fromkeys(ROLES, 303), "anonymous": 401}),
     ]
 
 
@@ -162,7 +166,8 @@ def test_every_route_for_every_role(role: str, as_role: Any, story: Any, app: Fl
         response = client.post(url, data)
         assert response.status_code == expected[role], (endpoint, role, url,
                                                         response.get_data(as_text=True)[:400])
-        if role != "anonymous" and endpoint == "auth.sign_out":
+        if role != "anonymous" and endpoint in ("auth.sign_out",
+                                                "account.sign_out_everywhere"):
             client = as_role(role)  # sign back in for the remaining routes
     web_endpoints = {r.endpoint for r in app.url_map.iter_rules()
                      if not access.rule_for(r.endpoint).token_auth}  # type: ignore[union-attr]
@@ -207,7 +212,8 @@ def test_post_without_csrf_token_is_refused_everywhere(as_role: Any, story: Any,
                (admin, f"/admin/webhooks/{hook}/activate"),
                (admin, f"/admin/webhooks/{hook}/redrive"),
                (admin, f"/admin/webhooks/{hook}/secret"),
-               (author, "/account/notifications")]
+               (author, "/account/notifications"),
+               (author, "/account/sign-out-everywhere")]
     post_endpoints = set()
     adapter = app.url_map.bind("localhost")
     for who, url in targets:

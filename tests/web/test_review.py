@@ -198,7 +198,9 @@ def test_wrong_password_is_refused_and_nothing_is_signed(as_role: Any, story: An
     assert "Signature refused: the password is not correct." in page
     assert "not-it" not in page
     assert story.state(article_id) == "under_review"
-    assert story.event_count() == before
+    # The only record of it is the security event (tests/web/test_signature_throttle.py).
+    assert story.event_count() == before + 1
+    assert [e.action for e in story.events()][-1] == "signature.failed"
 
 
 def test_signing_changed_text_is_refused(as_role: Any, story: Any) -> None:

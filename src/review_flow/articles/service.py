@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, exists, func, or_, select
@@ -35,6 +35,7 @@ from review_flow.errors import (
     InvalidTransition,
     NotConfigured,
     NotFound,
+    SignatureLocked,
     SignatureRefused,
     ValidationFailed,
 )
@@ -42,6 +43,7 @@ from review_flow.notifications import hooks as notify
 from review_flow.notifications import webhooks
 from review_flow.policy import service as policy_service
 from review_flow.policy.models import PolicySettings
+from review_flow.signatures import attempts
 from review_flow.signatures.models import Decision
 from review_flow.timeutil import utcnow
 from review_flow.users.passwords import verify_password
@@ -476,6 +478,44 @@ def _clean_comment(comment: Any) -> str | None:
     return comment or None
 
 
+def _wait_text(delta: timedelta) -> str:
+    minutes = max(1, -(-int(delta.total_seconds()) // 60))
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
+
+
+def _check_signer_password(session: Session, actor: Actor, action: str, article_id: int,
+                           revision: Revision, password: str | None) -> None:
+    """The signer's password, throttled per person (``signatures/attempts.py``). A refusal
+    carries the attempt for the entry point to record after rolling back."""
+    now = utcnow()
+    recent = attempts.recent_failures(session, actor.id, now)
+
+    def refused(exc: SignatureRefused, reason: str, until: datetime | None) -> SignatureRefused:
+        exc.failed_signature = attempts.FailedSignature(
+            user_id=actor.id, actor_name=actor.user.name, article_id=article_id, action=action,
+            revision=revision.number, content_hash=revision.content_hash, reason=reason,
+            at=now, context=actor.context, locked_until=until)
+        return exc
+
+    until = recent.locked_until(now)
+    if until is not None:
+        raise refused(SignatureLocked(
+            f"Signature refused: too many failed signature attempts; try again in "
+            f"{_wait_text(until - now)}.", locked_until=until.isoformat()), "locked", until)
+    if verify_password(actor.user.password_hash, password or ""):
+        if recent.times:
+            attempts.forget(session, actor.id)
+        return
+    lock = recent.lock_after_failure(now)
+    if lock is not None:
+        raise refused(SignatureLocked(
+            f"Signature refused: the password is not correct. Too many failed signature "
+            f"attempts; try again in {_wait_text(lock - now)}.", locked_until=lock.isoformat()),
+            "locked_now", lock)
+    raise refused(SignatureRefused("Signature refused: the password is not correct.",
+                                   code="wrong_password"), "wrong_password", None)
+
+
 def perform_action(
     session: Session,
     actor: Actor,
@@ -540,10 +580,7 @@ def perform_action(
                 current_revision=revision.summary(),
                 expected_content_hash=expected_content_hash,
             )
-        if not verify_password(actor.user.password_hash, password or ""):
-            raise SignatureRefused(
-                "Signature refused: the password is not correct.", code="wrong_password"
-            )
+        _check_signer_password(session, actor, action, article.id, revision, password)
 
     now = utcnow()
     ctx = engine.TransitionContext(

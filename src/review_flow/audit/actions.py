@@ -15,6 +15,12 @@ AUDIT_ACTIONS: dict[str, str] = {
     "auth.sign_in": "A person signed in.",
     "auth.sign_in_failed": "A sign-in attempt failed.",
     "auth.sign_out": "A person signed out.",
+    "auth.sign_out_everywhere": "A person ended all of their sign-in sessions.",
+    "user.password_change": "A person's password was changed (their other sessions ended).",
+    "user.deactivate": "A user account was deactivated (all its sessions ended).",
+    "user.activate": "A deactivated user account was activated again.",
+    "signature.failed": "A signature attempt was refused: wrong password, or signing locked "
+    "after too many wrong ones (committed although the action was not).",
     "token.create": "An API token was created (only its hash is stored).",
     "token.revoke": "An API token was revoked.",
     "webhook.create": "A webhook endpoint was registered.",

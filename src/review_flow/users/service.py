@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session, selectinload
 from review_flow.audit import log as audit
 from review_flow.audit.log import RequestContext
 from review_flow.errors import NotFound, ValidationFailed
+from review_flow.timeutil import utcnow
+from review_flow.users import sessions
 from review_flow.users.models import User, UserRole
 from review_flow.users.passwords import MIN_PASSWORD_LENGTH, hash_password, verify_password
 from review_flow.users.roles import ROLE_NAMES
@@ -115,6 +117,70 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
         verify_password(None, password)
         return None
     return user if verify_password(user.password_hash, password) else None
+
+
+def _check_password(password: str | None) -> str:
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
+        raise ValidationFailed(
+            f"password: at least {MIN_PASSWORD_LENGTH} characters",
+            fields={"password": f"at least {MIN_PASSWORD_LENGTH} characters"},
+        )
+    if "\x00" in password:
+        raise ValidationFailed("password: must not contain NUL characters",
+                               fields={"password": "contains NUL"})
+    return password
+
+
+def set_password(
+    session: Session,
+    user: User,
+    password: str,
+    *,
+    changed_by: User | None = None,
+    context: RequestContext | None = None,
+    keep_session_id: int | None = None,
+) -> int:
+    """A new password; every other session of the person ends (``keep_session_id``: the
+    browser that made the change stays signed in). Returns how many sessions ended."""
+    user.password_hash = hash_password(_check_password(password))
+    ended = sessions.revoke_all(session, user.id, utcnow(), keep_id=keep_session_id)
+    if keep_session_id is not None:  # that browser began under the old password
+        sessions.retag(session, keep_session_id, user)
+    audit.record(
+        session,
+        **audit.actor_of(changed_by),
+        action="user.password_change",
+        object_type="user",
+        object_id=user.id,
+        context=context,
+        data={"email": user.email, "sessions_ended": ended},
+    )
+    return ended
+
+
+def set_active(
+    session: Session,
+    user: User,
+    active: bool,
+    *,
+    changed_by: User | None = None,
+    context: RequestContext | None = None,
+) -> int:
+    """Deactivate (ending every session) or activate an account; sessions ended."""
+    if user.active == active:
+        return 0
+    user.active = active
+    ended = 0 if active else sessions.revoke_all(session, user.id, utcnow())
+    audit.record(
+        session,
+        **audit.actor_of(changed_by),
+        action="user.activate" if active else "user.deactivate",
+        object_type="user",
+        object_id=user.id,
+        context=context,
+        data={"email": user.email, "sessions_ended": ended},
+    )
+    return ended
 
 
 def list_users(session: Session) -> list[User]:

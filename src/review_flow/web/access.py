@@ -109,6 +109,8 @@ ROUTE_RULES: dict[str, Rule] = {
     "admin.roll_webhook_secret": ADMIN,
     "account.notifications": SIGNED_IN,
     "account.save_notifications": SIGNED_IN,
+    "account.security": SIGNED_IN,
+    "account.sign_out_everywhere": SIGNED_IN,
 }
 
 BLUEPRINT_RULES: dict[str, Rule] = {

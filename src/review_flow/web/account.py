@@ -1,20 +1,27 @@
-"""A person's own settings: which kinds of e-mail they receive.
+"""A person's own settings: which kinds of e-mail they receive, and where they are signed in.
 
 The e-mails themselves say "you can turn this kind of e-mail off in your notification
-settings"; this is that page. A thin view over ``notifications.preferences``, the same
+settings"; that page is a thin view over ``notifications.preferences``, the same
 service behind ``PUT /api/v1/me/notifications`` and ``review-flow notifications set``.
+The security page lists the person's live sign-in sessions (``users/sessions.py``) and
+ends them all at once ("Sign out everywhere").
 """
 
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
+from flask_login import current_user
 
+from review_flow.audit import log as audit
 from review_flow.errors import ValidationFailed
 from review_flow.notifications import preferences
 from review_flow.notifications.kinds import EMAIL_KINDS
+from review_flow.timeutil import utcnow
+from review_flow.users import sessions
+from review_flow.web.auth import end_browser_session
 from review_flow.web.context import abandon, current_actor, db_session
-from review_flow.web.forms import NotificationsForm
+from review_flow.web.forms import NotificationsForm, PlainForm
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
@@ -55,3 +62,26 @@ def save_notifications() -> ResponseReturnValue:
     else:
         flash("Notification settings saved.", "success")
     return redirect(url_for("account.notifications"), 303)
+
+
+@bp.get("/security")
+def security() -> ResponseReturnValue:
+    web_user = current_user._get_current_object()  # type: ignore[attr-defined]
+    live = sessions.live_sessions(db_session(), web_user.id, utcnow())
+    return render_template("account/security.html", sessions=live,
+                           this_session=web_user.session_id, form=PlainForm(formdata=None))
+
+
+@bp.post("/sign-out-everywhere")
+def sign_out_everywhere() -> ResponseReturnValue:
+    """Ends every session of the person, this one included; remember cookies die with them."""
+    PlainForm()  # CSRF was checked before the view
+    actor = current_actor()
+    ended = sessions.revoke_all(db_session(), actor.id, utcnow())
+    audit.record(db_session(), actor_id=actor.id, actor_name=actor.user.name,
+                 action="auth.sign_out_everywhere", object_type="user", object_id=actor.id,
+                 context=actor.context, data={"sessions_ended": ended})
+    end_browser_session()
+    flash(f"You are signed out everywhere ({ended} session{'s' if ended != 1 else ''} "
+          "ended).", "success")
+    return redirect("/", 303)

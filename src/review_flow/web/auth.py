@@ -12,6 +12,7 @@ from flask_login import current_user, login_user, logout_user
 from review_flow.audit import log as audit
 from review_flow.timeutil import utcnow
 from review_flow.users import service as users
+from review_flow.users import sessions
 from review_flow.web import access, throttle
 from review_flow.web.context import WebUser, db_session, request_context
 from review_flow.web.forms import PlainForm, SignInForm
@@ -100,24 +101,40 @@ def sign_in() -> ResponseReturnValue:
             status = 429
         return render_template("auth/sign_in.html", form=form, error=msg), status
     throttle.clear(session_db, keys[0])
+    if current_user.is_authenticated:  # signing in again in this browser: the old one ends
+        sessions.revoke(session_db, current_user.session_id, now)
+    remember = bool(form.remember.data)
+    token, row = sessions.start(
+        session_db, user, now=now, remember=remember, user_agent=request.user_agent.string,
+        client_addr=ctx.client_addr,
+        lifetime=current_app.config["REMEMBER_COOKIE_DURATION"] if remember else None)
     audit.record(session_db, actor_id=user.id, actor_name=user.name, action="auth.sign_in",
                  object_type="user", object_id=user.id, context=ctx,
-                 data={"remember": bool(form.remember.data)})
+                 data={"remember": remember, "session": row.id})
     session.clear()  # a fresh session: no fixation of a cookie set before signing in
-    web_user = WebUser.of(user)
-    login_user(web_user, remember=bool(form.remember.data))
+    web_user = WebUser.of(user, session_id=row.id, token=token)
+    login_user(web_user, remember=remember)
     flash(f"Signed in as {user.name}.", "success")
     return redirect(safe_next(form.next.data, home_for(web_user)), 303)
 
 
+def end_browser_session() -> None:
+    """Forget the signed-in person in this browser: the session cookie's contents, and the
+    remember cookie (Flask-Login deletes it on the way out when ``logout_user`` marked it,
+    so the marker must be set after clearing, not erased by it)."""
+    session.clear()
+    logout_user()
+
+
 @bp.post("/sign-out")
 def sign_out() -> ResponseReturnValue:
+    """Ends this browser's server-side session: a copy of its cookies is worth nothing."""
     PlainForm()  # CSRF was checked before the view
     web_user = current_user._get_current_object()  # type: ignore[attr-defined]
+    sessions.revoke(db_session(), web_user.session_id, utcnow())
     audit.record(db_session(), actor_id=web_user.id, actor_name=web_user.name,
                  action="auth.sign_out", object_type="user", object_id=web_user.id,
-                 context=request_context())
-    logout_user()
-    session.clear()
+                 context=request_context(), data={"session": web_user.session_id})
+    end_browser_session()
     flash("You are signed out.", "success")
     return redirect("/", 303)

@@ -9,7 +9,6 @@ SQLite a POST takes the write lock up front (``BEGIN IMMEDIATE``), as the CLI do
 from __future__ import annotations
 
 import functools
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -21,6 +20,8 @@ from sqlalchemy.orm import Session
 from review_flow.actor import Actor
 from review_flow.app import database
 from review_flow.audit.log import RequestContext
+from review_flow.timeutil import utcnow
+from review_flow.users import sessions
 from review_flow.users.models import User
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -79,11 +80,6 @@ def unit_of_work(view: F) -> F:
     return wrapped  # type: ignore[return-value]
 
 
-def _session_token(user: User) -> str:
-    """Part of the login cookie's id: changes when the password does, ending old sessions."""
-    return hashlib.sha256((user.password_hash or "").encode()).hexdigest()[:16]
-
-
 @dataclass(frozen=True)
 class WebUser:
     """The signed-in person as Flask-Login sees them; templates read the plain fields."""
@@ -94,17 +90,22 @@ class WebUser:
     name: str
     credentials: str | None
     roles: frozenset[str]
+    # The server-side session (``users/sessions.py``): its row and the token the cookies
+    # carry, which is all Flask-Login stores.
+    session_id: int
+    token: str
 
     is_authenticated = True
     is_active = True
     is_anonymous = False
 
     @classmethod
-    def of(cls, user: User) -> WebUser:
-        return cls(user, user.id, user.email, user.name, user.credentials, user.roles)
+    def of(cls, user: User, *, session_id: int, token: str) -> WebUser:
+        return cls(user, user.id, user.email, user.name, user.credentials, user.roles,
+                   session_id, token)
 
     def get_id(self) -> str:
-        return f"{self.id}:{_session_token(self.user)}"
+        return self.token
 
     @property
     def signature_name(self) -> str:
@@ -125,25 +126,21 @@ class Anonymous:
         return None
 
 
-@functools.cache
-def _user_statement() -> Any:
-    """The signed-in user with their roles in one query; built once, used on every request."""
-    from sqlalchemy import bindparam, select
-    from sqlalchemy.orm import joinedload
-
-    return select(User).where(User.id == bindparam("id")).options(joinedload(User.role_rows))
-
-
-def load_user(user_id: str) -> WebUser | None:
-    """Flask-Login's loader: the active user whose id and password token match the cookie."""
-    raw_id, _, token = user_id.partition(":")
-    if not raw_id.isdigit():
+def load_user(token: str) -> WebUser | None:
+    """Flask-Login's loader, for the session cookie and the remember cookie alike: the
+    person whose server-side session this token names, while it is live."""
+    now = utcnow()
+    found = sessions.find_live(db_session(), token, now)
+    if found is None:
         return None
-    user = db_session().execute(_user_statement(), {"id": int(raw_id)}).unique(
-    ).scalar_one_or_none()
-    if user is None or not user.active or token != _session_token(user):
-        return None
-    return WebUser.of(user)
+    row, user = found
+    if sessions.needs_touch(row, now):
+        if request.method in SAFE_METHODS:  # a read never commits: a small write of its own
+            with database(current_app).transaction() as side:
+                sessions.touch(side, row.id, now)
+        else:  # commits with the request (SQLite: it already holds the write lock)
+            sessions.touch(db_session(), row.id, now)
+    return WebUser.of(user, session_id=row.id, token=token)
 
 
 def request_context() -> RequestContext:

@@ -11,10 +11,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
+from review_flow.app import database
 from review_flow.articles import service as articles
 from review_flow.articles.models import Article, Revision
 from review_flow.articles.rendering import references_text, render_revision, word_diff
@@ -26,6 +27,7 @@ from review_flow.errors import (
     ValidationFailed,
 )
 from review_flow.policy import service as policy_service
+from review_flow.signatures import attempts
 from review_flow.timeutil import utcnow
 from review_flow.web import access, read_models
 from review_flow.web.auth import safe_next
@@ -212,6 +214,7 @@ def sign(article_id: int, action: str) -> ResponseReturnValue:
         )
     except (SignatureRefused, GuardFailed, ValidationFailed) as exc:
         abandon()
+        attempts.record_refused(database(current_app), exc)  # commits although refused
         session.expire_all()
         art = articles.get_article(session, article_id)
         form.password.data = ""
