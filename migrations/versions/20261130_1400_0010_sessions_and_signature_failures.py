@@ -16,7 +16,7 @@ from alembic import op
 from review_flow.timeutil import UTCDateTime
 
 revision = "0010"
-down_revision = "0007"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

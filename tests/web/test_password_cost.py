@@ -31,6 +31,7 @@ class CountingHasher(PasswordHasher):
 def hasher(monkeypatch: pytest.MonkeyPatch) -> CountingHasher:
     counting = CountingHasher()
     monkeypatch.setattr(passwords, "_hasher", counting)
+    monkeypatch.setattr(passwords, "_dummy", None)  # restored afterwards with the hasher
     return counting
 
 
