@@ -27,12 +27,12 @@ from review_flow.audit.log import RequestContext
 from review_flow.audit.models import AuditEvent
 from review_flow.errors import NotFound, ValidationFailed
 from review_flow.notifications.egress import EgressPolicy
+from review_flow.notifications.events import WEBHOOK_EVENTS
 from review_flow.notifications.models import Webhook
 from review_flow.notifications.secret_box import KeyMissing, SecretBox
 from review_flow.outbox.models import OutboxAttempt, OutboxMessage
 from review_flow.timeutil import isoformat, utcnow
 from review_flow.users.models import User
-from review_flow.workflow.definition import USER_ACTIONS
 
 SIGNATURE_HEADER = "X-Review-Flow-Signature"
 TIMESTAMP_HEADER = "X-Review-Flow-Timestamp"
@@ -42,13 +42,6 @@ SIGNATURE_VERSION = "v1"
 # How long a rolled secret keeps signing beside the new one, by default and at most.
 DEFAULT_GRACE = timedelta(hours=24)
 MAX_GRACE = timedelta(days=7)
-
-# Event types are the audit actions on articles, so the vocabulary is the log's.
-WEBHOOK_EVENTS: tuple[str, ...] = (
-    "article.create",
-    "article.edit",
-    *(f"article.{a}" for a in USER_ACTIONS),
-)
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
