@@ -58,6 +58,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/machine.py
 	$(BIN)/python bench/api.py
 	$(BIN)/python bench/web.py
+	$(BIN)/python bench/startup.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache
