@@ -30,10 +30,12 @@ run: $(STAMP)
 	@echo "Open http://127.0.0.1:$(PORT)/ (Ctrl-C stops)"
 	$(BIN)/review-flow run --host 127.0.0.1 --port $(PORT)
 
-## Set up and run the whole suite (SQLite always; PostgreSQL when reachable; browser tests).
+## Set up and run the whole suite (SQLite always; PostgreSQL when reachable; browser tests),
+## after ruff and mypy (zero errors on src/; configuration in pyproject.toml).
 # Tests write only to temporary and build folders: the run fails if it changed the tree.
 test: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	@$(TREE_STATE) > $(VENV)/.tree-before
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 	@$(TREE_STATE) | cmp -s - $(VENV)/.tree-before || { \
@@ -41,6 +43,7 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 ## Browser tests alone (Debian's Chromium at /usr/bin/chromium; Playwright never downloads one).
 browser: $(STAMP)

@@ -1,12 +1,12 @@
 """The wheel runs as a new user would run it: built from the checkout, installed into a
 fresh virtual environment outside it, with no path back to the source tree.
 
-It builds from a copy of the checkout's files (the build writes ``build/`` and
-``*.egg-info`` beside its sources, and the checkout stays untouched), installs the wheel
-with its declared dependencies only (so an undeclared import fails here), upgrades a
-new SQLite database, adds a user, and signs in through gunicorn serving
-``review_flow.wsgi:app``: templates, static files and migrations all come from inside
-the installed package.
+It builds an sdist and from it the wheel (``python -m build``) out of a copy of the
+checkout's files (a build writes ``build/`` and ``*.egg-info`` beside its sources; the
+checkout stays untouched), installs the wheel with its declared dependencies only (so
+an undeclared import fails here), upgrades a new SQLite database, adds a user, and
+signs in through gunicorn serving ``review_flow.wsgi:app``: templates, static files and
+migrations all come from inside the installed package.
 """
 
 from __future__ import annotations
@@ -62,8 +62,10 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / name, target)
     env = _clean_env()
-    _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(base / "dist"),
-          str(source)], cwd=base, env=env)
+    # The source distribution first, then the wheel from it: what MANIFEST.in leaves out
+    # of the sdist is missing from the wheel too, and fails here.
+    _run([sys.executable, "-m", "build", "--outdir", str(base / "dist"), str(source)],
+         cwd=base, env=env)
     [wheel] = (base / "dist").glob("review_flow-*.whl")
     _run([sys.executable, "-m", "venv", str(base / "venv")], cwd=base, env=env)
     bin_dir = base / "venv" / "bin"

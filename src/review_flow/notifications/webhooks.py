@@ -266,7 +266,9 @@ def roll_secret(
     else:
         hook.previous_secret_sealed = hook.previous_secret_until = None
     hook.secret_sealed = config.box.seal(secret)
-    changes = {"secret": "replaced", "previous_signs_until": isoformat(hook.previous_secret_until)}
+    changes: dict[str, object] = {
+        "secret": "replaced", "previous_signs_until": isoformat(hook.previous_secret_until)
+    }
     _record_change(session, hook, changes, by=by, context=context)
     return Registered(hook, secret)
 
@@ -333,7 +335,7 @@ def subscriptions(
     """The active endpoints: from the cache when ``generation`` (read in the caller's
     transaction with ``generation_query``) says it is current, else in one query that
     refreshes the cache."""
-    key = str(session.get_bind().url)
+    key = str(session.get_bind().engine.url)
     cached = _cache.get(key)
     if generation != GENERATION_UNKNOWN and cached is not None and cached[0] == generation:
         return cached[1]
