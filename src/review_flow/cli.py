@@ -487,10 +487,20 @@ def _make_app() -> Flask:
 class _Commands(FlaskGroup):
     """Flask's command group, but the command list comes from this module, not from a
     built app: ``--help`` and a command's own help stay fast, and the app (database,
-    web UI, API) is built only when a command runs that needs it."""
+    web UI, API) is built only when a command runs that needs it. The commands are
+    added on first use, so importing ``review_flow.api.cli`` first is no import cycle."""
+
+    def _add_ours(self) -> None:
+        for command in commands():
+            self.commands.setdefault(command.name or "", command)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
+        self._add_ours()
         return sorted(self.commands)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        self._add_ours()
+        return super().get_command(ctx, name)
 
 
 @click.group(
@@ -503,6 +513,3 @@ class _Commands(FlaskGroup):
 def main() -> None:
     """review-flow: editorial review workflow engine for medical content."""
 
-
-for _command in commands():
-    main.add_command(_command)

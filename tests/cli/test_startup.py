@@ -74,3 +74,13 @@ def test_the_command_line_and_the_app_offer_the_same_commands(tmp_path: Path) ->
     assert app_commands and app_commands <= set(main.list_commands(ctx))
     for name in app_commands:
         assert main.get_command(ctx, name) is app.cli.get_command(ctx, name)
+
+
+@pytest.mark.parametrize("first", ["review_flow.api.cli", "review_flow.cli", "review_flow.app"])
+def test_the_command_modules_import_in_any_order(first: str) -> None:
+    code = (f"import {first}; from review_flow.cli import main; "
+            "print(' '.join(main.list_commands(None)))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert {"db", "tokens", "webhooks", "outbox"} <= set(proc.stdout.split())
