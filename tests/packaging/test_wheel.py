@@ -4,9 +4,10 @@ fresh virtual environment outside it, with no path back to the source tree.
 It builds an sdist and from it the wheel (``python -m build``) out of a copy of the
 checkout's files (a build writes ``build/`` and ``*.egg-info`` beside its sources; the
 checkout stays untouched), installs the wheel with its declared dependencies only (so
-an undeclared import fails here), upgrades a new SQLite database, adds a user, and
+an undeclared import fails here), upgrades a new database, adds a user, and
 signs in through gunicorn serving ``review_flow.wsgi:app``: templates, static files and
-migrations all come from inside the installed package.
+migrations all come from inside the installed package. The database is a new SQLite
+file and, when the test server answers, an empty PostgreSQL database.
 """
 
 from __future__ import annotations
@@ -16,11 +17,13 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
 
+from tests.conftest import _pg_admin_url, new_pg_database
 from tests.support.servers import ROOT, gunicorn
 
 pytestmark = pytest.mark.slow
@@ -88,10 +91,22 @@ def test_the_installed_package_is_the_wheel_not_the_checkout(installed: Path) ->
     assert lines[2].endswith("review_flow/_migrations")
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database with nothing in it yet, once per backend."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
+        return
+    admin_url, reason = _pg_admin_url()
+    if admin_url is None:
+        pytest.skip(reason)
+    yield from new_pg_database(admin_url)
+
+
 def test_the_installed_wheel_upgrades_a_database_and_signs_in_through_gunicorn(
-    installed: Path, tmp_path: Path
+    installed: Path, tmp_path: Path, empty_db_url: str
 ) -> None:
-    db_url = f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
+    db_url = empty_db_url
     env = _clean_env(REVIEW_FLOW_DATABASE_URL=db_url, REVIEW_FLOW_INSTANCE_PATH=str(tmp_path))
     cli = str(installed / "review-flow")
 
