@@ -1,5 +1,6 @@
-"""WSGI entry point: ``gunicorn wsgi:app``. Needs REVIEW_FLOW_SECRET_KEY outside development."""
+"""The checkout's WSGI entry point (``gunicorn wsgi:app``, ``flask --app wsgi``): the same app
+as ``review_flow.wsgi:app``, which is what an installed copy serves."""
 
-from review_flow.app import create_app, require_secret_key
+from review_flow.wsgi import app
 
-app = require_secret_key(create_app())
+__all__ = ["app"]

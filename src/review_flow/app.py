@@ -9,23 +9,17 @@ from typing import Any
 from flask import Flask
 
 from review_flow import config as config_module
+from review_flow import resources
 from review_flow.db import Database
 from review_flow.notifications.webhooks import WebhookConfig
 
 DEV_SECRET = "dev-only-not-secret"
 
 
-def _templates_dir() -> str:
-    checkout = Path(__file__).resolve().parents[2] / "templates"
-    if checkout.is_dir():
-        return str(checkout)
-    return str(Path(__file__).resolve().parent / "_templates")
-
-
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app = Flask(
         "review_flow",
-        template_folder=_templates_dir(),
+        template_folder=str(resources.templates_dir()),
         instance_path=os.environ.get("REVIEW_FLOW_INSTANCE_PATH")
         or str(Path.cwd() / "instance"),
     )

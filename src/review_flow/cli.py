@@ -2,6 +2,11 @@
 
 Each command is one transaction (``Database.transaction``). Domain errors become a
 message on stderr and a non-zero exit; nothing is written when a command fails.
+
+Start-up stays short: this module imports only click, Flask's CLI and light constants,
+each command imports the services it needs when it runs, and the command list is known
+without building the app, so ``review-flow --help`` loads no database, web or API code
+(tests/cli/test_startup.py holds it to that).
 """
 
 from __future__ import annotations
@@ -12,30 +17,26 @@ import sys
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
-from review_flow import migrate
-from review_flow.actor import Actor
-from review_flow.app import create_app, database
-from review_flow.articles import service as articles
-from review_flow.audit import export as audit_export
-from review_flow.audit import verify as audit_verify
-from review_flow.audit.log import RequestContext
-from review_flow.db import Database
 from review_flow.errors import ReviewFlowError
-from review_flow.users import service as users
 from review_flow.users.roles import ROLE_NAMES
-from review_flow.workflow import diagram
 from review_flow.workflow.definition import ACTIONS_BY_NAME, USER_ACTIONS
+
+if TYPE_CHECKING:
+    from review_flow.actor import Actor
+    from review_flow.db import Database
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _db() -> Database:
+    from review_flow.app import database
+
     db = database(current_app)
     ctx = click.get_current_context(silent=True)
     if ctx is not None:
@@ -64,6 +65,9 @@ def _read_password() -> str:
 
 
 def _cli_actor(user: Any) -> Actor:
+    from review_flow.actor import Actor
+    from review_flow.audit.log import RequestContext
+
     return Actor(user, context=RequestContext(request_id=uuid.uuid4().hex, client_addr="cli"))
 
 
@@ -78,6 +82,8 @@ def db_group() -> None:
 @db_group.command("upgrade", help="Create or upgrade the schema (runs the migrations).")
 @with_appcontext
 def db_upgrade() -> None:
+    from review_flow import migrate
+
     db = _db()
     migrate.upgrade(db.engine)
     click.echo(
@@ -118,6 +124,9 @@ def users_add(
     password_stdin: bool,
 ) -> None:
     """Add a user."""
+    from review_flow.audit.log import RequestContext
+    from review_flow.users import service as users
+
     unknown = [r for r in roles if r not in ROLE_NAMES]
     if unknown:
         raise click.ClickException(
@@ -142,6 +151,8 @@ def users_add(
 @with_appcontext
 def users_list() -> None:
     """List users."""
+    from review_flow.users import service as users
+
     with _db().reading() as session:
         for u in users.list_users(session):
             status = "" if u.active else " (inactive)"
@@ -157,6 +168,9 @@ def users_list() -> None:
 @domain_errors
 def users_set_password(email: str, password_stdin: bool) -> None:
     """Give a person a new password; every session they have ends."""
+    from review_flow.audit.log import RequestContext
+    from review_flow.users import service as users
+
     password = _read_password()
     with _db().transaction() as session:
         user = users.get_by_email(session, email)
@@ -171,6 +185,9 @@ def users_set_password(email: str, password_stdin: bool) -> None:
 @domain_errors
 def users_deactivate(email: str) -> None:
     """Stop a person signing in or acting; every session they have ends."""
+    from review_flow.audit.log import RequestContext
+    from review_flow.users import service as users
+
     with _db().transaction() as session:
         user = users.get_by_email(session, email)
         ended = users.set_active(session, user, False,
@@ -184,6 +201,9 @@ def users_deactivate(email: str) -> None:
 @domain_errors
 def users_activate(email: str) -> None:
     """Let a deactivated person sign in again."""
+    from review_flow.audit.log import RequestContext
+    from review_flow.users import service as users
+
     with _db().transaction() as session:
         user = users.get_by_email(session, email)
         users.set_active(session, user, True, context=RequestContext(uuid.uuid4().hex, "cli"))
@@ -234,6 +254,9 @@ def _read_text(path: str, what: str) -> str:
 @domain_errors
 def articles_create(as_email: str, title: str, body_file: str, references_file: str | None) -> None:
     """Create a draft; prints the new article's id alone on stdout."""
+    from review_flow.articles import service as articles
+    from review_flow.users import service as users
+
     body = _read_text(body_file, "body file")
     refs = _load_references(references_file)
     with _db().transaction() as session:
@@ -261,6 +284,9 @@ def articles_edit(
     expected_version: int | None,
 ) -> None:
     """Save a new revision (only the parts given change)."""
+    from review_flow.articles import service as articles
+    from review_flow.users import service as users
+
     with _db().transaction() as session:
         actor = _cli_actor(users.get_by_email(session, as_email))
         article = articles.get_article(session, article_id)
@@ -304,6 +330,9 @@ def articles_act(
     expected_version: int | None,
 ) -> None:
     """Take a workflow action (submit, start_review, approve, ...)."""
+    from review_flow.articles import service as articles
+    from review_flow.users import service as users
+
     spec = ACTIONS_BY_NAME.get(action)
     if spec is None or spec.internal:
         raise click.ClickException(
@@ -350,6 +379,9 @@ def articles_act(
 @domain_errors
 def articles_show(article_id: int, as_json: bool, as_email: str | None) -> None:
     """Show an article's state and revisions."""
+    from review_flow.articles import service as articles
+    from review_flow.users import service as users
+
     with _db().reading() as session:
         article = articles.get_article(session, article_id)
         actor = _cli_actor(users.get_by_email(session, as_email)) if as_email else None
@@ -409,6 +441,7 @@ def audit_verify_cmd(
     from tqdm import tqdm
 
     from review_flow.audit import checkpoints
+    from review_flow.audit import verify as audit_verify
 
     proofs = _checkpoint_proofs(checkpoint_files, public_key_file, key_file)
     with _db().reading() as session:
@@ -476,6 +509,7 @@ def audit_checkpoint_cmd(key_file: str | None) -> None:
     machine, a ticket, a witness): `audit verify --checkpoint FILE` needs it later.
     """
     from review_flow.audit import checkpoints
+    from review_flow.audit.log import RequestContext
 
     key = checkpoints.load_private_key(key_file or current_app.config.get("CHECKPOINT_KEY_FILE"))
     with _db().transaction() as session:
@@ -511,6 +545,8 @@ def _parse_since(value: str | None) -> datetime | None:
 @with_appcontext
 def audit_export_cmd(fmt: str, article_id: int | None, since: str | None) -> None:
     """Write the audit log to stdout, streaming."""
+    from review_flow.audit import export as audit_export
+
     since_dt = _parse_since(since)
     with _db().reading() as session:
         events = audit_export.iter_events(session, article_id=article_id, since=since_dt)
@@ -535,6 +571,8 @@ def workflow_group() -> None:
 )
 def workflow_show(fmt: str) -> None:
     """Print the workflow: a table, or a Mermaid state diagram."""
+    from review_flow.workflow import diagram
+
     click.echo(diagram.mermaid() if fmt == "mermaid" else diagram.text())
 
 
@@ -563,21 +601,46 @@ def demo_cmd(if_empty: bool) -> None:
     click.echo(demo.SIGN_IN_HELP)
 
 
-def register(app: Flask) -> None:
-    for cmd in (db_group, users_group, articles_group, audit_group, workflow_group, demo_cmd):
-        app.cli.add_command(cmd)
+def commands() -> list[click.Command]:
+    """Every review-flow command group, for the app (``flask --app wsgi``) and for main."""
     from review_flow.api.cli import GROUPS  # tokens, webhooks, outbox, ...
 
-    for group in GROUPS:
-        app.cli.add_command(group)
+    return [db_group, users_group, articles_group, audit_group, workflow_group, demo_cmd,
+            *GROUPS]
+
+
+def register(app: Flask) -> None:
+    for cmd in commands():
+        app.cli.add_command(cmd)
 
 
 def _make_app() -> Flask:
+    from review_flow.app import create_app
+
     return create_app()
 
 
+class _Commands(FlaskGroup):
+    """Flask's command group, but the command list comes from this module, not from a
+    built app: ``--help`` and a command's own help stay fast, and the app (database,
+    web UI, API) is built only when a command runs that needs it. The commands are
+    added on first use, so importing ``review_flow.api.cli`` first is no import cycle."""
+
+    def _add_ours(self) -> None:
+        for command in commands():
+            self.commands.setdefault(command.name or "", command)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._add_ours()
+        return sorted(self.commands)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        self._add_ours()
+        return super().get_command(ctx, name)
+
+
 @click.group(
-    cls=FlaskGroup,
+    cls=_Commands,
     create_app=_make_app,
     add_version_option=False,
     load_dotenv=False,
@@ -585,3 +648,4 @@ def _make_app() -> Flask:
 )
 def main() -> None:
     """review-flow: editorial review workflow engine for medical content."""
+

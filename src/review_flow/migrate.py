@@ -2,27 +2,18 @@
 
 from __future__ import annotations
 
-from importlib import resources
-from pathlib import Path
-
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
-
-def migrations_dir() -> Path:
-    """The ``migrations/`` folder: beside ``src/`` in a checkout, packaged when installed."""
-    checkout = Path(__file__).resolve().parents[2] / "migrations"
-    if (checkout / "env.py").exists():
-        return checkout
-    return Path(str(resources.files("review_flow") / "_migrations"))
+from review_flow import resources
 
 
 def alembic_config(url: str) -> Config:
     cfg = Config()
-    cfg.set_main_option("script_location", str(migrations_dir()))
+    cfg.set_main_option("script_location", str(resources.migrations_dir()))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     cfg.set_main_option(
         "file_template",

@@ -24,7 +24,12 @@ from tests.support.servers import gunicorn
 CHROMIUM = os.environ.get("REVIEW_FLOW_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# The test run saves its pictures under build/ (ignored by git): a run never changes the
+# checkout. `make screenshots` points this at docs/screenshots to refresh the README's.
+SCREENSHOTS = Path(
+    os.environ.get("REVIEW_FLOW_SCREENSHOTS")
+    or Path(__file__).resolve().parents[2] / "build" / "screenshots"
+)
 
 
 def _require_browser() -> None:

@@ -24,7 +24,7 @@ from review_flow.notifications import webhooks
 from review_flow.outbox.deliver import Deliverer, DeliverySettings
 from review_flow.outbox.models import OutboxAttempt, OutboxMessage
 from review_flow.outbox.service import enqueue
-from review_flow.outbox.transports import SmtpSettings
+from review_flow.outbox.transports import SmtpSettings, WebhookTransport
 from tests.support.receivers import smtp_server, webhook_receiver
 from tests.support.webhook_config import LOOPBACK, TEST_WEBHOOKS, register
 
@@ -548,22 +548,32 @@ def test_watch_and_limit_do_not_go_together(app: Any) -> None:
 
 
 def test_a_receiver_that_never_finishes_its_headers_is_cut_off(db: Any, clock: Any) -> None:
-    """Each wait is bounded by the timeout; a receiver sending a byte just inside it, for
-    ever, is cut off by the deadline on the whole exchange (well inside the lease), and
-    the message is retried."""
+    """A receiver sending a header line every 20 ms, for ever, never lets a socket wait
+    reach the timeout (60 s here), so only the deadline on the whole exchange can end it
+    (set apart at 0.5 s, so the test does not hang on the clock's mercy): it is cut off
+    and the message is retried. Which of the two ends the exchange does not depend on
+    how busy the machine is."""
     done = threading.Event()
 
     def answer(conn: socket.socket) -> None:
         conn.sendall(b"HTTP/1.1 200 OK\r\n")
-        while not done.wait(0.2):  # timeout is 2 s: every wait ends in time
+        while not done.wait(0.02):  # ends when the deliverer hangs up (send fails)
             conn.sendall(b"X-Slow: y\r\n")
 
+    transport = WebhookTransport(TEST_WEBHOOKS, timeout=60, deadline=0.5)
     with _raw_receiver(answer) as (url, _server):
         _one_webhook_message(db, clock, url)
         try:
-            report = Deliverer(db, _settings(webhook_timeout_s=2), clock=clock).run()
+            report = Deliverer(db, _settings(), clock=clock,
+                               transports={"webhook": transport}).run()
         finally:
             done.set()
     assert report.retrying == 1
     [row] = _rows(db)
-    assert row.status == "pending" and row.last_error == "no complete answer within 6 s; cut off"
+    assert row.status == "pending" and row.last_error == "no complete answer within 0.5 s; cut off"
+
+
+def test_the_deadline_on_the_whole_exchange_is_three_timeouts_by_default() -> None:
+    """Three timeouts: far inside the 300 s lease with the default 10 s timeout."""
+    assert WebhookTransport(TEST_WEBHOOKS, timeout=2).deadline_s == 6
+    assert WebhookTransport(TEST_WEBHOOKS).deadline_s == 30 < DeliverySettings().lease_s

@@ -3,12 +3,13 @@ webhook endpoint that checks the HMAC signature itself (independently of our cod
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import hmac
 import json
 import ssl
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
@@ -42,6 +43,26 @@ class _SmtpHandler:
         return "250 Message accepted for delivery"
 
 
+def start_on_a_free_port(
+    make: Callable[[int], Controller], ports: Iterator[int] | None = None, tries: int = 5
+) -> tuple[Controller, int]:
+    """Start an aiosmtpd controller on a free loopback port. aiosmtpd binds by number,
+    so the port can be taken between picking and binding (another test run on the
+    machine): then it starts again on a fresh one."""
+    for _ in range(tries):
+        port = next(ports) if ports is not None else free_port()
+        controller = make(port)
+        try:
+            controller.start()
+        except OSError as exc:
+            controller.loop.close()
+            if exc.errno != errno.EADDRINUSE:
+                raise
+            continue
+        return controller, port
+    raise RuntimeError(f"no free port for the SMTP server after {tries} tries")
+
+
 @contextmanager
 def smtp_server(
     credentials: tuple[str, str] | None = None,
@@ -50,7 +71,6 @@ def smtp_server(
     ``credentials`` it refuses mail until the client logs in with them (AUTH over plain
     TCP is allowed here only because this is loopback in a test)."""
     handler = _SmtpHandler()
-    port = free_port()
     extra: dict[str, Any] = {}
     if credentials is not None:
 
@@ -62,8 +82,9 @@ def smtp_server(
 
         handler.require_auth = True
         extra = {"authenticator": authenticator, "auth_require_tls": False}
-    controller = Controller(handler, hostname="127.0.0.1", port=port, **extra)
-    controller.start()
+    controller, port = start_on_a_free_port(
+        lambda port: Controller(handler, hostname="127.0.0.1", port=port, **extra)
+    )
     try:
         yield port, handler.messages
     finally:
@@ -101,23 +122,23 @@ def tls_smtp_server(
 
     handler = _SmtpHandler()
     handler.require_auth = True
-    port = free_port()
     tls: dict[str, Any] = (
         {"tls_context": server_ctx, "require_starttls": True}
         if mode == "starttls"
         else {"ssl_context": server_ctx}
     )
-    controller = Controller(
-        handler,
-        hostname="127.0.0.1",
-        port=port,
-        authenticator=authenticator,
-        # With "ssl" the listener speaks only TLS, but aiosmtpd knows of TLS only after
-        # STARTTLS, so its own guard would hide AUTH; the link is encrypted either way.
-        auth_require_tls=mode == "starttls",
-        **tls,
+    controller, port = start_on_a_free_port(
+        lambda port: Controller(
+            handler,
+            hostname="127.0.0.1",
+            port=port,
+            authenticator=authenticator,
+            # With "ssl" the listener speaks only TLS, but aiosmtpd knows of TLS only after
+            # STARTTLS, so its own guard would hide AUTH; the link is encrypted either way.
+            auth_require_tls=mode == "starttls",
+            **tls,
+        )
     )
-    controller.start()
     try:
         yield TlsSmtp(port, handler.messages, ca_file)
     finally:

@@ -17,16 +17,31 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:
+    """A port nobody listens on now. Another process may take it before the caller binds
+    it: prefer :func:`listening_socket`, and retry on EADDRINUSE where a server can only
+    be given a number (aiosmtpd)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
 
+def listening_socket() -> socket.socket:
+    """A loopback socket already bound and listening, for a server process to inherit
+    (gunicorn's ``--bind fd://N``): no other process can take the port in between."""
+    sock = socket.create_server(("127.0.0.1", 0))
+    sock.set_inheritable(True)
+    return sock
+
+
 @contextmanager
 def gunicorn(db_url: str, *, workers: int = 2, env: dict[str, str] | None = None,
-             health_path: str = "/healthz", timeout: float = 30.0) -> Iterator[str]:
-    """Serve ``wsgi:app`` with gunicorn on 127.0.0.1; yields the base URL."""
-    port = free_port()
+             health_path: str = "/healthz", timeout: float = 30.0,
+             app: str = "wsgi:app", bin_dir: Path | None = None,
+             cwd: Path = ROOT) -> Iterator[str]:
+    """Serve ``app`` with gunicorn on 127.0.0.1; yields the base URL. ``bin_dir`` names
+    another environment's scripts folder (an installed wheel), ``cwd`` where it runs."""
+    listener = listening_socket()
+    port = listener.getsockname()[1]
     full_env = {
         **os.environ,
         "REVIEW_FLOW_DATABASE_URL": db_url,
@@ -35,12 +50,16 @@ def gunicorn(db_url: str, *, workers: int = 2, env: dict[str, str] | None = None
         "REVIEW_FLOW_WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8,::1/128",
         **(env or {}),
     }
-    gunicorn_bin = str(Path(sys.executable).parent / "gunicorn")
-    proc = subprocess.Popen(
-        [gunicorn_bin, "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-         "--log-level", "warning", "wsgi:app"],
-        cwd=ROOT, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )
+    gunicorn_bin = str((bin_dir or Path(sys.executable).parent) / "gunicorn")
+    try:
+        proc = subprocess.Popen(
+            [gunicorn_bin, "--bind", f"fd://{listener.fileno()}", "--workers", str(workers),
+             "--log-level", "warning", app],
+            cwd=cwd, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            pass_fds=(listener.fileno(),),
+        )
+    finally:
+        listener.close()  # gunicorn holds its own copy
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout
     try:

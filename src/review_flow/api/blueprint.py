@@ -17,6 +17,7 @@ from typing import Any
 from flask import Blueprint, Flask, current_app, g, jsonify, request
 from pydantic import ValidationError
 from spectree import Response, SecurityScheme, SecuritySchemeData, SpecTree
+from spectree.models import SecureType
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
@@ -86,7 +87,9 @@ spec = SpecTree(
     validation_error_status=422,
     validation_error_model=s.ErrorResponse,
     security_schemes=[
-        SecurityScheme(name="bearer", data=SecuritySchemeData(type="http", scheme="bearer"))
+        SecurityScheme(
+            name="bearer", data=SecuritySchemeData(type=SecureType.HTTP, scheme="bearer")
+        )
     ],
     security={"bearer": []},
 )

@@ -3,6 +3,7 @@
 
 These are also the admin operations a web admin page would call (see the services they
 wrap: ``tokens.service``, ``notifications.webhooks``, ``notifications.preferences``).
+Services are imported inside the commands, so listing them stays fast (see cli.py).
 """
 
 from __future__ import annotations
@@ -12,23 +13,31 @@ import sys
 import threading
 import uuid
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from review_flow.app import webhook_config
-from review_flow.audit.log import RequestContext
 from review_flow.cli import _db, domain_errors
-from review_flow.notifications import preferences, webhooks
+from review_flow.notifications.events import WEBHOOK_EVENTS
 from review_flow.notifications.kinds import EMAIL_KINDS
-from review_flow.timeutil import isoformat, utcnow
-from review_flow.tokens import service as tokens
-from review_flow.users import service as users
+
+if TYPE_CHECKING:
+    from review_flow.audit.log import RequestContext
+    from review_flow.notifications.webhooks import WebhookConfig
 
 
 def _ctx() -> RequestContext:
+    from review_flow.audit.log import RequestContext
+
     return RequestContext(request_id=uuid.uuid4().hex, client_addr="cli")
+
+
+def _webhook_config() -> WebhookConfig:
+    from review_flow.app import webhook_config
+
+    return webhook_config(current_app)
 
 
 # --- tokens ---------------------------------------------------------------------------
@@ -46,6 +55,9 @@ def tokens_group() -> None:
 @domain_errors
 def tokens_create(email: str, name: str) -> None:
     """Create a token acting as EMAIL; prints the token once (only its hash is kept)."""
+    from review_flow.tokens import service as tokens
+    from review_flow.users import service as users
+
     with _db().transaction() as session:
         user = users.get_by_email(session, email)
         new = tokens.create_token(session, user, name=name, context=_ctx())
@@ -60,6 +72,10 @@ def tokens_create(email: str, name: str) -> None:
 @domain_errors
 def tokens_list(email: str | None) -> None:
     """List tokens: id, prefix, user, name, created, last use, revoked."""
+    from review_flow.timeutil import isoformat
+    from review_flow.tokens import service as tokens
+    from review_flow.users import service as users
+
     with _db().reading() as session:
         user_id = users.get_by_email(session, email).id if email else None
         for t in tokens.list_tokens(session, user_id=user_id):
@@ -86,6 +102,8 @@ def tokens_list(email: str | None) -> None:
 @domain_errors
 def tokens_revoke(token_id: int) -> None:
     """Revoke a token; requests with it are refused from now on."""
+    from review_flow.tokens import service as tokens
+
     with _db().transaction() as session:
         t = tokens.revoke_token(session, token_id, by=None, context=_ctx())
         click.echo(f"Token {t.id} ({t.prefix}…) revoked.")
@@ -106,16 +124,18 @@ def webhooks_group() -> None:
     "events",
     multiple=True,
     required=True,
-    help=f"Repeatable; one of {', '.join(webhooks.WEBHOOK_EVENTS)}, or '*'.",
+    help=f"Repeatable; one of {', '.join(WEBHOOK_EVENTS)}, or '*'.",
 )
 @click.option("--description")
 @with_appcontext
 @domain_errors
 def webhooks_add(url: str, events: tuple[str, ...], description: str | None) -> None:
     """Register an endpoint; prints its id and signing secret (shown once)."""
+    from review_flow.notifications import webhooks
+
     with _db().transaction() as session:
         made = webhooks.create_webhook(
-            session, webhook_config(current_app), url=url, events=events,
+            session, _webhook_config(), url=url, events=events,
             description=description, context=_ctx(),
         )
         hook_id, secret = made.webhook.id, made.secret
@@ -126,6 +146,8 @@ def webhooks_add(url: str, events: tuple[str, ...], description: str | None) -> 
 @webhooks_group.command("list")
 @with_appcontext
 def webhooks_list() -> None:
+    from review_flow.notifications import webhooks
+
     with _db().reading() as session:
         for h in webhooks.list_webhooks(session):
             click.echo(
@@ -139,9 +161,11 @@ def webhooks_list() -> None:
 @domain_errors
 def webhooks_disable(webhook_id: int) -> None:
     """Stop sending to an endpoint (pending messages to it are cancelled)."""
+    from review_flow.notifications import webhooks
+
     with _db().transaction() as session:
         webhooks.update_webhook(
-            session, webhook_config(current_app), webhook_id, active=False, context=_ctx()
+            session, _webhook_config(), webhook_id, active=False, context=_ctx()
         )
     click.echo(f"Webhook {webhook_id} disabled.")
 
@@ -151,9 +175,11 @@ def webhooks_disable(webhook_id: int) -> None:
 @with_appcontext
 @domain_errors
 def webhooks_enable(webhook_id: int) -> None:
+    from review_flow.notifications import webhooks
+
     with _db().transaction() as session:
         webhooks.update_webhook(
-            session, webhook_config(current_app), webhook_id, active=True, context=_ctx()
+            session, _webhook_config(), webhook_id, active=True, context=_ctx()
         )
     click.echo(f"Webhook {webhook_id} enabled.")
 
@@ -173,8 +199,11 @@ def webhooks_roll_secret(webhook_id: int, grace_hours: int) -> None:
     """Give an endpoint a new signing secret; prints it (shown once)."""
     from datetime import timedelta
 
+    from review_flow.notifications import webhooks
+    from review_flow.timeutil import isoformat
+
     with _db().transaction() as session:
-        made = webhooks.roll_secret(session, webhook_config(current_app), webhook_id,
+        made = webhooks.roll_secret(session, _webhook_config(), webhook_id,
                                     grace=timedelta(hours=grace_hours), context=_ctx())
         secret, until = made.secret, made.webhook.previous_secret_until
     click.echo(f"Webhook {webhook_id}. New signing secret (store it now):", err=True)
@@ -191,8 +220,10 @@ def webhooks_reseal() -> None:
 
     Rotating the key: put a new key first in the list (keep the old one after it), run
     this, then remove the old key."""
+    from review_flow.notifications import webhooks
+
     with _db().transaction() as session:
-        count = webhooks.reseal_secrets(session, webhook_config(current_app))
+        count = webhooks.reseal_secrets(session, _webhook_config())
     click.echo(f"Resealed {count} webhook secret{'s' if count != 1 else ''}.")
 
 
@@ -203,6 +234,9 @@ def webhooks_reseal() -> None:
 @domain_errors
 def webhooks_deliveries(webhook_id: int, limit: int) -> None:
     """Recent deliveries with every attempt and what the receiver answered."""
+    from review_flow.notifications import webhooks
+    from review_flow.timeutil import isoformat
+
     with _db().reading() as session:
         for msg, attempts in webhooks.deliveries(session, webhook_id, limit=limit):
             click.echo(f"{msg.message_id}\t{msg.kind}\t{msg.status}\t{isoformat(msg.created_at)}")
@@ -227,6 +261,9 @@ def notifications_group() -> None:
 @with_appcontext
 @domain_errors
 def notifications_show(email: str) -> None:
+    from review_flow.notifications import preferences
+    from review_flow.users import service as users
+
     with _db().reading() as session:
         user = users.get_by_email(session, email)
         for kind, on in preferences.email_preferences(session, user.id).items():
@@ -241,6 +278,9 @@ def notifications_show(email: str) -> None:
 @domain_errors
 def notifications_set(email: str, kind: str, state: str) -> None:
     """Turn one e-mail kind on or off for a user."""
+    from review_flow.notifications import preferences
+    from review_flow.users import service as users
+
     with _db().transaction() as session:
         user = users.get_by_email(session, email)
         preferences.set_email_preferences(session, user, {kind: state == "on"}, context=_ctx())
@@ -358,6 +398,7 @@ def outbox_status() -> None:
 @domain_errors
 def outbox_redrive(ids: tuple[int, ...], webhook_id: int | None, everything: bool) -> None:
     """Send dead messages again (fresh attempts) once what failed them is fixed."""
+    from review_flow.notifications import webhooks
     from review_flow.outbox.service import redrive
 
     with _db().transaction() as session:
@@ -374,6 +415,7 @@ def outbox_redrive(ids: tuple[int, ...], webhook_id: int | None, everything: boo
 def outbox_purge(older_than_days: int) -> None:
     """Delete sent, dead and cancelled messages (and their attempt log) older than this."""
     from review_flow.outbox.service import purge
+    from review_flow.timeutil import utcnow
 
     with _db().transaction() as session:
         n = purge(session, older_than=utcnow() - timedelta(days=older_than_days))
@@ -394,6 +436,7 @@ def api_group() -> None:
 def api_purge_keys(older_than_hours: int) -> None:
     """Forget Idempotency-Key answers older than this (a retry after that creates anew)."""
     from review_flow.api import idempotency
+    from review_flow.timeutil import utcnow
 
     with _db().transaction() as session:
         n = idempotency.purge(session, utcnow() - timedelta(hours=older_than_hours))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from typing import Any
 
@@ -49,10 +50,10 @@ def _refuse(o: Any) -> Any:
 if c_make_encoder is not None:
     _encoder = c_make_encoder(None, _refuse, encode_basestring, None, ":", ",", False, False, True)
 
-    def canonical_values(values: tuple[Any, ...]) -> str:
+    def canonical_values(values: Sequence[Any]) -> str:
         return "".join(_encoder(values, 0))
 else:  # pragma: no cover - interpreters without the C accelerator
-    canonical_values = json.JSONEncoder(
+    canonical_values = json.JSONEncoder(  # type: ignore[assignment]
         ensure_ascii=False, separators=(",", ":"), default=_refuse
     ).encode
 

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Sequence
     from typing import Any
 
-    Progress = Callable[[int], None]
+    Progress = Callable[[int], object]  # what it returns is ignored (tqdm.update)
 
 BATCH = 1000  # rows per fetch: the unit of memory and of progress reports
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from review_flow.audit.actions import check_action
 from review_flow.audit.chain import canonical_data, event_hash
 from review_flow.audit.models import AuditChainHead, AuditEvent
+from review_flow.db import table_of
 from review_flow.timeutil import isoformat, utcnow
 
 _HEAD_KEY = "review_flow.audit_head"
@@ -118,7 +119,7 @@ def record(
 
 # (column name, attribute name) pairs: "data" is stored from ``data_json``.
 _COLUMNS = tuple((prop.columns[0].name, prop.key) for prop in AuditEvent.__mapper__.column_attrs)
-_INSERT = AuditEvent.__table__.insert()
+_INSERT = table_of(AuditEvent).insert()
 
 
 def hashed_values(e: AuditEvent) -> tuple[Any, ...]:

@@ -248,7 +248,7 @@ def verify_chain(
     if head is None:
         return VerifyResult(False, 0, "the chain head is missing", None)
     head_seq, head_hash, max_seq = head[0], head[1], head[2] or 0
-    url = session.get_bind().url
+    url = session.get_bind().engine.url
     if workers is None:
         workers = default_workers(url) if head_seq >= PARALLEL_THRESHOLD else 1
     raw = conn.connection.driver_connection

@@ -27,7 +27,7 @@ import socket
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import requests
@@ -140,7 +140,10 @@ class BlockedDestination(NewConnectionError):
 _open: dict[int, socket.socket] = {}
 
 
-def _guarded(policy: EgressPolicy, base: type[HTTPConnection]) -> type[HTTPConnection]:
+_Conn = TypeVar("_Conn", bound=HTTPConnection)
+
+
+def _guarded(policy: EgressPolicy, base: type[_Conn]) -> type[_Conn]:
     class Guarded(base):  # type: ignore[valid-type,misc]
         def _new_conn(self) -> socket.socket:
             sock = super()._new_conn()

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from review_flow.actor import Actor
 from review_flow.articles.models import Article, Revision
+from review_flow.db import table_of
 from review_flow.notifications.models import EmailOptOut
 from review_flow.notifications.webhooks import GENERATION_UNKNOWN, subscribed
 from review_flow.outbox.models import OutboxMessage
@@ -132,7 +133,7 @@ def _email_insert(to: str) -> Any:
         )
     else:
         recipients = columns.where(User.id == bindparam("author_id"), wanted)
-    return insert(OutboxMessage.__table__).from_select(
+    return insert(table_of(OutboxMessage)).from_select(
         [
             "message_id",
             "channel",

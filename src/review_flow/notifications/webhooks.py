@@ -27,12 +27,12 @@ from review_flow.audit.log import RequestContext
 from review_flow.audit.models import AuditEvent
 from review_flow.errors import NotFound, ValidationFailed
 from review_flow.notifications.egress import EgressPolicy
+from review_flow.notifications.events import WEBHOOK_EVENTS
 from review_flow.notifications.models import Webhook
 from review_flow.notifications.secret_box import KeyMissing, SecretBox
 from review_flow.outbox.models import OutboxAttempt, OutboxMessage
 from review_flow.timeutil import isoformat, utcnow
 from review_flow.users.models import User
-from review_flow.workflow.definition import USER_ACTIONS
 
 SIGNATURE_HEADER = "X-Review-Flow-Signature"
 TIMESTAMP_HEADER = "X-Review-Flow-Timestamp"
@@ -42,13 +42,6 @@ SIGNATURE_VERSION = "v1"
 # How long a rolled secret keeps signing beside the new one, by default and at most.
 DEFAULT_GRACE = timedelta(hours=24)
 MAX_GRACE = timedelta(days=7)
-
-# Event types are the audit actions on articles, so the vocabulary is the log's.
-WEBHOOK_EVENTS: tuple[str, ...] = (
-    "article.create",
-    "article.edit",
-    *(f"article.{a}" for a in USER_ACTIONS),
-)
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
@@ -273,7 +266,9 @@ def roll_secret(
     else:
         hook.previous_secret_sealed = hook.previous_secret_until = None
     hook.secret_sealed = config.box.seal(secret)
-    changes = {"secret": "replaced", "previous_signs_until": isoformat(hook.previous_secret_until)}
+    changes: dict[str, object] = {
+        "secret": "replaced", "previous_signs_until": isoformat(hook.previous_secret_until)
+    }
     _record_change(session, hook, changes, by=by, context=context)
     return Registered(hook, secret)
 
@@ -340,7 +335,7 @@ def subscriptions(
     """The active endpoints: from the cache when ``generation`` (read in the caller's
     transaction with ``generation_query``) says it is current, else in one query that
     refreshes the cache."""
-    key = str(session.get_bind().url)
+    key = str(session.get_bind().engine.url)
     cached = _cache.get(key)
     if generation != GENERATION_UNKNOWN and cached is not None and cached[0] == generation:
         return cached[1]

@@ -221,6 +221,7 @@ class Deliverer:
     def finish(self, item: Claimed, outcome: Outcome | None, duration_ms: int) -> str:
         """Write the result if the claim is still ours; returns the new status."""
         now = self.clock()
+        values: dict[str, Any]
         if outcome is None:
             status, values = "cancelled", {"status": "cancelled", "last_error": "webhook disabled"}
         elif outcome.ok:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from review_flow.audit import log as audit
 from review_flow.audit.log import RequestContext
+from review_flow.db import table_of
 from review_flow.errors import ValidationFailed
 from review_flow.outbox.models import OutboxAttempt, OutboxMessage
 from review_flow.timeutil import utcnow
@@ -81,7 +82,7 @@ def enqueue_many(
     ]
     # Core executemany on the session's connection: one statement whatever the mix of
     # rows (the ORM bulk path would split rows whose NULL columns differ).
-    session.connection().execute(insert(OutboxMessage.__table__), rows)
+    session.connection().execute(insert(table_of(OutboxMessage)), rows)
     return [r["message_id"] for r in rows]
 
 

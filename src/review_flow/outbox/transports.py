@@ -154,11 +154,17 @@ class WebhookTransport:
     """A signed JSON POST; any 2xx is success, anything else is retried. Connections
     go only where the egress policy allows (notifications/egress.py)."""
 
-    def __init__(self, config: webhooks.WebhookConfig | None, timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        config: webhooks.WebhookConfig | None,
+        timeout: float = 10.0,
+        deadline: float | None = None,
+    ) -> None:
         self.config = config
         self.timeout = timeout
         # The whole exchange, however slowly the receiver talks: far inside the lease.
-        self.deadline_s = 3 * timeout
+        # Three timeouts unless given (a test sets it apart from the timeout).
+        self.deadline_s = 3 * timeout if deadline is None else deadline
         self.http = guarded_session(config.egress if config else EgressPolicy())
 
     @staticmethod

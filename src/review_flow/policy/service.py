@@ -27,7 +27,7 @@ def newest_version_query() -> Any:
 
 
 def settings_for(session: Session, version: int) -> PolicySettings:
-    key = (str(session.get_bind().url), version)
+    key = (str(session.get_bind().engine.url), version)
     cached = _cache.get(key)
     if cached is None:
         row = session.get(PolicyVersion, version)

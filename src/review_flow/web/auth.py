@@ -31,7 +31,7 @@ def is_safe_path(target: str | None) -> bool:
 
 
 def safe_next(target: str | None, default: str) -> str:
-    return target if is_safe_path(target) else default
+    return target if target is not None and is_safe_path(target) else default
 
 
 def home_for(user: access.Principal) -> str:

@@ -12,7 +12,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Engine, Select, and_, bindparam, func, or_, select
+from sqlalchemy import ColumnElement, Engine, Select, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from review_flow.articles.models import Article, Comment, Revision
@@ -53,7 +53,7 @@ class QueueRow:
 
 
 @cache
-def _queue_statements() -> tuple[Select[Any], Select[Any]]:
+def _queue_statements() -> tuple[Select, Select]:
     """Built once (building ORM expressions per request costs more than running them)."""
     rows = (
         select(
@@ -194,7 +194,7 @@ STEP_OF_STATE = {
 
 
 @cache
-def _public_statements() -> tuple[Select[Any], Select[Any]]:
+def _public_statements() -> tuple[Select, Select]:
     """Built once: constructing these ORM expressions costs more than running them."""
     shown = aliased(Revision)
     reason, retracted_at = _latest_retraction()
@@ -251,7 +251,7 @@ def public_validator(engine: Engine, slug: str) -> tuple[int, int | None] | None
     try:
         # PostgreSQL: one statement needs no transaction; autocommit saves the BEGIN and
         # the ROLLBACK round trips. (Our SQLite connections are in autocommit already.)
-        driver = conn.driver_connection
+        driver: Any = conn.driver_connection
         autocommit = engine.dialect.name == "postgresql" and driver is not None
         if autocommit:
             try:
@@ -329,7 +329,7 @@ def public_index(session: Session, settings: PolicySettings, *, limit: int = 200
     """Articles a reader may open: approved ones, and pending ones if the policy shows them."""
     _, retracted_at = _latest_retraction()
     shown = aliased(Revision)
-    visible = Article.approved_revision_id.is_not(None)
+    visible: ColumnElement[bool] = Article.approved_revision_id.is_not(None)
     if settings.show_pending_publicly:
         visible = or_(visible, Article.state.in_(PENDING_STATES))
     stmt = (

@@ -60,7 +60,7 @@ def locked_until(session: Session, keys: list[str], now: datetime) -> datetime |
             SignInThrottle.key.in_(keys), SignInThrottle.locked_until > now
         )
     ).all()
-    return max(until) if until else None
+    return max(u for u in until if u is not None) if until else None
 
 
 def _insert_missing(session: Session, key: str, now: datetime) -> None:

@@ -1,0 +1,86 @@
+"""``review-flow --help`` starts fast because it loads nothing it does not need.
+
+Not a timing test (times depend on the machine): it checks in a fresh interpreter which
+modules the help screens import. The database layer, migrations, the web UI, the API,
+cryptography and HTTP clients belong to commands that run, not to listing them.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from flask.cli import ScriptInfo
+
+from review_flow.app import create_app
+from review_flow.cli import main
+
+HEAVY = (
+    "sqlalchemy", "alembic", "psycopg", "pydantic", "spectree", "cryptography", "argon2",
+    "requests", "urllib3", "markdown_it", "nh3", "transitions", "tqdm", "flask_login",
+    "flask_wtf", "review_flow.app", "review_flow.db", "review_flow.web",
+    "review_flow.api.blueprint", "review_flow.articles.service", "review_flow.audit.log",
+    "review_flow.notifications.webhooks",
+)
+
+PROBE = """
+import json, sys
+from review_flow.cli import main
+try:
+    main(sys.argv[2:], prog_name="review-flow")
+except SystemExit as exc:
+    assert exc.code in (0, None), exc.code
+with open(sys.argv[1], "w") as out:
+    json.dump(sorted(sys.modules), out)
+"""
+
+
+def _modules_loaded_by(args: list[str], tmp_path: Path) -> tuple[set[str], str]:
+    report = tmp_path / "modules.json"
+    proc = subprocess.run([sys.executable, "-c", PROBE, str(report), *args],
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    return set(json.loads(report.read_text())), proc.stdout
+
+
+@pytest.mark.parametrize(
+    "args", [["--help"], ["users", "--help"], ["audit", "verify", "--help"],
+             ["webhooks", "add", "--help"], ["outbox", "--help"]],
+)
+def test_help_screens_load_no_database_web_or_api_code(args: list[str], tmp_path: Path) -> None:
+    loaded, output = _modules_loaded_by(args, tmp_path)
+    assert output.startswith("Usage: review-flow")
+    heavy = sorted(m for m in loaded if any(m == h or m.startswith(h + ".") for h in HEAVY))
+    assert heavy == [], f"'review-flow {' '.join(args)}' imported {heavy}"
+
+
+def test_the_help_lists_every_command_without_building_the_app(tmp_path: Path) -> None:
+    loaded, output = _modules_loaded_by(["--help"], tmp_path)
+    for name in ("db", "users", "articles", "audit", "workflow", "demo", "tokens", "webhooks",
+                 "notifications", "outbox", "api", "run"):
+        assert f"\n  {name} " in output, name
+    assert "review_flow.app" not in loaded
+
+
+def test_the_command_line_and_the_app_offer_the_same_commands(tmp_path: Path) -> None:
+    """``flask --app wsgi`` (the app's commands) and ``review-flow`` stay one list."""
+    app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite3'}"})
+    ctx = main.make_context("review-flow", ["--help"], resilient_parsing=True,
+                            obj=ScriptInfo(create_app=lambda: app))
+    app_commands = set(app.cli.list_commands(ctx))
+    assert app_commands and app_commands <= set(main.list_commands(ctx))
+    for name in app_commands:
+        assert main.get_command(ctx, name) is app.cli.get_command(ctx, name)
+
+
+@pytest.mark.parametrize("first", ["review_flow.api.cli", "review_flow.cli", "review_flow.app"])
+def test_the_command_modules_import_in_any_order(first: str) -> None:
+    code = (f"import {first}; from review_flow.cli import main; "
+            "print(' '.join(main.list_commands(None)))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert {"db", "tokens", "webhooks", "outbox"} <= set(proc.stdout.split())
