@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from review_flow.actor import Actor
 from review_flow.articles.models import Article, Revision
 from review_flow.notifications.models import EmailOptOut
-from review_flow.notifications.webhooks import GENERATION_UNKNOWN, subscribed
+from review_flow.notifications.webhooks import GENERATION_UNKNOWN, PAGE_CHANGED, subscribed
 from review_flow.outbox.models import OutboxMessage
 from review_flow.outbox.service import enqueue_many
 from review_flow.timeutil import UTCDateTime, isoformat, utcnow
@@ -92,6 +92,36 @@ def _webhooks(
             }
         )
     return rows
+
+
+# States whose text readers may see before any approval (when the policy shows pending
+# articles); as in ``web/read_models.PENDING_STATES``.
+_PENDING_STATES = frozenset({"submitted", "under_review", "changes_requested"})
+
+
+def public_paths(slug: str) -> list[str]:
+    """The pages a change to one article can alter: its own and the index."""
+    return [f"/articles/{slug}", "/"]
+
+
+def _page_changed(
+    session: Session,
+    article: Article,
+    actor: Actor,
+    now: datetime,
+    cause: str,
+    generation: str | None,
+) -> list[dict[str, Any]]:
+    """``page.changed`` rows (CDN purge notices) for the endpoints that chose them."""
+    return _webhooks(
+        session,
+        PAGE_CHANGED,
+        article,
+        actor,
+        now,
+        {"cause": cause, "paths": public_paths(article.slug)},
+        generation,
+    )
 
 
 def _email_insert(to: str) -> Any:
@@ -211,6 +241,10 @@ def article_edited(
         {"revision": revision.number},
         webhook_generation,
     )
+    # Readers see the new text only where no approved text stands in front of it (a
+    # pending article shown publicly); an approved page keeps its approved text.
+    if article.approved_revision_id is None and article.state in _PENDING_STATES:
+        rows += _page_changed(session, article, actor, now, "article.edit", webhook_generation)
     enqueue_many(session, rows, now=now)
 
 
@@ -244,6 +278,12 @@ def action_taken(session: Session, actor: Actor, result: ActionResult) -> None:
         },
         result.webhook_generation,
     )
+    # Every action moves the article's state (its stepper, its text, a retraction notice),
+    # except an approval short of the quorum, which readers do not see.
+    if result.from_state != result.to_state:
+        rows += _page_changed(
+            session, article, actor, now, f"article.{action}", result.webhook_generation
+        )
     enqueue_many(session, rows, now=now)
     rule = EMAIL_ON_ACTION.get(action)
     # Approvals short of the quorum tell nobody: the author hears once, when approved.

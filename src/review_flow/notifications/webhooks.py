@@ -43,12 +43,17 @@ SIGNATURE_VERSION = "v1"
 DEFAULT_GRACE = timedelta(hours=24)
 MAX_GRACE = timedelta(days=7)
 
-# Event types are the audit actions on articles, so the vocabulary is the log's.
-WEBHOOK_EVENTS: tuple[str, ...] = (
+# Event types are the audit actions on articles, so the vocabulary is the log's; and
+# ``page.changed``: an article's public page (and the index) may read differently now, so
+# a CDN in front should purge them. It goes only to endpoints that chose it by name ("*"
+# means every article event): a purge hook is a different receiver from an integration.
+PAGE_CHANGED = "page.changed"
+ARTICLE_EVENTS: tuple[str, ...] = (
     "article.create",
     "article.edit",
     *(f"article.{a}" for a in USER_ACTIONS),
 )
+WEBHOOK_EVENTS: tuple[str, ...] = (*ARTICLE_EVENTS, PAGE_CHANGED)
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
@@ -310,7 +315,7 @@ class Subscription:
     events: frozenset[str]
 
     def wants(self, event: str) -> bool:
-        return "*" in self.events or event in self.events
+        return event in self.events or ("*" in self.events and event != PAGE_CHANGED)
 
 
 # Per process and database URL: (generation, active endpoints). The generation is the
