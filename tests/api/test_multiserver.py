@@ -115,8 +115,10 @@ def test_two_servers_and_two_deliverers_on_one_postgresql(
         with db.transaction() as s:
             register(s, url=purges.url, events=["page.changed"], secret=HOOK_SECRET)
         env = _env(db_url, smtp_port)
+        # A as the tests' other servers run (sync workers), B as DEPLOYMENT.md advises.
         a = stack.enter_context(gunicorn(db_url, workers=2, env=env))
-        b = stack.enter_context(gunicorn(db_url, workers=2, env=env))
+        b = stack.enter_context(gunicorn(db_url, workers=2, env={
+            **env, "GUNICORN_CMD_ARGS": "--worker-class gthread --threads 4"}))
         assert a != b
         for _ in range(2):
             stack.enter_context(deliverer(env))
