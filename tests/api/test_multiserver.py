@@ -4,9 +4,9 @@ database, with a real SMTP server and a CDN-purge webhook receiver on loopback.
 
 What it proves: a write through one server is read at once through the other (API and
 public page, including a page the other had cached, and an ETag one server handed out
-revalidates on the other); actions racing across the two leave exactly one winner and a
-chain that ``review-flow audit verify`` accepts; every e-mail and purge notice is
-delivered exactly once.
+revalidates on the other); a session made on one server signs on the other; actions racing
+across the two leave exactly one winner and a chain that ``review-flow audit verify``
+accepts; every e-mail and purge notice is delivered exactly once.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from review_flow.articles.models import Article, Revision
 from review_flow.audit.models import AuditEvent
 from review_flow.outbox.models import OutboxMessage
 from tests.api.conftest import draft
+from tests.conftest import PASSWORD
 from tests.support.receivers import smtp_server, webhook_receiver
 from tests.support.servers import gunicorn
 from tests.support.webhook_config import LOOPBACK, register
@@ -41,6 +42,7 @@ SECRET_KEY = "test-secret"  # what tests.support.webhook_config seals purge secr
 HOOK_SECRET = "whsec_multiserver_purge_secret"
 # Behind the load balancer every server sees the site's own name in Host.
 SITE = {"Host": "reviews.example.org"}
+CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 STEP = re.compile(r'<li class="step current" aria-current="step">([^<]+)</li>')
 
 
@@ -187,14 +189,38 @@ def test_two_servers_and_two_deliverers_on_one_postgresql(
             "Submitted"]
         assert api(a, "author", "GET", f"/articles/{aid}").json()["state"] == "changes_requested"
 
-        # 6. Every queued e-mail and purge notice goes out; then stop the deliverers.
+        # 6. Resubmitted through A; the reviewer signs in through A and signs the approval
+        # through B (no sticky sessions needed); A's cached page shows the approval.
+        assert api(a, "author", "POST", f"/articles/{aid}/actions/submit",
+                   json={}).status_code == 200
+        assert api(b, reviewer, "POST", f"/articles/{aid}/actions/start_review",
+                   json={}).status_code == 200
+        browser = requests.Session()
+        signin = browser.post(a + "/sign-in", allow_redirects=False, timeout=60, data={
+            "email": people[reviewer].user.email, "password": PASSWORD,
+            "csrf_token": CSRF.findall(browser.get(a + "/sign-in", timeout=60).text)[0]})
+        assert signin.status_code == 303, signin.text[:300]
+        form = browser.get(f"{b}/review/{aid}/sign/approve", timeout=60).text
+        version_now = api(b, "author", "GET", f"/articles/{aid}").json()["version"]
+        signed = browser.post(f"{b}/review/{aid}/sign/approve", allow_redirects=False,
+                              timeout=60, data={
+            "csrf_token": CSRF.findall(form)[0], "password": PASSWORD,
+            "expected_version": str(version_now),
+            "content_hash": re.findall(r'name="content_hash" value="([^"]+)"', form)[0]})
+        assert signed.status_code == 303, signed.text[:300]
+        shown = requests.get(a + page, headers=SITE, timeout=60).text
+        assert STEP.findall(shown) == ["Approved"]
+        assert f"Medically reviewed by {people[reviewer].user.name}" in shown
+
+        # 7. Every queued e-mail and purge notice goes out; then stop the deliverers.
         with db.reading() as s:
             emails = s.scalar(select(func.count()).select_from(OutboxMessage).where(
                 OutboxMessage.channel == "email"))
             wanted_purges = s.scalar(select(func.count()).select_from(OutboxMessage).where(
                 OutboxMessage.kind == "page.changed"))
-        assert emails == 3  # submit: both reviewers; request_changes: the author
-        assert wanted_purges == 3  # submit, start_review, request_changes
+        # Two submissions: both reviewers each; changes requested and approved: the author.
+        assert emails == 6
+        assert wanted_purges == 6  # one per state change
         _wait_for(lambda: len(mails) >= emails and len(purges.hits) >= wanted_purges,
                   "the deliverers")
     # Servers and deliverers are stopped now: nothing more can arrive.
@@ -202,15 +228,18 @@ def test_two_servers_and_two_deliverers_on_one_postgresql(
     ids = Counter(m.message["Message-ID"] for m in mails)
     assert len(mails) == emails and all(n == 1 for n in ids.values()), ids
     assert sorted((m.message["X-Review-Flow-Kind"], m.rcpt_tos[0]) for m in mails) == [
+        ("approved", "author@example.org"),
         ("changes_requested", "author@example.org"),
-        ("review_requested", "okafor@example.org"),
-        ("review_requested", "reed@example.org"),
+        *[("review_requested", "okafor@example.org")] * 2,
+        *[("review_requested", "reed@example.org")] * 2,
     ]
     hook_ids = Counter(h.headers["X-Review-Flow-Id"] for h in purges.hits)
     assert len(purges.hits) == wanted_purges and all(n == 1 for n in hook_ids.values())
     assert all(h.signature_ok for h in purges.hits)
-    assert [h.json["data"]["cause"] for h in purges.hits] == [
-        "article.submit", "article.start_review", "article.request_changes"]
+    # Two deliverers send in parallel: the order of arrival is not promised.
+    assert Counter(h.json["data"]["cause"] for h in purges.hits) == Counter({
+        "article.submit": 2, "article.start_review": 2, "article.request_changes": 1,
+        "article.approve": 1})
     assert all(h.json["data"]["paths"] == [page, "/"] for h in purges.hits)
     with db.reading() as s:
         assert set(s.scalars(select(OutboxMessage.status).where(
@@ -218,7 +247,7 @@ def test_two_servers_and_two_deliverers_on_one_postgresql(
         ))) == {"sent"}
         assert s.scalar(select(func.count()).select_from(Revision).where(
             Revision.article_id == aid)) == 2  # the first draft and the one winning edit
-        assert s.get(Article, aid).state == "changes_requested"  # type: ignore[union-attr]
+        assert s.get(Article, aid).state == "approved"  # type: ignore[union-attr]
         events = s.scalar(select(func.count()).select_from(AuditEvent))
         head = s.scalar(select(AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1))
 
