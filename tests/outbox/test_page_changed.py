@@ -36,6 +36,13 @@ def _purges(db: Database) -> list[tuple[str, list[str], int]]:
         ]
 
 
+def _data(db: Database, n: int) -> dict[str, Any]:
+    """The data of the n-th page.changed message."""
+    with db.reading() as s:
+        return dict(list(s.scalars(select(OutboxMessage.payload).where(
+            OutboxMessage.kind == "page.changed").order_by(OutboxMessage.id)))[n]["data"])
+
+
 def _act(db: Database, who: Any, aid: int, action: str, **kw: Any) -> None:
     with db.transaction() as s:
         articles.perform_action(s, who, aid, action, **kw)
@@ -58,6 +65,7 @@ def test_each_state_change_sends_one_purge_naming_the_page_and_the_index(
     _act(db, rev, aid, "approve", password=PASSWORD)
     _act(db, editor, aid, "retract", comment="New evidence.")
     paths = [f"/articles/{slug}", "/"]
+    assert {_data(db, n)["scope"] for n in range(4)} == {"article"}
     assert _purges(db) == [
         ("article.submit", paths, aid),
         ("article.start_review", paths, aid),
@@ -148,3 +156,23 @@ def test_the_purge_is_delivered_signed(db: Database, people: Any, new_article: A
     data = hit.json["data"]
     assert data["article"]["id"] == aid and data["cause"] == "article.submit"
     assert data["paths"][0] == f"/articles/{data['article']['slug']}"
+
+
+def test_a_policy_change_sends_one_site_wide_purge(
+    db: Database, people: Any, purge_hook: int
+) -> None:
+    with db.transaction() as s:
+        version = policy_service.set_policy(s, changed_by=people["editor"].user,
+                                            changes={"show_pending_publicly": False})
+    with db.reading() as s:
+        (row,) = s.scalars(select(OutboxMessage).where(OutboxMessage.kind == "page.changed"))
+        data, webhook_id, article_id = row.payload["data"], row.webhook_id, row.article_id
+    assert webhook_id == purge_hook and article_id is None
+    assert data["scope"] == "site" and data["cause"] == "policy.update"
+    assert data["paths"] == ["/", "/editorial-policy"] and data["prefixes"] == ["/articles/"]
+    assert data["policy_version"] == version
+    assert data["actor"]["name"] == "Erin Editor"
+    with pytest.raises(Exception, match="policy"), db.transaction() as s:
+        policy_service.set_policy(s, changed_by=people["editor"].user,
+                                  changes={"required_approvals": "many"})
+    assert len(_purges(db)) == 1  # a refused change sends nothing

@@ -119,9 +119,39 @@ def _page_changed(
         article,
         actor,
         now,
-        {"cause": cause, "paths": public_paths(article.slug)},
+        {"cause": cause, "scope": "article", "paths": public_paths(article.slug)},
         generation,
     )
+
+
+def policy_changed(session: Session, changed_by: User | None, version: int) -> None:
+    """A new policy version can change every public page (what is shown while pending,
+    review dates, the editorial-policy page): one site-wide ``page.changed`` per endpoint."""
+    hooks = subscribed(session, PAGE_CHANGED)
+    if not hooks:
+        return
+    now = utcnow()
+    data = {
+        "cause": "policy.update",
+        "scope": "site",
+        "paths": ["/", "/editorial-policy"],
+        "prefixes": ["/articles/"],
+        "policy_version": version,
+        "actor": {"id": changed_by.id, "name": changed_by.name} if changed_by else None,
+    }
+    rows = []
+    for hook in hooks:
+        mid = str(uuid.uuid4())
+        rows.append({
+            "channel": "webhook",
+            "kind": PAGE_CHANGED,
+            "recipient": hook.url,
+            "webhook_id": hook.id,
+            "message_id": mid,
+            "payload": {"id": mid, "type": PAGE_CHANGED, "created_at": isoformat(now),
+                        "data": data},
+        })
+    enqueue_many(session, rows, now=now)
 
 
 def _email_insert(to: str) -> Any:
