@@ -140,7 +140,8 @@ def table(backend: str, args: argparse.Namespace,
         f"{args.clients} client threads"
         f"{', a new connection per request' if args.close else ''}; "
         f"{args.repeats} runs of {args.seconds:g} s per mode; "
-        f"load average at the start {os.getloadavg()[0]:.1f}.",
+        f"1-minute load average {args.load_start:.1f} at the start, "
+        f"{os.getloadavg()[0]:.1f} at the end.",
         "",
         "| gunicorn | answer | requests/s (median) | low-high | p50 ms | p95 ms "
         "| server CPU ms/request |",
@@ -194,6 +195,7 @@ def main() -> None:
                         "upstream keep-alive does)")
     parser.add_argument("--write", action="store_true", help="update docs/PERFORMANCE.md")
     args = parser.parse_args()
+    args.load_start = os.getloadavg()[0]  # the machine may be shared: say how busy it was
     passwords.use_fast_hashing()
     os.environ["REVIEW_FLOW_FAST_PASSWORD_HASHING"] = "1"
     results = []
