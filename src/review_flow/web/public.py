@@ -128,8 +128,8 @@ def page_cache() -> PageCache:
 
 
 # Readers without a session: browsers and CDNs may keep the page a minute; a CDN may go
-# on serving it for another minute while it revalidates (the origin answers 304 cheaply)
-# and for a day while the origin fails. A change is pushed out sooner by the
+# on serving it for another minute while it revalidates (a 304 carries no body) and for a
+# day while the origin fails. A change is pushed out sooner by the
 # ``page.changed`` webhook (purge). Vary: the page differs for people with a session.
 PUBLIC_CACHE_CONTROL = "public, max-age=60, stale-while-revalidate=60, stale-if-error=86400"
 PRIVATE_CACHE_CONTROL = "private, no-store"
