@@ -139,7 +139,7 @@ def policy_changed(session: Session, changed_by: User | None, version: int) -> N
         "policy_version": version,
         "actor": {"id": changed_by.id, "name": changed_by.name} if changed_by else None,
     }
-    rows = []
+    rows: list[dict[str, Any]] = []
     for hook in hooks:
         mid = str(uuid.uuid4())
         rows.append({

@@ -154,7 +154,8 @@ def _page_response(html: str, etag: str) -> Response:
     response = Response(html, mimetype="text/html", headers={
         "Cache-Control": PUBLIC_CACHE_CONTROL, "Vary": VARY})
     response.set_etag(etag)
-    return response.make_conditional(request)
+    response.make_conditional(request)  # in place: 304 without the body when it matches
+    return response
 
 
 def _etag_of(html: str) -> str:
@@ -173,7 +174,8 @@ def _http_caching(response: Response) -> Response:
         return response
     response.headers["Cache-Control"] = PUBLIC_CACHE_CONTROL
     response.set_etag(_etag_of(response.get_data(as_text=True)))
-    return response.make_conditional(request)
+    response.make_conditional(request)
+    return response
 
 
 @bp.get("/articles/<slug>")
