@@ -18,7 +18,7 @@ from review_flow.actor import Actor
 from review_flow.articles.models import Article, Revision
 from review_flow.db import table_of
 from review_flow.notifications.models import EmailOptOut
-from review_flow.notifications.webhooks import GENERATION_UNKNOWN, subscribed
+from review_flow.notifications.webhooks import GENERATION_UNKNOWN, PAGE_CHANGED, subscribed
 from review_flow.outbox.models import OutboxMessage
 from review_flow.outbox.service import enqueue_many
 from review_flow.timeutil import UTCDateTime, isoformat, utcnow
@@ -93,6 +93,66 @@ def _webhooks(
             }
         )
     return rows
+
+
+# States whose text readers may see before any approval (when the policy shows pending
+# articles); as in ``web/read_models.PENDING_STATES``.
+_PENDING_STATES = frozenset({"submitted", "under_review", "changes_requested"})
+
+
+def public_paths(slug: str) -> list[str]:
+    """The pages a change to one article can alter: its own and the index."""
+    return [f"/articles/{slug}", "/"]
+
+
+def _page_changed(
+    session: Session,
+    article: Article,
+    actor: Actor,
+    now: datetime,
+    cause: str,
+    generation: str | None,
+) -> list[dict[str, Any]]:
+    """``page.changed`` rows (CDN purge notices) for the endpoints that chose them."""
+    return _webhooks(
+        session,
+        PAGE_CHANGED,
+        article,
+        actor,
+        now,
+        {"cause": cause, "scope": "article", "paths": public_paths(article.slug)},
+        generation,
+    )
+
+
+def policy_changed(session: Session, changed_by: User | None, version: int) -> None:
+    """A new policy version can change every public page (what is shown while pending,
+    review dates, the editorial-policy page): one site-wide ``page.changed`` per endpoint."""
+    hooks = subscribed(session, PAGE_CHANGED)
+    if not hooks:
+        return
+    now = utcnow()
+    data = {
+        "cause": "policy.update",
+        "scope": "site",
+        "paths": ["/", "/editorial-policy"],
+        "prefixes": ["/articles/"],
+        "policy_version": version,
+        "actor": {"id": changed_by.id, "name": changed_by.name} if changed_by else None,
+    }
+    rows: list[dict[str, Any]] = []
+    for hook in hooks:
+        mid = str(uuid.uuid4())
+        rows.append({
+            "channel": "webhook",
+            "kind": PAGE_CHANGED,
+            "recipient": hook.url,
+            "webhook_id": hook.id,
+            "message_id": mid,
+            "payload": {"id": mid, "type": PAGE_CHANGED, "created_at": isoformat(now),
+                        "data": data},
+        })
+    enqueue_many(session, rows, now=now)
 
 
 def _email_insert(to: str) -> Any:
@@ -212,6 +272,10 @@ def article_edited(
         {"revision": revision.number},
         webhook_generation,
     )
+    # Readers see the new text only where no approved text stands in front of it (a
+    # pending article shown publicly); an approved page keeps its approved text.
+    if article.approved_revision_id is None and article.state in _PENDING_STATES:
+        rows += _page_changed(session, article, actor, now, "article.edit", webhook_generation)
     enqueue_many(session, rows, now=now)
 
 
@@ -245,6 +309,12 @@ def action_taken(session: Session, actor: Actor, result: ActionResult) -> None:
         },
         result.webhook_generation,
     )
+    # Every action moves the article's state (its stepper, its text, a retraction notice),
+    # except an approval short of the quorum, which readers do not see.
+    if result.from_state != result.to_state:
+        rows += _page_changed(
+            session, article, actor, now, f"article.{action}", result.webhook_generation
+        )
     enqueue_many(session, rows, now=now)
     rule = EMAIL_ON_ACTION.get(action)
     # Approvals short of the quorum tell nobody: the author hears once, when approved.

@@ -27,7 +27,7 @@ from review_flow.audit.log import RequestContext
 from review_flow.audit.models import AuditEvent
 from review_flow.errors import NotFound, ValidationFailed
 from review_flow.notifications.egress import EgressPolicy
-from review_flow.notifications.events import WEBHOOK_EVENTS
+from review_flow.notifications.events import PAGE_CHANGED, WEBHOOK_EVENTS
 from review_flow.notifications.models import Webhook
 from review_flow.notifications.secret_box import KeyMissing, SecretBox
 from review_flow.outbox.models import OutboxAttempt, OutboxMessage
@@ -305,7 +305,7 @@ class Subscription:
     events: frozenset[str]
 
     def wants(self, event: str) -> bool:
-        return "*" in self.events or event in self.events
+        return event in self.events or ("*" in self.events and event != PAGE_CHANGED)
 
 
 # Per process and database URL: (generation, active endpoints). The generation is the

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from review_flow.audit import log as audit
 from review_flow.audit.log import RequestContext
 from review_flow.errors import NotConfigured, ValidationFailed
+from review_flow.notifications import hooks
 from review_flow.policy.models import PolicySettings, PolicyVersion
 from review_flow.users.models import User
 
@@ -79,4 +80,5 @@ def set_policy(
         context=context,
         data={"changes": changes},
     )
+    hooks.policy_changed(session, changed_by, row.version)
     return row.version

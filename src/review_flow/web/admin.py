@@ -103,8 +103,10 @@ DELIVERIES_PAGE = 50
 # What each event kind means, beside its checkbox: the audit log's own descriptions,
 # since webhook events are the audit actions on articles.
 EVENT_HINTS = {
-    ALL_EVENTS: "Every event kind below, and any added later.",
+    ALL_EVENTS: "Every article event below, and any added later.",
     **{event: AUDIT_ACTIONS.get(event, "") for event in webhooks.WEBHOOK_EVENTS},
+    webhooks.PAGE_CHANGED: "A public page may read differently now: purge it from the CDN "
+    "(chosen on its own; not part of all events).",
 }
 
 

@@ -3,6 +3,12 @@
 No sign-in, no forms, two or three queries per page; the body HTML comes from the
 per-revision rendering cache (``articles/rendering.py``), and a whole article page is
 reused while one cheap query shows that nothing on it has changed (:class:`PageCache`).
+
+HTTP caching: a reader without a session gets a strong ETag (``304`` on ``If-None-Match``)
+and a ``Cache-Control`` that lets a CDN keep the page a minute and serve it stale while it
+revalidates or when we fail; anyone with a session gets ``private, no-store`` (their page
+carries their name). When an article's page may have changed, a ``page.changed`` webhook
+(``notifications/hooks.py``) tells whoever runs the CDN to purge it.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from flask import (
     current_app,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask.typing import ResponseReturnValue
@@ -101,7 +108,7 @@ class PageCache:
             return entry[1], entry[2]
 
     def put(self, key: tuple[str, str], validator: Any, html: str) -> str:
-        etag = hashlib.sha256(html.encode()).hexdigest()[:32]
+        etag = _etag_of(html)
         with self._lock:
             self._entries[key] = (validator, html, etag)
             self._entries.move_to_end(key)
@@ -122,22 +129,55 @@ def page_cache() -> PageCache:
     return cache
 
 
-def _cacheable() -> bool:
-    if not truthy(current_app.config.get("PUBLIC_PAGE_CACHE", True)):
-        return False
+# Readers without a session: browsers and CDNs may keep the page a minute; a CDN may go
+# on serving it for another minute while it revalidates (a 304 carries no body) and for a
+# day while the origin fails. A change is pushed out sooner by the
+# ``page.changed`` webhook (purge). Vary: the page differs for people with a session.
+PUBLIC_CACHE_CONTROL = "public, max-age=60, stale-while-revalidate=60, stale-if-error=86400"
+PRIVATE_CACHE_CONTROL = "private, no-store"
+VARY = "Cookie"
+
+
+def _anonymous() -> bool:
+    """No session or remember-me cookie: the page is the same for every such reader."""
     cookies = (current_app.config.get("SESSION_COOKIE_NAME", "session"),
                current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token"))
     return not any(name in request.cookies for name in cookies)
 
 
+def _cacheable() -> bool:
+    """Served from (and stored in) this process's :class:`PageCache`."""
+    return _anonymous() and truthy(current_app.config.get("PUBLIC_PAGE_CACHE", True))
+
+
 def _page_response(html: str, etag: str) -> Response:
-    """The page with a strong ETag; ``304 Not Modified`` when the reader already has it.
-    ``no-cache``: revalidate every time (cheap with the ETag), never serve stale text."""
-    quoted = f'"{etag}"'
-    headers = {"ETag": quoted, "Vary": "Cookie", "Cache-Control": "no-cache"}
-    if quoted in request.headers.get("If-None-Match", ""):
-        return Response(status=304, headers=headers)
-    return Response(html, mimetype="text/html", headers=headers)
+    """The page for readers without a session, with a strong ETag; ``304 Not Modified``
+    when the reader (or a CDN revalidating) already has it."""
+    response = Response(html, mimetype="text/html", headers={
+        "Cache-Control": PUBLIC_CACHE_CONTROL, "Vary": VARY})
+    response.set_etag(etag)
+    response.make_conditional(request)  # in place: 304 without the body when it matches
+    return response
+
+
+def _etag_of(html: str) -> str:
+    return hashlib.sha256(html.encode()).hexdigest()[:32]
+
+
+@bp.after_request
+def _http_caching(response: Response) -> Response:
+    """Caching headers for the pages that do not set their own (index, editorial policy):
+    public with an ETag for readers without a session, private otherwise."""
+    if "Cache-Control" in response.headers or request.method not in ("GET", "HEAD"):
+        return response
+    response.vary.add(VARY)
+    if response.status_code != 200 or not _anonymous() or session.modified:
+        response.headers["Cache-Control"] = PRIVATE_CACHE_CONTROL
+        return response
+    response.headers["Cache-Control"] = PUBLIC_CACHE_CONTROL
+    response.set_etag(_etag_of(response.get_data(as_text=True)))
+    response.make_conditional(request)
+    return response
 
 
 @bp.get("/articles/<slug>")
@@ -162,9 +202,12 @@ def article(slug: str) -> ResponseReturnValue:
         "public/article.html", item=item, rendered=rendered, stepper=STEPPER,
         disclaimer=DISCLAIMER, jsonld=structured_data(item, url),
     )
-    if not cacheable:
-        return html
-    return _page_response(html, page_cache().put(key, validator, html))
+    if cacheable:
+        return _page_response(html, page_cache().put(key, validator, html))
+    if _anonymous():  # the page cache is turned off
+        return _page_response(html, _etag_of(html))
+    return Response(html, mimetype="text/html",
+                    headers={"Cache-Control": PRIVATE_CACHE_CONTROL, "Vary": VARY})
 
 
 @bp.get("/editorial-policy")
