@@ -339,7 +339,8 @@ def audit_group() -> None:
 @audit_group.command("verify")
 @with_appcontext
 def audit_verify_cmd() -> None:
-    """Check the hash chain; exit 1 naming the first bad event."""
+    """Check the hash chain and replay it against the tables; exit 1 naming the first
+    bad event or the first disagreement (article, field, chain, table)."""
     from tqdm import tqdm
 
     with _db().reading() as session:
@@ -352,11 +353,7 @@ def audit_verify_cmd() -> None:
             disable=None,
             leave=False,
         ) as bar:
-            result = audit_verify.verify_chain(session, progress=bar.update)
-        if result.ok:
-            revs = audit_verify.verify_revisions(session)
-            if not revs.ok:
-                result = audit_verify.VerifyResult(False, result.events, revs.message)
+            result = audit_verify.verify_all(session, progress=bar.update)
     if not result.ok:
         click.echo(f"FAILED: {result.message}", err=True)
         sys.exit(1)
