@@ -344,6 +344,7 @@ def audit_verify_cmd() -> None:
     from tqdm import tqdm
 
     with _db().reading() as session:
+        audit_verify.begin_snapshot(session)
         total = audit_verify.count_events(session)
         with tqdm(
             total=total,

@@ -380,3 +380,19 @@ def test_the_disagreement_message_names_article_field_chain_and_table():
     assert d.message == (
         "article 42: approved revision — the chain says 3 (sha256:a), the table says 4 (sha256:b)"
     )
+
+
+def test_event_data_the_database_cannot_read_is_named_not_a_crash(db, backend, story):
+    """Event data that is not JSON (the chain names that edit first; the replay alone must
+    still answer, not crash)."""
+    from review_flow.audit.verify import verify_replay
+
+    _drop_guards(db, backend, ("audit_events",))
+    with db.transaction() as s:
+        s.execute(text("UPDATE audit_events SET data = 'not json' WHERE seq = "
+                       "(SELECT min(seq) FROM audit_events WHERE article_id = :a)"),
+                  {"a": story["talk"]})
+    with db.reading() as s:
+        result = verify_replay(s, 10**9)
+    assert not result.ok and "records — the chain says readable rows" in result.message
+    assert _verify(db).message.startswith("event ")  # verify names the edited event

@@ -482,6 +482,15 @@ def verify_replay(session: Session, head: int) -> ReplayResult:
     return _replay_outcomes_to_result([replay.replay_range(raw, conn.dialect.name, lo, hi, head)])
 
 
+def begin_snapshot(session: Session) -> None:
+    """Begin the session's transaction as one snapshot (PostgreSQL: REPEATABLE READ), so
+    the chain head and every table the replay reads in this process agree, and an action
+    committed meanwhile is neither half seen nor taken for a forgery. SQLite's read
+    transaction is one snapshot already; a session already in a transaction keeps it."""
+    if session.get_bind().url.get_backend_name() == "postgresql" and not session.in_transaction():
+        session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+
+
 def verify_all(
     session: Session, progress: Progress | None = None, workers: int | None = None
 ) -> VerifyResult:
@@ -491,9 +500,10 @@ def verify_all(
     A large log runs the replay in worker processes while this process walks the chain.
     A broken chain is named first: the replay means nothing over forged events.
     """
+    url = session.get_bind().url
+    begin_snapshot(session)
     conn = session.connection()
     head = conn.execute(select(AuditChainHead.seq)).scalar() or 0
-    url = session.get_bind().url
     if workers is None:
         workers = default_workers(url) if head >= PARALLEL_THRESHOLD else 1
     pool = None
