@@ -255,6 +255,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--keep", help="SQLite: keep (and reuse) the database in this folder")
     parser.add_argument("--src", help="verify with the code of this checkout")
+    parser.add_argument("--compare", help="also verify with this checkout's code, interleaved")
     args = parser.parse_args()
     made = False
     if args.backend == "sqlite":
@@ -282,7 +283,27 @@ def main() -> None:
             print(f"wrote {events:,} events in {time.perf_counter() - start:.0f} s",
                   file=sys.stderr)
             db.dispose()
-        runs = [run_verify(url, args.src) for _ in range(args.repeat)]
+        codes = [args.src] + ([args.compare] if args.compare else [])
+        by_code: dict[str | None, list] = {c: [] for c in codes}
+        for _ in range(args.repeat):  # interleaved, so both meet the same machine
+            for c in codes:
+                by_code[c].append(run_verify(url, c))
+        for code, runs in by_code.items():
+            report(args, code, runs)
+    finally:
+        if args.backend == "postgresql":
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
+        elif not args.keep:
+            for p in folder.glob("*"):
+                p.unlink()
+            folder.rmdir()
+
+
+def report(args: argparse.Namespace, code: str | None, runs: list) -> None:
+    """One JSON line for one code's runs."""
+    if runs:
         message = runs[0][2]
         events = int(message.split()[1])
         walls = [r[0] for r in runs]
@@ -300,17 +321,8 @@ def main() -> None:
             "cpus": os.cpu_count(),
             "load": round(os.getloadavg()[0], 2),
             "message": message,
-            "code": args.src or "this checkout",
-        }))
-    finally:
-        if args.backend == "postgresql":
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
-        elif not args.keep:
-            for p in folder.glob("*"):
-                p.unlink()
-            folder.rmdir()
+            "code": code or "this checkout",
+        }), flush=True)
 
 
 if __name__ == "__main__":
