@@ -396,3 +396,24 @@ def test_event_data_the_database_cannot_read_is_named_not_a_crash(db, backend, s
         result = verify_replay(s, 10**9)
     assert not result.ok and "records — the chain says readable rows" in result.message
     assert _verify(db).message.startswith("event ")  # verify names the edited event
+
+
+def test_the_cli_exits_1_naming_the_article_and_field(db_url, db, story, tmp_path, monkeypatch):
+    """``review-flow audit verify``: "OK: N events verified" on an intact record; exit 1
+    with the disagreement on stderr once a table is changed."""
+    from click.testing import CliRunner
+
+    from review_flow.cli import main
+
+    monkeypatch.setenv("REVIEW_FLOW_DATABASE_URL", db_url)
+    monkeypatch.setenv("REVIEW_FLOW_INSTANCE_PATH", str(tmp_path / "instance"))
+    runner = CliRunner()
+    ok = runner.invoke(main, ["audit", "verify"], catch_exceptions=False)
+    assert ok.exit_code == 0 and ok.stdout.startswith(f"OK: {event_count(db)} events verified")
+    with db.transaction() as s:
+        s.execute(text("UPDATE articles SET state = 'approved' WHERE id = :a"),
+                  {"a": story["talk"]})
+    bad = runner.invoke(main, ["audit", "verify"], catch_exceptions=False)
+    assert bad.exit_code == 1
+    assert (f"FAILED: article {story['talk']}: state — the chain says 'under_review', "
+            "the table says 'approved'") in bad.stderr

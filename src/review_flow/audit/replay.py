@@ -230,8 +230,8 @@ def check_article(
                 (int(oid) if oid and oid.isdigit() else oid, "comment", comment, actor, rev, at)
             )
             continue
-        if not action.startswith("article."):
-            continue
+        if not action.startswith("article.") or to_state is None:
+            continue  # not a change of the article (e.g. a refused attempt, if recorded)
         if action == _CREATE:
             if created:
                 return Disagreement(aid, "creation", f"event {seq} creates it again", "one article")

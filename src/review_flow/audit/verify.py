@@ -517,7 +517,12 @@ def verify_all(
         with pool.lock:
             if not chain_result.ok:
                 pool.stopped = True
-        replayed = pool.result()
+        try:
+            replayed = pool.result()
+        except RuntimeError:
+            if chain_result.ok:
+                raise
+            # A broken chain is the answer; what the replay workers made of it is not.
     elif chain_result.ok:
         replayed = verify_replay(session, head)
     if not chain_result.ok or replayed is None:
