@@ -417,3 +417,19 @@ def test_the_cli_exits_1_naming_the_article_and_field(db_url, db, story, tmp_pat
     assert bad.exit_code == 1
     assert (f"FAILED: article {story['talk']}: state — the chain says 'under_review', "
             "the table says 'approved'") in bad.stderr
+
+
+def test_the_parallel_replay_names_the_first_article_whichever_worker_finds_it(
+    db, story, monkeypatch
+):
+    """Ranges of one article each, over two workers: of two disagreements, the one of the
+    lower article is named, as a single pass names it."""
+    from review_flow.audit import verify
+
+    monkeypatch.setattr(verify, "REPLAY_CHUNK", 1)
+    with db.transaction() as s:
+        s.execute(text("UPDATE articles SET state = 'approved' WHERE id IN (:a, :b)"),
+                  {"a": story["draft"], "b": story["talk"]})
+    single, parallel = _verify(db, 1), _verify(db, 2)
+    assert parallel.message == single.message
+    assert single.message.startswith(f"article {story['draft']}: state")
