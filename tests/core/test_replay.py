@@ -272,7 +272,7 @@ def test_an_approved_revision_pointed_elsewhere_is_caught(db, story):
     assert "the chain says 1 (sha256:" in msg and "the table says 2 (sha256:" in msg
 
 
-def test_an_article_with_no_creation_event_is_caught(db, story):
+def test_a_changed_version_is_caught(db, story):
     aid = story["talk"]
     with db.transaction() as s:
         s.execute(text("UPDATE articles SET version = version + 5 WHERE id = :a"), {"a": aid})
