@@ -437,7 +437,9 @@ def audit_group() -> None:
 def audit_verify_cmd(
     checkpoint_files: tuple[str, ...], public_key_file: str | None, key_file: str | None
 ) -> None:
-    """Check the hash chain; exit 1 naming the first bad event or checkpoint."""
+    """Check the hash chain, replay it against the tables and prove each checkpoint's
+    prefix; exit 1 naming the first bad event, disagreement (article, field, chain,
+    table) or checkpoint."""
     from tqdm import tqdm
 
     from review_flow.audit import checkpoints
@@ -445,6 +447,7 @@ def audit_verify_cmd(
 
     proofs = _checkpoint_proofs(checkpoint_files, public_key_file, key_file)
     with _db().reading() as session:
+        audit_verify.begin_snapshot(session)
         total = audit_verify.count_events(session)
         with tqdm(
             total=total,
@@ -454,11 +457,7 @@ def audit_verify_cmd(
             disable=None,
             leave=False,
         ) as bar:
-            result = audit_verify.verify_chain(session, progress=bar.update)
-        if result.ok:
-            revs = audit_verify.verify_revisions(session)
-            if not revs.ok:
-                result = audit_verify.VerifyResult(False, result.events, revs.message)
+            result = audit_verify.verify_all(session, progress=bar.update)
         checked = [checkpoints.check(session, proof) for proof in proofs]
     if not result.ok:
         click.echo(f"FAILED: {result.message}", err=True)

@@ -90,13 +90,14 @@ def _drop_triggers(db, backend):
             names = s.scalars(
                 text(
                     "SELECT name FROM sqlite_master "
-                    "WHERE type = 'trigger' AND tbl_name = 'audit_events'"
+                    "WHERE type = 'trigger' AND tbl_name IN ('audit_events', 'audit_chain_head')"
                 )
             ).all()
             for name in names:
                 s.execute(text(f"DROP TRIGGER {name}"))
         else:
             s.execute(text("ALTER TABLE audit_events DISABLE TRIGGER USER"))
+            s.execute(text("ALTER TABLE audit_chain_head DISABLE TRIGGER USER"))
 
 
 def test_tampering_with_triggers_dropped_is_caught_at_the_right_event(db, backend, history):

@@ -6,14 +6,13 @@ SHA-256 over compact, key-sorted JSON of NFC-normalized title, body and referenc
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 import unicodedata
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from review_flow.articles.content_hash import content_hash  # noqa: F401 - re-exported
 from review_flow.errors import ValidationFailed
 
 MAX_TITLE = 300
@@ -156,16 +155,6 @@ def clean_body(body: Any) -> str:
     if "\x00" in body:
         raise ValidationFailed("body: contains a NUL character", fields={"body": "contains NUL"})
     return body
-
-
-def content_hash(title: str, body: str, references: list[dict[str, Any]]) -> str:
-    canonical = json.dumps(
-        {"title": title, "body": body, "references": references},
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-    )
-    return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def citation_numbers(body: str) -> list[int]:

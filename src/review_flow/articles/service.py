@@ -28,6 +28,7 @@ from review_flow.articles.content import (
 )
 from review_flow.articles.models import Article, Comment, Revision
 from review_flow.audit import log as audit
+from review_flow.audit.chain import DATA_FORMAT
 from review_flow.audit.models import AuditChainHead, AuditEvent
 from review_flow.errors import (
     Conflict,
@@ -630,6 +631,7 @@ def perform_action(
             policy_version=loaded.policy_version,
         )
         session.add(decision)
+        session.flush()  # its id goes into the chained event
     if comment:
         session.add(
             Comment(
@@ -674,11 +676,14 @@ def perform_action(
             ),
             **(
                 {
+                    "format": DATA_FORMAT,
                     "signature": {
                         "printed_name": decision.printed_name,
                         "credentials": decision.credentials,
                         "meaning": decision.meaning,
-                    }
+                        "decision_id": decision.id,
+                        "attestations": decision.attestations,
+                    },
                 }
                 if decision
                 else {}

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from review_flow.articles.content import content_hash
 from review_flow.articles.models import Revision
-from review_flow.audit import chainwalk
+from review_flow.audit import chainwalk, replay
 from review_flow.audit.chain import GENESIS_HASH
 from review_flow.audit.chainwalk import Range, RangeOutcome
 from review_flow.audit.models import AuditChainHead, AuditEvent
@@ -36,7 +36,14 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from review_flow.audit.chainwalk import Progress
 
-__all__ = ["VerifyResult", "count_events", "verify_chain", "verify_revisions"]
+__all__ = [
+    "VerifyResult",
+    "count_events",
+    "verify_all",
+    "verify_chain",
+    "verify_replay",
+    "verify_revisions",
+]
 
 
 @dataclass
@@ -338,3 +345,189 @@ def verify_revisions(session: Session) -> VerifyResult:
             f"than its revision {moved.revision_number}'s",
         )
     return VerifyResult(True, n, f"{n} revisions verified")
+
+
+# --- replaying the chain against the tables ----------------------------------------------
+
+# Article ids per range handed to a replay worker (about 50 ms of work each).
+REPLAY_CHUNK = 2_000
+
+
+@dataclass
+class ReplayResult:
+    ok: bool
+    articles: int
+    revisions: int
+    message: str
+    failure: replay.Disagreement | None = None
+
+
+def _replay_outcomes_to_result(outcomes: list[replay.ReplayOutcome]) -> ReplayResult:
+    articles = revisions = 0
+    for o in sorted(outcomes, key=lambda o: o.lo):
+        articles += o.articles
+        revisions += o.revisions
+        if o.failure is not None:
+            return ReplayResult(False, articles, revisions, o.failure.message, o.failure)
+    return ReplayResult(
+        True,
+        articles,
+        revisions,
+        f"{articles} articles replayed against the tables, {revisions} revisions re-hashed",
+    )
+
+
+class _ReplayPool:
+    """Replay workers (``python -m review_flow.audit.replay``), started before the chain
+    walk so both run at once. Article ranges are handed out in order; a range that finds
+    a disagreement stops the hand-out (ranges before it are already out, so the first
+    disagreement in article order is still the one reported)."""
+
+    def __init__(self, url: URL, head: int, bounds: tuple[int, int], workers: int) -> None:
+        self.lock = threading.Lock()
+        self.next, self.hi = bounds
+        self.stopped = False
+        self.outcomes: list[replay.ReplayOutcome] = []
+        self.errors: list[str] = []
+        env = {**os.environ, replay.DSN_ENV: _driver_dsn(url)}
+        cmd = [sys.executable, "-m", "review_flow.audit.replay", url.get_backend_name(), str(head)]
+        self.threads = [
+            threading.Thread(target=self._drive, args=(cmd, env), daemon=True)
+            for _ in range(workers)
+        ]
+        for t in self.threads:
+            t.start()
+
+    def _claim(self) -> tuple[int, int] | None:
+        with self.lock:
+            if self.stopped or self.next > self.hi:
+                return None
+            lo = self.next
+            self.next = lo + REPLAY_CHUNK
+            return lo, min(lo + REPLAY_CHUNK - 1, self.hi)
+
+    def _drive(self, cmd: list[str], env: dict[str, str]) -> None:
+        pending: list[tuple[int, int]] = []
+        with subprocess.Popen(
+            cmd,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        ) as proc:
+            assert proc.stdin is not None and proc.stdout is not None
+            stdin = proc.stdin
+
+            def send() -> None:
+                rng = self._claim()
+                if rng is not None:
+                    pending.append(rng)
+                    stdin.write(f"{rng[0]} {rng[1]}\n")
+                    stdin.flush()
+                elif not pending and not stdin.closed:
+                    stdin.close()
+
+            try:
+                for line in proc.stdout:
+                    kind, _, rest = line.rstrip("\n").partition(" ")
+                    if kind == "ready":
+                        send()
+                        send()  # two in its queue: it never waits for this thread
+                        continue
+                    r = json.loads(rest)
+                    pending.pop(0)
+                    o = replay.ReplayOutcome(r["lo"])
+                    o.articles, o.events, o.revisions = r["articles"], r["events"], r["revisions"]
+                    if r["failure"] is not None:
+                        o.failure = replay.Disagreement(*r["failure"])
+                    with self.lock:
+                        self.outcomes.append(o)
+                        if o.failure is not None:
+                            self.stopped = True
+                    send()
+            except BaseException as exc:
+                self.errors.append(f"replay worker: {exc!r}")
+                proc.kill()
+            stderr = proc.stderr.read() if proc.stderr else ""
+        if proc.returncode != 0 or pending:
+            with self.lock:
+                self.stopped = True
+            self.errors.append(f"replay worker exited {proc.returncode}: {stderr.strip()}")
+
+    def result(self) -> ReplayResult:
+        for t in self.threads:
+            t.join()
+        if self.errors:
+            raise RuntimeError("; ".join(self.errors))
+        outcomes = sorted(self.outcomes, key=lambda o: o.lo)
+        # Every range up to the first failure must have come back.
+        expected = None
+        for o in outcomes:
+            if expected is not None and o.lo != expected:
+                raise RuntimeError(f"audit verify: articles {expected}..{o.lo - 1} not replayed")
+            expected = o.lo + REPLAY_CHUNK
+            if o.failure is not None:
+                break
+        return _replay_outcomes_to_result(outcomes)
+
+
+def verify_replay(session: Session, head: int) -> ReplayResult:
+    """Replay every article's events (up to event ``head``) in this process."""
+    conn = session.connection()
+    raw = conn.connection.driver_connection
+    lo, hi = replay.article_bounds(raw)
+    if hi == 0:
+        return _replay_outcomes_to_result([])
+    return _replay_outcomes_to_result([replay.replay_range(raw, conn.dialect.name, lo, hi, head)])
+
+
+def begin_snapshot(session: Session) -> None:
+    """Begin the session's transaction as one snapshot (PostgreSQL: REPEATABLE READ), so
+    the chain head and every table the replay reads in this process agree, and an action
+    committed meanwhile is neither half seen nor taken for a forgery. SQLite's read
+    transaction is one snapshot already; a session already in a transaction keeps it."""
+    backend = session.get_bind().engine.url.get_backend_name()
+    if backend == "postgresql" and not session.in_transaction():
+        session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+
+
+def verify_all(
+    session: Session, progress: Progress | None = None, workers: int | None = None
+) -> VerifyResult:
+    """What ``review-flow audit verify`` proves: the chain is intact, and every table the
+    public page trusts agrees with what the chain says (:mod:`review_flow.audit.replay`).
+
+    A large log runs the replay in worker processes while this process walks the chain.
+    A broken chain is named first: the replay means nothing over forged events.
+    """
+    url = session.get_bind().engine.url
+    begin_snapshot(session)
+    conn = session.connection()
+    head = conn.execute(select(AuditChainHead.seq)).scalar() or 0
+    if workers is None:
+        workers = default_workers(url) if head >= PARALLEL_THRESHOLD else 1
+    pool = None
+    if workers > 1:
+        bounds = replay.article_bounds(conn.connection.driver_connection)
+        if bounds[1]:
+            pool = _ReplayPool(url, head, bounds, workers)
+    chain_result = verify_chain(session, progress=progress, workers=workers)
+    replayed: ReplayResult | None = None
+    if pool is not None:
+        with pool.lock:
+            if not chain_result.ok:
+                pool.stopped = True
+        try:
+            replayed = pool.result()
+        except RuntimeError:
+            if chain_result.ok:
+                raise
+            # A broken chain is the answer; what the replay workers made of it is not.
+    elif chain_result.ok:
+        replayed = verify_replay(session, head)
+    if not chain_result.ok or replayed is None:
+        return chain_result
+    if not replayed.ok:
+        return VerifyResult(False, chain_result.events, replayed.message)
+    return VerifyResult(True, chain_result.events, f"{chain_result.message}; {replayed.message}")

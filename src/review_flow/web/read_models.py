@@ -19,6 +19,7 @@ from review_flow.articles.models import Article, Comment, Revision
 from review_flow.audit.models import AuditEvent
 from review_flow.policy import service as policy_service
 from review_flow.policy.models import PolicySettings
+from review_flow.signatures import trust
 from review_flow.signatures.models import Decision
 from review_flow.users.models import User, UserRole
 from review_flow.users.roles import Role
@@ -212,7 +213,9 @@ def _public_statements() -> tuple[Select, Select]:
         .where(Article.slug == bindparam("slug"))
     )
     approvals = (
-        select(Decision.printed_name, Decision.credentials, Decision.signed_at, Decision.meaning)
+        select(Decision.printed_name, Decision.credentials, Decision.signed_at, Decision.meaning,
+               Decision.id, Decision.reviewer_id, Decision.revision_number,
+               Decision.content_hash, trust.chained_approval().label("chained"))
         .where(Decision.revision_id == bindparam("rev_id"), Decision.kind == "approve")
         .order_by(Decision.signed_at)
     )
@@ -300,16 +303,25 @@ def public_article(session: Session, slug: str) -> PublicArticle | None:
             return None
     approvals: tuple[Approval, ...] = ()
     if approved:
-        approvals = tuple(
-            Approval(d.printed_name, d.credentials, d.signed_at, d.meaning)
+        signatures = tuple(
+            trust.Signature(d.id, d.reviewer_id, d.revision_number, d.content_hash,
+                            d.printed_name, d.credentials, d.meaning, d.signed_at, d.chained)
             for d in conn.execute(approvals_stmt, {"rev_id": row.rev_id})
         )
+        # Never state a review the record does not support (signatures/trust.py).
+        revision = (row.number, row.title, row.body, row.references, row.content_hash)
+        if trust.review_problem(row.id, revision, signatures) is None:
+            approvals = tuple(Approval(s.printed_name, s.credentials, s.signed_at, s.meaning)
+                              for s in signatures)
+        else:
+            approved = False  # shown as pending review, under the banner
     return PublicArticle(
         id=row.id, slug=row.slug, state=row.state, revision_id=row.rev_id,
         revision_number=row.number, title=row.title, body=row.body,
         references=row.references, content_hash=row.content_hash, generator=row.generator,
         shown_at=row.created_at, approved=approved,
-        step="Approved" if approved else (None if retracted else STEP_OF_STATE.get(row.state)),
+        step="Approved" if approved else (
+            None if retracted or row.state == "approved" else STEP_OF_STATE.get(row.state)),
         approvals=approvals, retracted=retracted,
         retraction_reason=row.retraction_reason if retracted else None,
         retracted_at=row.retracted_at if retracted else None,

@@ -1,0 +1,42 @@
+"""The content hash an approval signs: its one definition, free of slow imports.
+
+SHA-256 over compact, key-sorted JSON (``ensure_ascii=False``) of the title, body and
+references. ``audit verify`` re-hashes every revision with it, in worker processes that
+import only this module, so it lives apart from the validation code in ``content.py``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
+from typing import Any
+
+
+def _reference(title: str, body: str, references: list[dict[str, Any]]) -> str:
+    """The definition, spelled with ``json.dumps`` (kept for tests and interpreters
+    without the C encoder)."""
+    canonical = json.dumps(
+        {"title": title, "body": body, "references": references},
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _refuse(o: Any) -> Any:
+    raise TypeError(f"Object of type {type(o).__name__} is not JSON serializable")
+
+
+if c_make_encoder is not None:
+    # The encoder ``json.dumps`` builds on every call with these options, built once: the
+    # same bytes (same escaping, key order, separators and float form), a third the time.
+    _encode = c_make_encoder(None, _refuse, encode_basestring, None, ":", ",", True, False, True)
+    _sha256 = hashlib.sha256
+
+    def content_hash(title: str, body: str, references: list[dict[str, Any]]) -> str:
+        text = "".join(_encode({"body": body, "references": references, "title": title}, 0))
+        return "sha256:" + _sha256(text.encode("utf-8")).hexdigest()
+else:  # pragma: no cover - interpreters without the C accelerator
+    content_hash = _reference
