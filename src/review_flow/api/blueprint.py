@@ -206,8 +206,20 @@ def page(
     """Trim the one-extra row we fetched; its presence means there is a next page."""
     if len(items) > limit:
         items = items[:limit]
-        return items, pagination.encode(kind, key(items[-1]))
+        cursor = pagination.encode(kind, key(items[-1]))
+        g.api_next_cursor = cursor  # for the Link header (``_link_next``)
+        return items, cursor
     return items, None
+
+
+@bp.after_request
+def _link_next(response: Any) -> Any:
+    """``Link: <...>; rel="next"`` beside ``next_cursor`` on a list page that has a next."""
+    cursor = g.pop("api_next_cursor", None)
+    if cursor is not None and response.status_code == 200:
+        args = list(request.args.items(multi=True))
+        response.headers["Link"] = pagination.next_link(request.path, args, cursor)
+    return response
 
 
 
