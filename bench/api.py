@@ -48,7 +48,7 @@ from review_flow.outbox.transports import SmtpSettings  # noqa: E402
 from review_flow.tokens import service as tokens  # noqa: E402
 from review_flow.users import service as users  # noqa: E402
 
-SECRET = "whsec_bench-secret-0123456789"
+SECRET = "whsec_cmV2aWV3LWZsb3ctYmVuY2gtc2VjcmV0LTMyYnl0ZXM="  # 32 bytes, Standard Webhooks
 # The receiver listens on loopback, which production settings refuse.
 BENCH_WEBHOOKS = webhooks.WebhookConfig.from_config(
     {"SECRET_KEY": "bench", "WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8"}
