@@ -15,13 +15,14 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Flask, current_app, g, jsonify, request
+from flask_limiter import RateLimitExceeded
 from pydantic import ValidationError
 from spectree import Response, SecurityScheme, SecuritySchemeData, SpecTree
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
 from review_flow.actor import Actor
-from review_flow.api import auth, idempotency, pagination
+from review_flow.api import auth, idempotency, pagination, ratelimit
 from review_flow.api import schemas as s
 from review_flow.api.errors import (
     Malformed,
@@ -94,7 +95,9 @@ spec = SpecTree(
 
 def responses(**ok: Any) -> Response:
     """The success models of an endpoint plus every error it can answer, all one shape."""
-    errors = {f"HTTP_{c}": s.ErrorResponse for c in (400, 401, 403, 404, 409, 413, 415, 422)}
+    errors = {
+        f"HTTP_{c}": s.ErrorResponse for c in (400, 401, 403, 404, 409, 413, 415, 422, 429)
+    }
     return Response(**errors, **ok)
 
 
@@ -238,6 +241,8 @@ spec.register(bp)
 # --- errors ---------------------------------------------------------------------------
 
 bp.register_error_handler(ReviewFlowError, from_domain)
+bp.register_error_handler(RateLimitExceeded, ratelimit.refused)
+bp.after_request(ratelimit.add_headers)
 bp.register_error_handler(HTTPException, from_http)
 bp.register_error_handler(Exception, from_crash)
 
@@ -255,6 +260,7 @@ def init_app(app: Flask) -> None:
     from review_flow.api import admin_routes  # noqa: F401
 
     app.config.setdefault("API_MAX_CONTENT_LENGTH", DEFAULT_MAX_CONTENT_LENGTH)
+    ratelimit.init_app(app, bp)  # before any handler: a refused request costs no query
     app.register_blueprint(bp)
 
     for code in (404, 405):
