@@ -172,7 +172,9 @@ def bench_in_process(url: str, token: str, *, count: int = 400) -> dict[str, Any
     """The same POST through Flask's test client: the app's own cost, no HTTP or server."""
     from review_flow.app import create_app, database
 
-    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench"})
+    # Unthrottled: this measures the app, not the rate limits.
+    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "API_RATE_LIMIT": "off",
+                      "API_RATE_LIMIT_PER_ADDRESS": "off"})
     client = app.test_client()
     headers = {"Authorization": f"Bearer {token}"}
     latencies = []
