@@ -229,3 +229,23 @@ def test_two_gunicorn_workers_on_redis_refuse_the_61st(
     finally:
         for key in store.scan_iter(f"*{prefix}*"):
             store.delete(key)
+
+
+def test_the_openapi_document_declares_the_response_headers(client: Any) -> None:
+    document = client.get("/api/v1/openapi.json").json
+    declared = document["components"]["headers"]
+    assert set(declared) == {"RateLimit-Policy", "RateLimit", "Retry-After", "Link"}
+    paths = document["paths"]
+    for item in paths.values():
+        for op in item.values():
+            too_many = op["responses"]["429"]["headers"]
+            assert too_many["Retry-After"] == {"$ref": "#/components/headers/Retry-After"}
+            assert "RateLimit" in too_many and "RateLimit-Policy" in too_many
+    lists = {f"GET {p}" for p, item in paths.items()
+             if "Link" in item.get("get", {"responses": {"200": {"headers": {}}}})[
+                 "responses"]["200"]["headers"]}
+    assert lists == {
+        "GET /api/v1/articles", "GET /api/v1/articles/{article_id}/history",
+        "GET /api/v1/articles/{article_id}/revisions", "GET /api/v1/audit",
+        "GET /api/v1/webhooks/{webhook_id}/deliveries",
+    }

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
 from review_flow.actor import Actor
-from review_flow.api import auth, idempotency, pagination, ratelimit
+from review_flow.api import auth, idempotency, pagination, ratelimit, response_headers
 from review_flow.api import schemas as s
 from review_flow.api.errors import (
     Malformed,
@@ -231,8 +231,9 @@ def _link_next(response: Any) -> Any:
 
 @bp.get("/openapi.json")
 def openapi() -> Any:
-    """The OpenAPI 3 document, generated from the declarations above (public)."""
-    return jsonify(spec.spec)
+    """The OpenAPI 3 document, generated from the declarations above (public), with the
+    response headers spectree cannot declare (``response_headers``)."""
+    return jsonify(response_headers.with_response_headers(spec.spec))
 
 
 spec.register(bp)
