@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import base64
 import json
+import re
+import textwrap
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -214,3 +217,57 @@ def test_the_body_sent_is_the_body_signed(db: Any, clock: Any, new_article: Any)
     payload = standardwebhooks.Webhook(secret).verify(hit.body, hit.headers)
     assert payload == json.loads(hit.body)
     assert set(payload) == {"id", "type", "created_at", "data"}
+
+
+def _readme_receiver() -> Any:
+    """The receiver snippet in README.md, as a function of the names it uses."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    [block] = re.findall(r"```python\n( *from standardwebhooks import.*?) *```", readme, re.S)
+    code = textwrap.dedent(block)
+    source = "def receive(SECRET, request_body_bytes, request_headers, seen, handle):\n"
+    source += textwrap.indent(code, "    ") + "    return 204\n"
+    namespace: dict[str, Any] = {}
+    exec(compile(source, "README.md", "exec"), namespace)
+    return namespace["receive"]
+
+
+def test_the_readme_receiver_accepts_a_delivery_and_refuses_a_forgery(
+    db: Any, clock: Any, new_article: Any
+) -> None:
+    secret = webhooks.new_secret()
+    with webhook_receiver(secret) as rx:
+        with db.transaction() as s:
+            register(s, url=rx.url, events=["*"], secret=secret)
+        new_article()
+        _deliver(db, clock)
+    [hit] = rx.hits
+    receive = _readme_receiver()
+    handled: list[tuple[str, Any]] = []
+    ids: set[str] = set()
+
+    def seen(event_id: str) -> bool:
+        if event_id in ids:
+            return True
+        ids.add(event_id)
+        return False
+
+    def handle(kind: str, data: Any) -> None:
+        handled.append((kind, data))
+
+    assert receive(secret, hit.body, hit.headers, seen, handle) == 204
+    assert receive(secret, hit.body, hit.headers, seen, handle) == 200  # a repeat
+    forged = hit.body.replace(b"Managing", b"Mismanaging")
+    assert receive(secret, forged, hit.headers, seen, handle) == 400
+    assert [k for k, _ in handled] == ["article.create"]
+
+
+def test_the_api_refuses_a_secret_that_is_not_standard(
+    api_as: Any, make_user: Any, db: Any
+) -> None:
+    admin = api_as(make_user("admin@example.org", "admin"))
+    r = admin.post("/webhooks", json={"url": "https://hooks.example.org/in", "events": ["*"],
+                                      "secret": "whsec_test-secret-0123456789"})
+    assert r.status_code == 422
+    assert "Standard Webhooks" in r.json["error"]["details"]["fields"]["secret"]
+    with db.reading() as s:
+        assert s.scalars(select(Webhook)).all() == []
