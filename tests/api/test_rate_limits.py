@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 import re
+import socket
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -249,3 +251,23 @@ def test_the_openapi_document_declares_the_response_headers(client: Any) -> None
         "GET /api/v1/articles/{article_id}/revisions", "GET /api/v1/audit",
         "GET /api/v1/webhooks/{webhook_id}/deliveries",
     }
+
+
+def test_a_counter_store_that_never_answers_does_not_hang_requests(
+    limited: Any, people: Any, token_for: Any
+) -> None:
+    """A listener that accepts connections and never speaks: without socket timeouts each
+    request would wait forever (the bound below is generous, far from any timing)."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        port = silent.getsockname()[1]
+        app = limited(API_RATE_LIMIT="1/minute", RATE_LIMIT_STORAGE=f"redis://127.0.0.1:{port}/0")
+        api = Api(app.test_client(), token_for(people["author"]))
+        answers: list[int] = []
+        worker = threading.Thread(
+            target=lambda: answers.append(api.get("/articles").status_code), daemon=True)
+        worker.start()
+        worker.join(120)
+        assert not worker.is_alive(), "the request is still waiting for the counter store"
+    assert answers == [200]

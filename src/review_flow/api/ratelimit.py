@@ -40,6 +40,7 @@ STORAGE_SETTING = "REVIEW_FLOW_RATE_LIMIT_STORAGE"
 DEFAULT_TOKEN_LIMIT = "120/minute"
 DEFAULT_ADDRESS_LIMIT = "600/minute"
 DEFAULT_STORAGE = "memory://"
+REDIS_TIMEOUT_S = 0.5
 _OFF = frozenset({"off", "0", "none", "false", "no"})
 # Scopes of the two shared limits: the policy names in the RateLimit fields.
 TOKEN_POLICY, ADDRESS_POLICY = "token", "address"
@@ -102,13 +103,20 @@ def init_app(app: Flask, blueprint: Blueprint) -> None:
     limits = Limits.from_config(app.config)
     if limits.per_token is None and limits.per_address is None:
         return
+    # A Redis that stops answering must cost a request half a second, not a TCP timeout.
+    options: dict[str, str | int] = (
+        {"socket_connect_timeout": REDIS_TIMEOUT_S, "socket_timeout": REDIS_TIMEOUT_S}
+        if limits.storage.startswith(("redis://", "rediss://", "redis+"))
+        else {}
+    )
     try:
-        storage_from_string(limits.storage)  # refuse a bad URL at start-up, by name
+        storage_from_string(limits.storage, **options)  # refuse a bad URL now, by name
     except (LimitsConfigurationError, ValueError) as exc:
         raise ValueError(f"{STORAGE_SETTING}: {limits.storage!r}: {exc}") from None
     limiter = Limiter(
         key_func=_address,
         storage_uri=limits.storage,
+        storage_options=options,
         strategy="moving-window",
         headers_enabled=False,  # ours follow the IETF draft (``add_headers``)
         swallow_errors=True,
