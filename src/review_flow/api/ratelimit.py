@@ -104,7 +104,7 @@ def init_app(app: Flask, blueprint: Blueprint) -> None:
     if limits.per_token is None and limits.per_address is None:
         return
     # A Redis that stops answering must cost a request half a second, not a TCP timeout.
-    options: dict[str, str | int] = (
+    options: dict[str, Any] = (
         {"socket_connect_timeout": REDIS_TIMEOUT_S, "socket_timeout": REDIS_TIMEOUT_S}
         if limits.storage.startswith(("redis://", "rediss://", "redis+"))
         else {}
