@@ -18,12 +18,14 @@ import pytest
 import standardwebhooks
 from sqlalchemy import select, update
 
+from review_flow.app import create_app, database
 from review_flow.notifications import webhooks
 from review_flow.notifications.models import Webhook
 from review_flow.outbox.deliver import Deliverer, DeliverySettings
 from review_flow.outbox.models import OutboxMessage
 from tests.support.receivers import webhook_receiver
 from tests.support.webhook_config import LOOPBACK, TEST_WEBHOOKS, register
+from tests.web.conftest import Browser
 
 # What secrets looked like before Standard Webhooks ("whsec_" + token_urlsafe(32)).
 LEGACY_SECRET = "whsec_q3-Tt0pYc_8bXJ1Lr4vW9nZs2Hk7uE5aD6fG0iO1mN"
@@ -271,3 +273,21 @@ def test_the_api_refuses_a_secret_that_is_not_standard(
     assert "Standard Webhooks" in r.json["error"]["details"]["fields"]["secret"]
     with db.reading() as s:
         assert s.scalars(select(Webhook)).all() == []
+
+
+@pytest.mark.parametrize("legacy", ["1", "0"])
+def test_the_admin_page_describes_the_headers_sent(
+    db_url: str, db: Any, make_user: Any, legacy: str
+) -> None:
+    app = create_app({"TESTING": True, "DATABASE_URL": db_url, "SECRET_KEY": "test-secret",
+                      "WEBHOOK_LEGACY_HEADERS": legacy})
+    try:
+        make_user("admin@example.org", "admin")
+        browser = Browser(app.test_client())
+        assert browser.sign_in("admin@example.org").status_code == 303
+        page = browser.get("/admin/webhooks").get_data(as_text=True)
+    finally:
+        database(app).dispose()
+    assert "<code>webhook-signature: v1,&lt;base64 HMAC-SHA256&gt;</code>" in page
+    assert "Standard Webhooks" in page and "24 to 64 random bytes" in page
+    assert ("X-Review-Flow-Signature" in page) is (legacy == "1")
