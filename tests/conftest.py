@@ -232,6 +232,9 @@ def app(db_url: str, db: Database) -> Iterator[Any]:
             "SECRET_KEY": "test-secret",
             "SERVER_NAME": "localhost",
             "WEBHOOK_ALLOWED_NETWORKS": LOOPBACK,  # the receivers listen there
+            # API rate limits off: tests/api/test_rate_limits.py turns them on.
+            "API_RATE_LIMIT": "off",
+            "API_RATE_LIMIT_PER_ADDRESS": "off",
         }
     )
     yield application

@@ -28,7 +28,7 @@ from review_flow.outbox.transports import SmtpSettings, WebhookTransport
 from tests.support.receivers import smtp_server, webhook_receiver
 from tests.support.webhook_config import LOOPBACK, TEST_WEBHOOKS, register
 
-SECRET = "whsec_test-secret-0123456789"
+SECRET = "whsec_cmV2aWV3LWZsb3ctdGVzdC1zZWNyZXQtMzItYnl0ZXM="  # 32 bytes, Standard Webhooks
 
 
 def _settings(smtp_port: int = 9, **kw: Any) -> DeliverySettings:

@@ -23,7 +23,7 @@ from tests.api.conftest import Api
 from tests.support.receivers import webhook_receiver
 from tests.support.webhook_config import TEST_WEBHOOKS, register
 
-SECRET = "whsec_test-secret-0123456789"
+SECRET = "whsec_cmV2aWV3LWZsb3ctdGVzdC1zZWNyZXQtMzItYnl0ZXM="  # 32 bytes, Standard Webhooks
 STRICT = webhooks.WebhookConfig.from_config({"SECRET_KEY": "test-secret"})
 
 REFUSED = {

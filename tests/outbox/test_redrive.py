@@ -19,7 +19,7 @@ from tests.support.receivers import WebhookReceiver, webhook_receiver
 from tests.support.webhook_config import TEST_WEBHOOKS, register
 from tests.web.conftest import Browser, csrf_token
 
-SECRET = "whsec_test-secret-0123456789"
+SECRET = "whsec_cmV2aWV3LWZsb3ctdGVzdC1zZWNyZXQtMzItYnl0ZXM="  # 32 bytes, Standard Webhooks
 
 
 def _settings() -> DeliverySettings:

@@ -1,5 +1,7 @@
 """Real receivers on loopback for outbox tests: an SMTP server (aiosmtpd) and an HTTP
-webhook endpoint that checks the HMAC signature itself (independently of our code)."""
+webhook endpoint that checks each delivery independently of our code: the Standard
+Webhooks signature with the ``standardwebhooks`` package, as an integrator would, and the
+legacy ``X-Review-Flow-Signature`` HMAC by hand."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import standardwebhooks
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
@@ -149,7 +152,14 @@ def tls_smtp_server(
 class Hit:
     headers: dict[str, str]
     body: bytes
-    signature_ok: bool
+    signature_ok: bool  # the legacy X-Review-Flow-Signature
+    # What ``standardwebhooks.Webhook(secret).verify`` said: None when it accepted the
+    # delivery, else its complaint (it also refuses timestamps 5 minutes off its clock).
+    standard_error: str | None = "not checked"
+
+    @property
+    def standard_ok(self) -> bool:
+        return self.standard_error is None
 
     @property
     def json(self) -> Any:
@@ -167,6 +177,14 @@ class WebhookReceiver:
     max_in_flight_same_id: int = 0
     gate: threading.Event | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def standard_check(self, body: bytes, headers: dict[str, str]) -> str | None:
+        """None if the Standard Webhooks library accepts the delivery, else why not."""
+        try:
+            standardwebhooks.Webhook(self.secret).verify(body, headers)
+        except (standardwebhooks.WebhookVerificationError, ValueError) as exc:
+            return f"{type(exc).__name__}: {exc}"
+        return None
 
     def expected_signature(self, timestamp: str, body: bytes) -> str:
         mac = hmac.new(self.secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
@@ -189,11 +207,12 @@ def webhook_receiver(secret: str) -> Iterator[WebhookReceiver]:
             expected = state.expected_signature(ts, body)
             ok = any(hmac.compare_digest(expected, part.strip())
                      for part in headers.get("X-Review-Flow-Signature", "").split(","))
-            mid = headers.get("X-Review-Flow-Id", "")
+            standard_error = state.standard_check(body, headers)
+            mid = headers.get("webhook-id", "")
             with state.lock:
                 state.in_flight[mid] = state.in_flight.get(mid, 0) + 1
                 state.max_in_flight_same_id = max(state.max_in_flight_same_id, state.in_flight[mid])
-                state.hits.append(Hit(headers, body, ok))
+                state.hits.append(Hit(headers, body, ok, standard_error))
                 status = state.script.pop(0) if state.script else 200
             if state.gate is not None:
                 state.gate.wait(10)

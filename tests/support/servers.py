@@ -48,6 +48,9 @@ def gunicorn(db_url: str, *, workers: int = 2, env: dict[str, str] | None = None
         "REVIEW_FLOW_SECRET_KEY": "test-secret-key-not-for-production",
         "REVIEW_FLOW_FAST_PASSWORD_HASHING": "1",
         "REVIEW_FLOW_WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8,::1/128",
+        # Unthrottled unless a test (env=) turns rate limits on; the benchmark too.
+        "REVIEW_FLOW_API_RATE_LIMIT": "off",
+        "REVIEW_FLOW_API_RATE_LIMIT_PER_ADDRESS": "off",
         **(env or {}),
     }
     gunicorn_bin = str((bin_dir or Path(sys.executable).parent) / "gunicorn")

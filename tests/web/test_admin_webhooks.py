@@ -131,7 +131,7 @@ def test_admin_registers_a_webhook_and_sees_the_generated_secret_once(as_role, d
 
 def test_a_secret_the_admin_typed_is_used_and_never_echoed(as_role, db):
     admin = as_role("admin")
-    typed = "my-own-signing-secret-0123456789"
+    typed = "whsec_bXktb3duLXNpZ25pbmctc2VjcmV0LTAxMjM0NTY3ODk="  # 32 bytes
     response = _register(admin, secret=typed, events=["*"])
     assert response.status_code == 201
     body = response.get_data(as_text=True)
@@ -157,8 +157,11 @@ def test_a_secret_the_admin_typed_is_used_and_never_echoed(as_role, db):
     ({"events": ["x" * 5000]}, "events", "Event kinds: an event kind has at most 64 characters"),
     ({"description": "d" * 201}, "description",
      "Description: must be at most 200 characters (this one has 201)"),
-    ({"secret": "too-short"}, "secret", "Signing secret: 16 to 200 characters"),
-    ({"secret": "s" * 201}, "secret", "Signing secret: 16 to 200 characters"),
+    ({"secret": "too-short"}, "secret", "Signing secret: must be a Standard Webhooks secret"),
+    ({"secret": "s" * 201}, "secret", "Signing secret: must be a Standard Webhooks secret"),
+    # The pre-standard shape (url-safe text): not base64 a library can load.
+    ({"secret": "whsec_test-secret-0123456789"}, "secret",
+     "whsec_ followed by the base64 of 24 to 64 random bytes"),
 ])
 def test_bad_input_names_the_field_and_writes_nothing(as_role, db, data, field_id, message):
     admin = as_role("admin")
@@ -266,7 +269,7 @@ def test_the_same_webhook_form_posted_again_registers_nothing_and_says_so(as_rol
 def test_a_repeated_form_with_a_typed_secret_never_echoes_or_stores_it(as_role, db):
     admin = as_role("admin")
     form = _fresh_form(admin)
-    typed = "my-own-signing-secret-0123456789"
+    typed = "whsec_bXktb3duLXNpZ25pbmctc2VjcmV0LTAxMjM0NTY3ODk="  # 32 bytes
     assert _post_form(admin, form, secret=typed).status_code == 201
     again = _post_form(admin, form, secret=typed)
     assert again.status_code == 200
@@ -275,7 +278,7 @@ def test_a_repeated_form_with_a_typed_secret_never_echoes_or_stores_it(as_role, 
             "entered.") in text
     assert typed not in text
     # Only whether a secret was typed is fingerprinted, not the secret itself.
-    other = _post_form(admin, form, secret="another-typed-secret-98765")
+    other = _post_form(admin, form, secret="whsec_YW5vdGhlciB0eXBlZCBzZWNyZXQgOTg3NjUgYWJjZGU=")
     assert other.status_code == 200 and f"{ALREADY}: webhook 1" in _text(other)
     assert "different values" in _text(_post_form(admin, form, secret=""))
     assert _counts(db) == (1, 1, 1)

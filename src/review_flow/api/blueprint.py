@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Flask, current_app, g, jsonify, request
+from flask_limiter import RateLimitExceeded
 from pydantic import ValidationError
 from spectree import Response, SecurityScheme, SecuritySchemeData, SpecTree
 from spectree.models import SecureType
@@ -22,7 +23,7 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
 from review_flow.actor import Actor
-from review_flow.api import auth, idempotency, pagination
+from review_flow.api import auth, idempotency, pagination, ratelimit, response_headers
 from review_flow.api import schemas as s
 from review_flow.api.errors import (
     Malformed,
@@ -97,7 +98,9 @@ spec = SpecTree(
 
 def responses(**ok: Any) -> Response:
     """The success models of an endpoint plus every error it can answer, all one shape."""
-    errors = {f"HTTP_{c}": s.ErrorResponse for c in (400, 401, 403, 404, 409, 413, 415, 422)}
+    errors = {
+        f"HTTP_{c}": s.ErrorResponse for c in (400, 401, 403, 404, 409, 413, 415, 422, 429)
+    }
     return Response(**errors, **ok)
 
 
@@ -209,8 +212,20 @@ def page(
     """Trim the one-extra row we fetched; its presence means there is a next page."""
     if len(items) > limit:
         items = items[:limit]
-        return items, pagination.encode(kind, key(items[-1]))
+        cursor = pagination.encode(kind, key(items[-1]))
+        g.api_next_cursor = cursor  # for the Link header (``_link_next``)
+        return items, cursor
     return items, None
+
+
+@bp.after_request
+def _link_next(response: Any) -> Any:
+    """``Link: <...>; rel="next"`` beside ``next_cursor`` on a list page that has a next."""
+    cursor = g.pop("api_next_cursor", None)
+    if cursor is not None and response.status_code == 200:
+        args = list(request.args.items(multi=True))
+        response.headers["Link"] = pagination.next_link(request.path, args, cursor)
+    return response
 
 
 
@@ -219,8 +234,9 @@ def page(
 
 @bp.get("/openapi.json")
 def openapi() -> Any:
-    """The OpenAPI 3 document, generated from the declarations above (public)."""
-    return jsonify(spec.spec)
+    """The OpenAPI 3 document, generated from the declarations above (public), with the
+    response headers spectree cannot declare (``response_headers``)."""
+    return jsonify(response_headers.with_response_headers(spec.spec))
 
 
 spec.register(bp)
@@ -229,6 +245,8 @@ spec.register(bp)
 # --- errors ---------------------------------------------------------------------------
 
 bp.register_error_handler(ReviewFlowError, from_domain)
+bp.register_error_handler(RateLimitExceeded, ratelimit.refused)
+bp.after_request(ratelimit.add_headers)
 bp.register_error_handler(HTTPException, from_http)
 bp.register_error_handler(Exception, from_crash)
 
@@ -246,6 +264,7 @@ def init_app(app: Flask) -> None:
     from review_flow.api import admin_routes  # noqa: F401
 
     app.config.setdefault("API_MAX_CONTENT_LENGTH", DEFAULT_MAX_CONTENT_LENGTH)
+    ratelimit.init_app(app, bp)  # before any handler: a refused request costs no query
     app.register_blueprint(bp)
 
     for code in (404, 405):

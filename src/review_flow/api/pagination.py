@@ -1,12 +1,17 @@
 """Opaque cursors for list endpoints: a position (the last item's sort key), encoded so
 clients treat it as a token. Ordering is on immutable keys (ids, sequence numbers), so a
-page never repeats or skips an item when others are added meanwhile."""
+page never repeats or skips an item when others are added meanwhile.
+
+Beside ``next_cursor`` in the body, a page that has a next one says so in a
+``Link: <...>; rel="next"`` header (RFC 8288), the request's own URL with the cursor
+replaced, so generic HTTP clients can follow pages without knowing our body shape."""
 
 from __future__ import annotations
 
 import base64
 import json
 from typing import Any
+from urllib.parse import urlencode
 
 from review_flow.api.errors import Malformed
 
@@ -38,3 +43,11 @@ def decode(cursor: str | None, kind: str) -> int | None:
             fields={"cursor": "invalid"},
         )
     return value[1]
+
+
+def next_link(path: str, args: list[tuple[str, str]], cursor: str) -> str:
+    """The ``Link`` header value for the page after this one: the same path and query
+    (every parameter kept, in order) with ``cursor`` replaced. A relative reference, so
+    it stays right behind any proxy that rewrites the host or scheme."""
+    query = [(k, v) for k, v in args if k != "cursor"] + [("cursor", cursor)]
+    return f'<{path}?{urlencode(query)}>; rel="next"'

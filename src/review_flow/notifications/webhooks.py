@@ -1,15 +1,27 @@
 """Webhook endpoints: registering them, and signing what is sent to them.
 
-Each delivery is signed with HMAC-SHA256 over ``"<timestamp>.<body>"`` and sent with
-the headers below, so a receiver can check it came from us, was not altered, and is
-recent (reject timestamps far from its own clock to stop replays). ``X-Review-Flow-Id``
-is the outbox message id: delivery is at least once, so receivers drop duplicates by it.
-After an admin gives an endpoint a new secret, the signature header carries two
-signatures, comma-separated, newest first, until the old secret's grace period ends.
+Deliveries follow the Standard Webhooks specification (standardwebhooks.com), so a
+receiver verifies them with any of its libraries: headers ``webhook-id`` (the outbox
+message id, the same on every retry: receivers drop duplicates by it),
+``webhook-timestamp`` (Unix seconds) and ``webhook-signature: v1,<base64>``, the
+HMAC-SHA256 of ``"<id>.<timestamp>.<body>"`` keyed with the base64-decoded part of the
+``whsec_...`` secret. After an admin gives an endpoint a new secret, the header carries
+one signature per secret in force, space-separated, newest first, until the old
+secret's grace period ends.
+
+The headers before the standard ones (``X-Review-Flow-Id``, ``-Timestamp`` and
+``-Signature: v1=<hex HMAC-SHA256(whole secret text, "<timestamp>.<body>")>``,
+comma-separated during a roll) are still sent beside them while
+``REVIEW_FLOW_WEBHOOK_LEGACY_HEADERS`` is on (the default), so receivers written for
+them keep working; secrets generated before the standard ones (``whsec_`` + url-safe
+text, or typed by an admin) are not Standard Webhooks keys and sign only those legacy
+headers until the endpoint is given a new secret.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import secrets
@@ -34,18 +46,67 @@ from review_flow.outbox.models import OutboxAttempt, OutboxMessage
 from review_flow.timeutil import isoformat, utcnow
 from review_flow.users.models import User
 
+# Standard Webhooks.
+STANDARD_ID_HEADER = "webhook-id"
+STANDARD_TIMESTAMP_HEADER = "webhook-timestamp"
+STANDARD_SIGNATURE_HEADER = "webhook-signature"
+SECRET_PREFIX = "whsec_"
+# The specification's bounds for the decoded key; we generate 32 bytes.
+KEY_BYTES_MIN, KEY_BYTES_MAX, KEY_BYTES_NEW = 24, 64, 32
+SECRET_RULE = (
+    "a Standard Webhooks secret: whsec_ followed by the base64 of 24 to 64 random bytes "
+    "(leave it out to have one generated)"
+)
+# Before Standard Webhooks; sent beside the standard headers while the setting is on.
+LEGACY_HEADERS_SETTING = "REVIEW_FLOW_WEBHOOK_LEGACY_HEADERS"
 SIGNATURE_HEADER = "X-Review-Flow-Signature"
 TIMESTAMP_HEADER = "X-Review-Flow-Timestamp"
-EVENT_HEADER = "X-Review-Flow-Event"
 ID_HEADER = "X-Review-Flow-Id"
 SIGNATURE_VERSION = "v1"
+# Sent with every delivery: lets a receiver route before parsing the body.
+EVENT_HEADER = "X-Review-Flow-Event"
 # How long a rolled secret keeps signing beside the new one, by default and at most.
 DEFAULT_GRACE = timedelta(hours=24)
 MAX_GRACE = timedelta(days=7)
 
 
+def new_secret() -> str:
+    """A Standard Webhooks secret: ``whsec_`` + base64 of 32 random bytes."""
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(KEY_BYTES_NEW)).decode()
+
+
+def standard_key(secret: str) -> bytes | None:
+    """The HMAC key of a Standard Webhooks secret (its base64 part, decoded), or None
+    for a secret that is not one (made before them, or typed free-form)."""
+    if not secret.startswith(SECRET_PREFIX):
+        return None
+    try:
+        key = base64.b64decode(secret.removeprefix(SECRET_PREFIX), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return key if KEY_BYTES_MIN <= len(key) <= KEY_BYTES_MAX else None
+
+
+def sign_standard(key: bytes, msg_id: str, timestamp: int, body: bytes) -> str:
+    """One ``webhook-signature`` entry: ``v1,<base64 HMAC-SHA256(key, "<id>.<ts>.<body>")>``."""
+    mac = hmac.new(key, f"{msg_id}.{timestamp}.".encode() + body, hashlib.sha256)
+    return f"{SIGNATURE_VERSION},{base64.b64encode(mac.digest()).decode()}"
+
+
+def standard_signature_header(
+    secrets_in_force: list[str], msg_id: str, timestamp: int, body: bytes
+) -> str | None:
+    """The ``webhook-signature`` value: one entry per standard secret in force, newest
+    first, space-separated; None when none of them is a Standard Webhooks secret."""
+    keys = [k for k in map(standard_key, secrets_in_force) if k is not None]
+    if not keys:
+        return None
+    return " ".join(sign_standard(k, msg_id, timestamp, body) for k in keys)
+
+
 def sign(secret: str, timestamp: int, body: bytes) -> str:
-    """The signature header value: ``v1=<hex HMAC-SHA256(secret, "<ts>.<body>")>``."""
+    """The legacy signature: ``v1=<hex HMAC-SHA256(secret, "<ts>.<body>")>``, keyed with
+    the whole secret text."""
     mac = hmac.new(secret.encode("utf-8"), f"{timestamp}.".encode() + body, hashlib.sha256)
     return f"{SIGNATURE_VERSION}={mac.hexdigest()}"
 
@@ -59,7 +120,8 @@ def verify(
     now: datetime | None = None,
     tolerance_s: int = 300,
 ) -> bool:
-    """What a receiver does (documented for integrators; the tests check independently).
+    """What a receiver of the legacy headers does (new receivers use a Standard Webhooks
+    library instead; the tests check both independently).
 
     The header holds one signature, or two separated by a comma while a rolled secret
     is still in its grace period: accept the delivery when any of them matches."""
@@ -75,7 +137,7 @@ def verify(
 
 
 def signature_header(secrets_in_force: list[str], timestamp: int, body: bytes) -> str:
-    """The header value: a signature per secret in force, newest first."""
+    """The legacy header value: a signature per secret in force, newest first."""
     return ",".join(sign(s, timestamp, body) for s in secrets_in_force)
 
 
@@ -88,21 +150,35 @@ class WebhookConfig:
     egress: EgressPolicy
     _box: SecretBox | None = None
     _box_missing: str = "no key configured"
+    # Send the pre-standard X-Review-Flow-* signature headers too (receivers migrating).
+    legacy_headers: bool = True
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> WebhookConfig:
         """Raises ValueError for a malformed setting; a missing key waits for its use."""
         egress = EgressPolicy.from_config(config)
+        legacy = _flag(config.get("WEBHOOK_LEGACY_HEADERS", True), LEGACY_HEADERS_SETTING)
         try:
-            return cls(egress, SecretBox.from_config(config))
+            return cls(egress, SecretBox.from_config(config), legacy_headers=legacy)
         except KeyMissing as exc:
-            return cls(egress, None, str(exc))
+            return cls(egress, None, str(exc), legacy_headers=legacy)
 
     @property
     def box(self) -> SecretBox:
         if self._box is None:
             raise KeyMissing(self._box_missing)
         return self._box
+
+
+def _flag(value: object, name: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "on", "true", "yes"):
+        return True
+    if text in ("0", "off", "false", "no"):
+        return False
+    raise ValueError(f"{name}: expected 1 or 0 (on or off), not {value!r}")
 
 
 def _clean_url(url: str, egress: EgressPolicy) -> str:
@@ -117,11 +193,12 @@ def _clean_url(url: str, egress: EgressPolicy) -> str:
 
 
 def _clean_secret(secret: str | None) -> str:
-    """The given secret, checked, or a new random one."""
-    secret = secret or ("whsec_" + secrets.token_urlsafe(32))
-    if len(secret) < 16 or len(secret) > 200:
+    """The given secret, checked to be a Standard Webhooks one, or a new random one."""
+    if not secret:
+        return new_secret()
+    if standard_key(secret) is None:
         raise ValidationFailed(
-            "secret: 16 to 200 characters", fields={"secret": "16 to 200 characters"}
+            f"secret: must be {SECRET_RULE}", fields={"secret": f"must be {SECRET_RULE}"}
         )
     return secret
 

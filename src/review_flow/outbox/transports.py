@@ -179,20 +179,48 @@ class WebhookTransport:
         sealed = [item.webhook_secret_sealed or "", item.webhook_previous_secret_sealed]
         return [self.config.box.open(s) for s in sealed if s is not None]
 
+    def headers(
+        self, item: Claimed, secrets_in_force: list[str], now_ts: int, body: bytes
+    ) -> dict[str, str] | None:
+        """Standard Webhooks headers, and the legacy ones while they are on; None when
+        nothing could sign (a legacy secret with the legacy headers off)."""
+        assert self.config is not None  # _secrets() refused a missing configuration
+        standard = webhooks.standard_signature_header(
+            secrets_in_force, item.message_id, now_ts, body
+        )
+        legacy = self.config.legacy_headers
+        if standard is None and not legacy:
+            return None
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": "review-flow-webhooks/1",
+            webhooks.EVENT_HEADER: item.kind,
+            webhooks.STANDARD_ID_HEADER: item.message_id,
+            webhooks.STANDARD_TIMESTAMP_HEADER: str(now_ts),
+        }
+        if standard is not None:
+            headers[webhooks.STANDARD_SIGNATURE_HEADER] = standard
+        if legacy:
+            headers[webhooks.ID_HEADER] = item.message_id
+            headers[webhooks.TIMESTAMP_HEADER] = str(now_ts)
+            headers[webhooks.SIGNATURE_HEADER] = webhooks.signature_header(
+                secrets_in_force, now_ts, body
+            )
+        return headers
+
     def send(self, item: Claimed, now_ts: int) -> Outcome:
         try:
             secrets_in_force = self._secrets(item)
         except ValueError as exc:  # no key, or not the key that sealed it: fix and retry
             return Outcome(False, error=f"cannot sign: {exc}")
         body = self.body(item)
-        headers = {
-            "Content-Type": "application/json",
-            "User-Agent": "review-flow-webhooks/1",
-            webhooks.EVENT_HEADER: item.kind,
-            webhooks.ID_HEADER: item.message_id,
-            webhooks.TIMESTAMP_HEADER: str(now_ts),
-            webhooks.SIGNATURE_HEADER: webhooks.signature_header(secrets_in_force, now_ts, body),
-        }
+        headers = self.headers(item, secrets_in_force, now_ts, body)
+        if headers is None:
+            return Outcome(
+                False,
+                error=f"cannot sign: the endpoint's secret is not {webhooks.SECRET_RULE}, and "
+                f"{webhooks.LEGACY_HEADERS_SETTING} is off; give the endpoint a new secret",
+            )
         deadline = Deadline(self.deadline_s)
         try:
             with deadline, self.http.post(

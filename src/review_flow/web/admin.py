@@ -149,6 +149,7 @@ def _webhooks_page(form: WebhookForm, *, new_secret: str | None = None,
         "admin/webhooks.html", form=form, webhooks=webhook_reads.webhook_rows(db_session()),
         errors=_form_errors(form), new_secret=new_secret,
         event_choices=WEBHOOK_EVENT_CHOICES, event_hints=EVENT_HINTS,
+        legacy_headers=webhook_config(current_app).legacy_headers,
     ), status
 
 
