@@ -225,7 +225,7 @@ def test_admin_registers_a_webhook_in_the_browser(chromium: Any, site: str) -> N
     the deliveries page lists; every state of the pages passes axe."""
     admin = chromium.new_context().new_page()
     sign_in(admin, site, "admin@example.org")
-    admin.get_by_role("link", name="Webhooks").click()
+    admin.get_by_role("link", name="Webhooks", exact=True).click()
     expect(admin.get_by_role("heading", name="Webhooks", exact=True)).to_be_visible()
     check_accessibility(admin, "webhooks page")
 
@@ -253,7 +253,7 @@ def test_admin_registers_a_webhook_in_the_browser(chromium: Any, site: str) -> N
     author.get_by_role("button", name="Save draft").click()
     expect(author.get_by_role("status")).to_contain_text("Draft saved as revision 1.")
 
-    admin.get_by_role("link", name="Webhooks").click()
+    admin.get_by_role("link", name="Webhooks", exact=True).click()
     expect(admin.get_by_text(secret)).to_have_count(0)  # shown once, never again
     admin.get_by_role("link", name=re.compile("^Deliveries to webhook")).first.click()
     expect(admin.get_by_role("heading", name=re.compile("^Deliveries to webhook"))).to_be_visible()

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-PUBLIC = "public, max-age=60, stale-while-revalidate=60, stale-if-error=86400"
+PUBLIC = "public, max-age=0, s-maxage=60, stale-while-revalidate=60, stale-if-error=86400"
 ROLES = ["author", "reviewer", "editor", "auditor", "admin"]
 
 

@@ -129,11 +129,15 @@ def page_cache() -> PageCache:
     return cache
 
 
-# Readers without a session: browsers and CDNs may keep the page a minute; a CDN may go
-# on serving it for another minute while it revalidates (a 304 carries no body) and for a
-# day while the origin fails. A change is pushed out sooner by the
-# ``page.changed`` webhook (purge). Vary: the page differs for people with a session.
-PUBLIC_CACHE_CONTROL = "public, max-age=60, stale-while-revalidate=60, stale-if-error=86400"
+# Readers without a session: a CDN may keep the page a minute (``s-maxage``), go on
+# serving it for another minute while it revalidates (a 304 carries no body) and for a
+# day while the origin fails; a change is pushed out sooner by the ``page.changed``
+# webhook (purge). A browser revalidates every time (``max-age=0``): nobody can purge
+# it, and a retraction must not linger on a reader's screen. Vary: the page differs for
+# people with a session.
+PUBLIC_CACHE_CONTROL = (
+    "public, max-age=0, s-maxage=60, stale-while-revalidate=60, stale-if-error=86400"
+)
 PRIVATE_CACHE_CONTROL = "private, no-store"
 VARY = "Cookie"
 
