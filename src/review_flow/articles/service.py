@@ -469,6 +469,10 @@ def _clean_comment(comment: Any) -> str | None:
     if not isinstance(comment, str):
         raise ValidationFailed("comment: must be text", fields={"comment": "must be text"})
     comment = comment.strip()
+    if "\x00" in comment:
+        raise ValidationFailed(
+            "comment: must not contain NUL characters", fields={"comment": "contains NUL"}
+        )
     if len(comment) > MAX_COMMENT:
         raise ValidationFailed(
             f"comment: at most {MAX_COMMENT} characters", fields={"comment": "too long"}

@@ -132,7 +132,7 @@ def _load_for_author(article_id: int) -> Article:
     return article
 
 
-@bp.route("/write/<int:article_id>", methods=["GET", "POST"])
+@bp.route("/write/<id:article_id>", methods=["GET", "POST"])
 def edit_article(article_id: int) -> ResponseReturnValue:
     article = _load_for_author(article_id)
     current = article.current_revision
@@ -182,7 +182,7 @@ def edit_article(article_id: int) -> ResponseReturnValue:
     return redirect(url_for("authoring.edit_article", article_id=article.id), 303)
 
 
-@bp.get("/write/<int:article_id>/revisions/<int:number>")
+@bp.get("/write/<id:article_id>/revisions/<id:number>")
 def revision(article_id: int, number: int) -> ResponseReturnValue:
     session = db_session()
     article = articles.get_article(session, article_id)

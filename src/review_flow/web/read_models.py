@@ -22,6 +22,7 @@ from review_flow.policy.models import PolicySettings
 from review_flow.signatures.models import Decision
 from review_flow.users.models import User, UserRole
 from review_flow.users.roles import Role
+from review_flow.web.converters import MAX_ID as MAX_ID
 
 QUEUE_STATES = ("submitted", "under_review")
 PENDING_STATES = ("submitted", "under_review", "changes_requested")
@@ -411,15 +412,32 @@ def audit_page(session: Session, *, before: int | None, limit: int = 50) -> list
     return list(session.scalars(stmt))
 
 
-# Bigger "before" cursors are no row's id (and SQLite cannot bind them).
+# Bigger "before" cursors are no row's sequence number (and SQLite cannot bind them).
 MAX_CURSOR = 2**62
 
 
-def parse_cursor(raw: str | None) -> int | None:
-    """A pager's ``before`` query argument: an id or sequence number, or None (the first
-    page) for anything that is not one, so a mangled link shows the newest rows."""
+def parse_cursor(raw: str | None, maximum: int = MAX_CURSOR) -> int | None:
+    """A pager's ``before`` query argument: an id (``maximum=MAX_ID``) or sequence number,
+    or None (the first page) for anything that is not one, so a mangled link shows the
+    newest rows."""
+    value = _whole_number(raw)
+    return value if value is not None and 0 < value <= maximum else None
+
+
+# A page number past this is no page (50 rows a page: 50 million rows); refusing it keeps
+# the OFFSET inside what both databases can bind.
+MAX_PAGE = 1_000_000
+
+
+def parse_page(raw: str | None) -> int:
+    """A pager's ``page`` query argument: 1 for anything that is not a page number."""
+    value = _whole_number(raw)
+    return value if value is not None and 0 < value <= MAX_PAGE else 1
+
+
+def _whole_number(raw: str | None) -> int | None:
+    """ASCII digits only (``"²".isdigit()`` is true, but ``int("²")`` fails), 19 at most."""
     raw = raw or ""
-    if not raw.isdigit() or len(raw) > 19:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 19:
         return None
-    value = int(raw)
-    return value if 0 < value <= MAX_CURSOR else None
+    return int(raw)
