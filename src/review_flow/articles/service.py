@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import bindparam, exists, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session, joinedload, lazyload
+from sqlalchemy.orm import Session, aliased, joinedload, lazyload
 
 from review_flow.actor import Actor
 from review_flow.articles.content import (
@@ -103,6 +103,14 @@ def _build_load(lock: bool) -> Any:
         # The chain head too: every action appends an event, so taking the head lock here
         # saves the statement the event would spend on it (see audit.log.seed_head).
         columns += [AuditChainHead.seq.label("head_seq"), AuditChainHead.hash.label("head_hash")]
+        # The version as this statement's snapshot saw it. On PostgreSQL a FOR UPDATE that
+        # waited for another writer returns the locked row as that writer committed it,
+        # but joins and subqueries still read the snapshot taken before the wait; when
+        # the two versions differ, ``_load`` reads again (see there).
+        seen = aliased(Article)
+        columns.append(
+            select(seen.version).where(seen.id == Article.id).scalar_subquery().label("seen")
+        )
         # ... and whether this process's cached webhook endpoints are still current.
         columns.append(webhooks.generation_query().label("webhooks"))
     stmt = (
@@ -134,6 +142,12 @@ def _load(session: Session, article_id: int, actor: Actor, *, lock: bool) -> _Lo
     stmt = _LOAD[lock]
     params = {"article_id": article_id, "actor_id": actor.id}
     row = session.execute(stmt, params).unique().one_or_none()
+    if lock and row is not None and _read_before_the_wait(row):
+        # Another writer committed while this one waited for the row lock, so the current
+        # revision, the approvals and the rest were read before its change. The lock is
+        # held now: reading again sees everything it committed (a new statement takes a
+        # new snapshot under READ COMMITTED) and nobody can change it meanwhile.
+        row = session.execute(stmt, params).unique().one_or_none()
     if row is None:
         raise NotFound(f"Article {article_id} does not exist.", article_id=article_id)
     if row.pv is None:
@@ -143,6 +157,15 @@ def _load(session: Session, article_id: int, actor: Actor, *, lock: bool) -> _Lo
         audit.seed_head(session, row.head_seq, row.head_hash)
         loaded.webhook_generation = row.webhooks
     return loaded
+
+
+def _read_before_the_wait(row: Any) -> bool:
+    article: Article = row.Article
+    current = article.current_revision
+    return row.seen != article.version or (
+        article.current_revision_id is not None
+        and (current is None or current.id != article.current_revision_id)
+    )
 
 
 def get_article(session: Session, article_id: int) -> Article:
