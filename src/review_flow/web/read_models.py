@@ -412,6 +412,32 @@ def audit_page(session: Session, *, before: int | None, limit: int = 50) -> list
     return list(session.scalars(stmt))
 
 
+def event_attestations(session: Session, events: list[AuditEvent]) -> dict[int, dict[str, Any]]:
+    """What each signature event's signer attested, by event ``seq``: one query.
+
+    A decision is written with its event in one action, at the same instant, by the same
+    person, on the same revision; those four name it.
+    """
+    signed = [e for e in events if e.action in ("article.approve", "article.reject")
+              and e.article_id is not None and e.actor_id is not None]
+    if not signed:
+        return {}
+    rows = session.execute(
+        select(Decision.article_id, Decision.reviewer_id, Decision.kind,
+               Decision.revision_number, Decision.signed_at, Decision.attestations)
+        .where(Decision.article_id.in_({e.article_id for e in signed}),
+               Decision.attestations.is_not(None))
+    )
+    by_key = {(r.article_id, r.reviewer_id, f"article.{r.kind}", r.revision_number,
+               r.signed_at): r.attestations for r in rows}
+    out = {}
+    for e in signed:
+        found = by_key.get((e.article_id, e.actor_id, e.action, e.revision, e.at))
+        if found:
+            out[e.seq] = found
+    return out
+
+
 # Bigger "before" cursors are no row's sequence number (and SQLite cannot bind them).
 MAX_CURSOR = 2**62
 
