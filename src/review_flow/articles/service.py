@@ -186,13 +186,25 @@ def _check_version(session: Session, article: Article, expected: int | None) -> 
     if expected is None or expected == article.version:
         return
     missed = session.execute(
-        select(AuditEvent.action, AuditEvent.actor_name, AuditEvent.at, AuditEvent.to_state)
+        select(
+            AuditEvent.action,
+            AuditEvent.actor_name,
+            AuditEvent.at,
+            AuditEvent.to_state,
+            AuditEvent.revision,
+        )
         .where(AuditEvent.article_id == article.id)
         .order_by(AuditEvent.seq.desc())
         .limit(max(1, min(article.version - expected, 20)))
     ).all()
     changes = [
-        {"action": m.action, "by": m.actor_name, "at": m.at.isoformat(), "to_state": m.to_state}
+        {
+            "action": m.action,
+            "by": m.actor_name,
+            "at": m.at.isoformat(),
+            "to_state": m.to_state,
+            "revision": m.revision,
+        }
         for m in reversed(missed)
     ]
     summary = "; ".join(f"{c['action'].split('.')[-1]} by {c['by']}" for c in changes)
