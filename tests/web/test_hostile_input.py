@@ -28,7 +28,7 @@ from tests.web.conftest import Browser
 ROLES = ("anonymous", "author", "reviewer", "editor", "auditor", "admin")
 BIG = ["2147483647", "2147483648", "9223372036854775807", "9223372036854775808",
        "18446744073709551616", "1" + "0" * 40]
-INTS = ["0", "-1", *BIG]
+INTS = ["0", "-1", "\u00b2", "\u0661\u0662", *BIG]
 TEXTS = ["a\x00b", "\x00", "x" * 5000, "\u202e\ufeff", "../../etc/passwd", "%00", "1e999",
          "NaN", " 1 ", "\U0001f600"]
 CURSOR_KINDS = ("articles", "history", "revisions", "audit", "deliveries")
