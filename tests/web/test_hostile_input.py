@@ -142,8 +142,11 @@ def _methods(rule: Any) -> list[str]:
 
 
 class Failures(list[str]):
+    throttled = 0
+
     def check(self, response: Any, what: str) -> None:
         response.close()  # a static file is streamed: close it
+        self.throttled += response.status_code == 429
         if response.status_code >= 500:
             self.append(f"{response.status_code} {what}")
 
@@ -265,6 +268,7 @@ def test_no_api_endpoint_answers_a_server_error(app: Any, world: dict[str, Any])
                                        headers={**auth, "Idempotency-Key": key})
                 failures.check(response, f"{method} {path} Idempotency-Key={key[:20]!r}")
     assert not failures, "\n".join(failures)
+    assert failures.throttled == 0, "rate limiting kept the requests from the handlers"
 
 
 # --- the cases the attack test found, each named -------------------------------------
