@@ -147,7 +147,7 @@ def test_stale_editor_save_is_a_conflict_and_keeps_the_text(as_role: Any, story:
                                                          expected_version=old_version))
     assert response.status_code == 409
     page = response.get_data(as_text=True)
-    assert "changed since you loaded it" in page
+    assert "Someone else changed this article since you opened it." in page
     assert "My version [1]." in page
     assert story.revisions(article_id) == 2
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC
 from typing import Any
 
 from sqlalchemy import select
@@ -43,16 +42,12 @@ def audit_log(query: s.AuditQuery) -> Any:
         if query.action is not None:
             stmt = stmt.where(AuditEvent.action == query.action)
         if query.since is not None:
-            stmt = stmt.where(AuditEvent.at >= _aware(query.since))
+            stmt = stmt.where(AuditEvent.at >= query.since)
         if query.until is not None:
-            stmt = stmt.where(AuditEvent.at < _aware(query.until))
+            stmt = stmt.where(AuditEvent.at < query.until)
         rows, cursor = page(list(session.scalars(stmt)), query.limit, "audit", lambda e: e.seq)
         return {"items": [event_as_dict(e) for e in rows], "next_cursor": cursor}
 
     return read(work)
-
-
-def _aware(value: Any) -> Any:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 

@@ -15,6 +15,11 @@ from urllib.parse import urlencode
 
 from review_flow.api.errors import Malformed
 
+# The largest position each list can hold: ids and revision numbers are integer columns
+# (PostgreSQL refuses to bind more into one), audit sequence numbers are big integers.
+MAX_POSITION = {"audit": 2**62, "history": 2**62}
+MAX_INT_COLUMN = 2**31 - 1
+
 
 def encode(kind: str, position: int) -> str:
     raw = json.dumps([kind, position], separators=(",", ":")).encode()
@@ -35,7 +40,7 @@ def decode(cursor: str | None, kind: str) -> int | None:
         or value[0] != kind
         or not isinstance(value[1], int)
         or isinstance(value[1], bool)
-        or not 0 <= value[1] <= 2**62
+        or not 0 <= value[1] <= MAX_POSITION.get(kind, MAX_INT_COLUMN)
     ):
         raise Malformed(
             "cursor: not a cursor from this list; start again without one.",

@@ -4,7 +4,7 @@ the contract and the checks cannot drift apart."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt
@@ -29,7 +29,19 @@ def _plain_text(value: str) -> str:
     return value
 
 
+def _utc(value: datetime) -> datetime:
+    """An instant in UTC; a zone-less time is taken as UTC. One that has no UTC form
+    (0001-01-01T00:00:00+05:00 is before year 1 there) is refused, not a crash."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("is outside the range of dates in UTC (years 1 to 9999)") from None
+
+
 Text = Annotated[str, Field(strict=True), AfterValidator(_plain_text)]
+UtcTime = Annotated[datetime, AfterValidator(_utc)]
 State = Literal[STATES]  # type: ignore[valid-type]
 Version = Annotated[StrictInt, Field(ge=1, le=2_147_483_647)]
 
@@ -78,8 +90,8 @@ class AuditQuery(PageQuery):
         default=None, ge=1, le=2_147_483_647, description="user id of the actor"
     )
     action: Annotated[Text, Field(max_length=64)] | None = None
-    since: datetime | None = Field(default=None, description="events at or after (ISO 8601)")
-    until: datetime | None = Field(default=None, description="events before (ISO 8601)")
+    since: UtcTime | None = Field(default=None, description="events at or after (ISO 8601)")
+    until: UtcTime | None = Field(default=None, description="events before (ISO 8601)")
 
 
 class WebhookCreate(_In):

@@ -25,6 +25,13 @@ _PMID = re.compile(r"^\d{1,9}$")
 _CITATION = re.compile(r"(?<![\\!])\[(\d+(?:\s*[,\u2013-]\s*\d+)*)\](?!\()")
 
 
+def no_nul(value: str | None) -> str | None:
+    """PostgreSQL cannot store NUL in text, and SQLite would keep it silently: refuse it."""
+    if value is not None and "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
 class Reference(BaseModel):
     """One cited source: a title and at least one of url, doi, pmid."""
 
@@ -34,6 +41,11 @@ class Reference(BaseModel):
     url: str | None = Field(default=None, max_length=2000)
     doi: str | None = Field(default=None, max_length=200)
     pmid: str | None = Field(default=None, max_length=12)
+
+    @field_validator("title", "url", "doi", "pmid", mode="before")
+    @classmethod
+    def _no_nul(cls, v: Any) -> Any:
+        return no_nul(v) if isinstance(v, str) else v
 
     @field_validator("url")
     @classmethod
@@ -71,6 +83,11 @@ class Generator(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     model: str | None = Field(default=None, max_length=200)
     version: str | None = Field(default=None, max_length=100)
+
+    @field_validator("name", "model", "version", mode="before")
+    @classmethod
+    def _no_nul(cls, v: Any) -> Any:
+        return no_nul(v) if isinstance(v, str) else v
 
 
 def _field_path(loc: tuple[Any, ...], root: str) -> str:
@@ -132,6 +149,10 @@ def parse_generator(raw: Any) -> dict[str, Any] | None:
 def clean_title(title: Any) -> str:
     if not isinstance(title, str):
         raise ValidationFailed("title: must be text", fields={"title": "must be text"})
+    if "\x00" in title:
+        raise ValidationFailed(
+            "title: must not contain NUL characters", fields={"title": "contains NUL"}
+        )
     title = unicodedata.normalize("NFC", " ".join(title.split()))
     if len(title) > MAX_TITLE:
         raise ValidationFailed(

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import bindparam, exists, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session, joinedload, lazyload
+from sqlalchemy.orm import Session, aliased, joinedload, lazyload
 
 from review_flow.actor import Actor
 from review_flow.articles.content import (
@@ -106,6 +106,14 @@ def _build_load(lock: bool) -> Any:
         # The chain head too: every action appends an event, so taking the head lock here
         # saves the statement the event would spend on it (see audit.log.seed_head).
         columns += [AuditChainHead.seq.label("head_seq"), AuditChainHead.hash.label("head_hash")]
+        # The version as this statement's snapshot saw it. On PostgreSQL a FOR UPDATE that
+        # waited for another writer returns the locked row as that writer committed it,
+        # but joins and subqueries still read the snapshot taken before the wait; when
+        # the two versions differ, ``_load`` reads again (see there).
+        seen = aliased(Article)
+        columns.append(
+            select(seen.version).where(seen.id == Article.id).scalar_subquery().label("seen")
+        )
         # ... and whether this process's cached webhook endpoints are still current.
         columns.append(webhooks.generation_query().label("webhooks"))
     stmt = (
@@ -137,6 +145,12 @@ def _load(session: Session, article_id: int, actor: Actor, *, lock: bool) -> _Lo
     stmt = _LOAD[lock]
     params = {"article_id": article_id, "actor_id": actor.id}
     row = session.execute(stmt, params).unique().one_or_none()
+    if lock and row is not None and _read_before_the_wait(row):
+        # Another writer committed while this one waited for the row lock, so the current
+        # revision, the approvals and the rest were read before its change. The lock is
+        # held now: reading again sees everything it committed (a new statement takes a
+        # new snapshot under READ COMMITTED) and nobody can change it meanwhile.
+        row = session.execute(stmt, params).unique().one_or_none()
     if row is None:
         raise NotFound(f"Article {article_id} does not exist.", article_id=article_id)
     if row.pv is None:
@@ -146,6 +160,15 @@ def _load(session: Session, article_id: int, actor: Actor, *, lock: bool) -> _Lo
         audit.seed_head(session, row.head_seq, row.head_hash)
         loaded.webhook_generation = row.webhooks
     return loaded
+
+
+def _read_before_the_wait(row: Any) -> bool:
+    article: Article = row.Article
+    current = article.current_revision
+    return row.seen != article.version or (
+        article.current_revision_id is not None
+        and (current is None or current.id != article.current_revision_id)
+    )
 
 
 def get_article(session: Session, article_id: int) -> Article:
@@ -166,13 +189,25 @@ def _check_version(session: Session, article: Article, expected: int | None) -> 
     if expected is None or expected == article.version:
         return
     missed = session.execute(
-        select(AuditEvent.action, AuditEvent.actor_name, AuditEvent.at, AuditEvent.to_state)
+        select(
+            AuditEvent.action,
+            AuditEvent.actor_name,
+            AuditEvent.at,
+            AuditEvent.to_state,
+            AuditEvent.revision,
+        )
         .where(AuditEvent.article_id == article.id)
         .order_by(AuditEvent.seq.desc())
         .limit(max(1, min(article.version - expected, 20)))
     ).all()
     changes = [
-        {"action": m.action, "by": m.actor_name, "at": m.at.isoformat(), "to_state": m.to_state}
+        {
+            "action": m.action,
+            "by": m.actor_name,
+            "at": m.at.isoformat(),
+            "to_state": m.to_state,
+            "revision": m.revision,
+        }
         for m in reversed(missed)
     ]
     summary = "; ".join(f"{c['action'].split('.')[-1]} by {c['by']}" for c in changes)
@@ -472,6 +507,10 @@ def _clean_comment(comment: Any) -> str | None:
     if not isinstance(comment, str):
         raise ValidationFailed("comment: must be text", fields={"comment": "must be text"})
     comment = comment.strip()
+    if "\x00" in comment:
+        raise ValidationFailed(
+            "comment: must not contain NUL characters", fields={"comment": "contains NUL"}
+        )
     if len(comment) > MAX_COMMENT:
         raise ValidationFailed(
             f"comment: at most {MAX_COMMENT} characters", fields={"comment": "too long"}

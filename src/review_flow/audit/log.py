@@ -23,6 +23,9 @@ from review_flow.db import table_of
 from review_flow.timeutil import isoformat, utcnow
 
 _HEAD_KEY = "review_flow.audit_head"
+# The actor_name column's size: a longer name (a sign-in attempt's e-mail as typed) is
+# recorded cut short rather than refused by PostgreSQL (SQLite would keep it whole).
+ACTOR_NAME_MAX = 300
 
 
 @dataclass(frozen=True)
@@ -92,7 +95,7 @@ def record(
         seq=prev_seq + 1,
         at=at,
         actor_id=actor_id,
-        actor_name=actor_name,
+        actor_name=actor_name[:ACTOR_NAME_MAX],
         action=action,
         object_type=object_type,
         object_id=None if object_id is None else str(object_id),

@@ -76,9 +76,12 @@ def init_app(app: Flask) -> None:
         load_user,
         unit_of_work,
     )
+    from review_flow.web.converters import IdConverter
+    from review_flow.web.input_gate import refuse_nul
     from review_flow.web.templating import register_template_helpers
 
     configure(app)
+    app.url_map.converters["id"] = IdConverter
     csrf = CSRFProtect(app)
     login = LoginManager(app)
     login.anonymous_user = Anonymous  # type: ignore[assignment]
@@ -108,6 +111,7 @@ def init_app(app: Flask) -> None:
             raise Forbidden("This page has no access rule.")
         if rule.token_auth:
             return None
+        refuse_nul(request)
         if request.method not in SAFE_METHODS and app.config.get("WTF_CSRF_ENABLED", True):
             csrf.protect()
         if rule.allows(current_user):

@@ -88,7 +88,7 @@ def create_token() -> ResponseReturnValue:
     return _page(TokenForm(formdata=None), new_token=made.plaintext, status=201)
 
 
-@bp.post("/tokens/<int:token_id>/revoke")
+@bp.post("/tokens/<id:token_id>/revoke")
 def revoke_token(token_id: int) -> ResponseReturnValue:
     actor = current_actor()
     token = tokens.revoke_token(db_session(), token_id, by=actor.user, context=actor.context)
@@ -221,7 +221,7 @@ def _set_active(webhook_id: int, active: bool) -> ResponseReturnValue:
     return redirect(url_for("admin.webhooks_page"), 303)
 
 
-@bp.post("/webhooks/<int:webhook_id>/secret")
+@bp.post("/webhooks/<id:webhook_id>/secret")
 def roll_webhook_secret(webhook_id: int) -> ResponseReturnValue:
     """A new generated signing secret, shown this once; the old one keeps signing beside
     it for the default grace period. Posting again (a refresh) rolls once more: the
@@ -236,22 +236,22 @@ def roll_webhook_secret(webhook_id: int) -> ResponseReturnValue:
     return _webhooks_page(WebhookForm(formdata=None), new_secret=made.secret)
 
 
-@bp.post("/webhooks/<int:webhook_id>/activate")
+@bp.post("/webhooks/<id:webhook_id>/activate")
 def activate_webhook(webhook_id: int) -> ResponseReturnValue:
     return _set_active(webhook_id, True)
 
 
-@bp.post("/webhooks/<int:webhook_id>/deactivate")
+@bp.post("/webhooks/<id:webhook_id>/deactivate")
 def deactivate_webhook(webhook_id: int) -> ResponseReturnValue:
     return _set_active(webhook_id, False)
 
 
-@bp.get("/webhooks/<int:webhook_id>/deliveries")
+@bp.get("/webhooks/<id:webhook_id>/deliveries")
 def webhook_deliveries(webhook_id: int) -> ResponseReturnValue:
     """One endpoint's deliveries, newest first, a page at a time (``?before=<id>``)."""
     session = db_session()
     hook = webhooks.get_webhook(session, webhook_id)
-    before = read_models.parse_cursor(request.args.get("before"))
+    before = read_models.parse_cursor(request.args.get("before"), read_models.MAX_ID)
     rows = webhook_reads.delivery_page(session, webhook_id, before=before,
                                        limit=DELIVERIES_PAGE + 1)
     return render_template(
@@ -262,7 +262,7 @@ def webhook_deliveries(webhook_id: int) -> ResponseReturnValue:
     )
 
 
-@bp.post("/webhooks/<int:webhook_id>/redrive")
+@bp.post("/webhooks/<id:webhook_id>/redrive")
 def redrive_webhook(webhook_id: int) -> ResponseReturnValue:
     """Send this endpoint's dead deliveries again (after the receiver is fixed)."""
     actor = current_actor()

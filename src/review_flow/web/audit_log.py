@@ -20,6 +20,9 @@ PAGE = 50
 @bp.get("/audit")
 def log() -> ResponseReturnValue:
     before = read_models.parse_cursor(request.args.get("before"))
-    events = read_models.audit_page(db_session(), before=before, limit=PAGE + 1)
-    return render_template("audit/log.html", events=events[:PAGE],
+    session = db_session()
+    events = read_models.audit_page(session, before=before, limit=PAGE + 1)
+    shown = events[:PAGE]
+    return render_template("audit/log.html", events=shown,
+                           attested=read_models.event_attestations(session, shown),
                            older=events[PAGE - 1].seq if len(events) > PAGE else None)

@@ -7,6 +7,7 @@ buttons that return the form with the rows changed and nothing saved.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -66,8 +67,8 @@ def _row_errors(fields: dict[str, str], form: ArticleForm) -> dict[int, list[str
 
 
 def _render_editor(form: ArticleForm, article: Article | None, *, status: int = 200,
-                   errors: list[str] | None = None, fields: dict[str, str] | None = None
-                   ) -> ResponseReturnValue:
+                   errors: list[str] | None = None, fields: dict[str, str] | None = None,
+                   conflict: dict[str, Any] | None = None) -> ResponseReturnValue:
     session = db_session()
     actor = current_actor()
     context: dict[str, Any] = {
@@ -79,6 +80,7 @@ def _render_editor(form: ArticleForm, article: Article | None, *, status: int = 
         "action_form": ActionForm(formdata=None),
         "comment_form": CommentForm(formdata=None),
         "actions": ACTIONS_BY_NAME,
+        "conflict": conflict,
     }
     if article is not None:
         context.update(
@@ -92,6 +94,27 @@ def _render_editor(form: ArticleForm, article: Article | None, *, status: int = 
 
 def _op() -> str:
     return request.form.get("op", "save")
+
+
+# "Save my text over it": after a conflict the person has seen what changed and chooses
+# to save anyway, against the version the conflict showed (still refused if it moved on).
+_OVERWRITE = "overwrite-"
+
+
+def _expected_version(form: ArticleForm, op: str) -> int | None:
+    if op.startswith(_OVERWRITE):
+        return read_models.parse_cursor(op.removeprefix(_OVERWRITE), read_models.MAX_ID)
+    return form.expected_version.data
+
+
+def _conflict(exc: Conflict) -> dict[str, Any] | None:
+    """What changed since the editor was opened, for the conflict notice (None when the
+    conflict is not a stale version)."""
+    if "current_version" not in exc.details:
+        return None
+    return {"version": exc.details["current_version"],
+            "changes": [dict(c, at=datetime.fromisoformat(c["at"]))
+                        for c in exc.details.get("changes", [])]}
 
 
 @bp.route("/write/new", methods=["GET", "POST"])
@@ -132,7 +155,7 @@ def _load_for_author(article_id: int) -> Article:
     return article
 
 
-@bp.route("/write/<int:article_id>", methods=["GET", "POST"])
+@bp.route("/write/<id:article_id>", methods=["GET", "POST"])
 def edit_article(article_id: int) -> ResponseReturnValue:
     article = _load_for_author(article_id)
     current = article.current_revision
@@ -156,7 +179,7 @@ def edit_article(article_id: int) -> ResponseReturnValue:
         _, revision = articles.edit_article(
             session, actor, article.id, title=form.title.data or "", body=form.body.data or "",
             references=form.references_data(), generator=current.generator,
-            expected_version=form.expected_version.data,
+            expected_version=_expected_version(form, op),
         )
         if op == "submit":
             articles.perform_action(session, actor, article.id, "submit")
@@ -168,10 +191,13 @@ def edit_article(article_id: int) -> ResponseReturnValue:
     except (Conflict, InvalidTransition) as exc:
         abandon()
         session.expire_all()
+        conflict = _conflict(exc) if isinstance(exc, Conflict) else None
         return _render_editor(
             form, articles.get_article(session, article_id), status=409,
-            errors=[exc.message, "Nothing was saved. Your text is still in the form below: "
-                    "copy what you need, then reload the page to see the latest version."],
+            errors=[] if conflict else [
+                exc.message, "Nothing was saved. Your text is still in the form below: "
+                "copy what you need, then reload the page to see the latest version."],
+            conflict=conflict,
         )
     saved = (f"Saved as revision {revision.number}." if revision
              else "No changes: no new revision was made.")
@@ -182,7 +208,7 @@ def edit_article(article_id: int) -> ResponseReturnValue:
     return redirect(url_for("authoring.edit_article", article_id=article.id), 303)
 
 
-@bp.get("/write/<int:article_id>/revisions/<int:number>")
+@bp.get("/write/<id:article_id>/revisions/<id:number>")
 def revision(article_id: int, number: int) -> ResponseReturnValue:
     session = db_session()
     article = articles.get_article(session, article_id)

@@ -23,6 +23,7 @@ from review_flow.signatures import trust
 from review_flow.signatures.models import Decision
 from review_flow.users.models import User, UserRole
 from review_flow.users.roles import Role
+from review_flow.web.converters import MAX_ID as MAX_ID
 
 QUEUE_STATES = ("submitted", "under_review")
 PENDING_STATES = ("submitted", "under_review", "changes_requested")
@@ -423,15 +424,58 @@ def audit_page(session: Session, *, before: int | None, limit: int = 50) -> list
     return list(session.scalars(stmt))
 
 
-# Bigger "before" cursors are no row's id (and SQLite cannot bind them).
+def event_attestations(session: Session, events: list[AuditEvent]) -> dict[int, dict[str, Any]]:
+    """What each signature event's signer attested, by event ``seq``: one query.
+
+    A decision is written with its event in one action, at the same instant, by the same
+    person, on the same revision; those four name it.
+    """
+    signed = [e for e in events if e.action in ("article.approve", "article.reject")
+              and e.article_id is not None and e.actor_id is not None]
+    if not signed:
+        return {}
+    rows = session.execute(
+        select(Decision.article_id, Decision.reviewer_id, Decision.kind,
+               Decision.revision_number, Decision.signed_at, Decision.attestations)
+        .where(Decision.article_id.in_({e.article_id for e in signed}),
+               Decision.attestations.is_not(None))
+    )
+    by_key = {(r.article_id, r.reviewer_id, f"article.{r.kind}", r.revision_number,
+               r.signed_at): r.attestations for r in rows}
+    out = {}
+    for e in signed:
+        found = by_key.get((e.article_id, e.actor_id, e.action, e.revision, e.at))
+        if found:
+            out[e.seq] = found
+    return out
+
+
+# Bigger "before" cursors are no row's sequence number (and SQLite cannot bind them).
 MAX_CURSOR = 2**62
 
 
-def parse_cursor(raw: str | None) -> int | None:
-    """A pager's ``before`` query argument: an id or sequence number, or None (the first
-    page) for anything that is not one, so a mangled link shows the newest rows."""
+def parse_cursor(raw: str | None, maximum: int = MAX_CURSOR) -> int | None:
+    """A pager's ``before`` query argument: an id (``maximum=MAX_ID``) or sequence number,
+    or None (the first page) for anything that is not one, so a mangled link shows the
+    newest rows."""
+    value = _whole_number(raw)
+    return value if value is not None and 0 < value <= maximum else None
+
+
+# A page number past this is no page (50 rows a page: 50 million rows); refusing it keeps
+# the OFFSET inside what both databases can bind.
+MAX_PAGE = 1_000_000
+
+
+def parse_page(raw: str | None) -> int:
+    """A pager's ``page`` query argument: 1 for anything that is not a page number."""
+    value = _whole_number(raw)
+    return value if value is not None and 0 < value <= MAX_PAGE else 1
+
+
+def _whole_number(raw: str | None) -> int | None:
+    """ASCII digits only (``"²".isdigit()`` is true, but ``int("²")`` fails), 19 at most."""
     raw = raw or ""
-    if not raw.isdigit() or len(raw) > 19:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 19:
         return None
-    value = int(raw)
-    return value if 0 < value <= MAX_CURSOR else None
+    return int(raw)

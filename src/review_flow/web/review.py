@@ -55,8 +55,7 @@ DONE_MESSAGES = {
 def queue() -> ResponseReturnValue:
     state = request.args.get("state", "")
     states = (state,) if state in read_models.QUEUE_STATES else read_models.QUEUE_STATES
-    page = request.args.get("page", "1")
-    page_no = int(page) if page.isdigit() and int(page) > 0 else 1
+    page_no = read_models.parse_page(request.args.get("page"))
     per_page = 50
     session = db_session()
     rows = read_models.review_queue(session, states, limit=per_page + 1,
@@ -119,7 +118,7 @@ def review_context(article: Article) -> dict[str, Any]:
     }
 
 
-@bp.get("/review/<int:article_id>")
+@bp.get("/review/<id:article_id>")
 def article(article_id: int) -> ResponseReturnValue:
     art = articles.get_article(db_session(), article_id)
     return render_template("review/article.html", **review_context(art))
@@ -131,7 +130,7 @@ def _return_to(form_value: str | None, article_id: int) -> str:
     return safe_next(form_value, default)
 
 
-@bp.post("/articles/<int:article_id>/actions/<action>")
+@bp.post("/articles/<id:article_id>/actions/<action>")
 def act(article_id: int, action: str) -> ResponseReturnValue:
     """Workflow actions without a signature (submit, start review, request changes, ...)."""
     if action in SIGNED_ACTIONS:
@@ -150,7 +149,7 @@ def act(article_id: int, action: str) -> ResponseReturnValue:
     return redirect(back, 303)
 
 
-@bp.post("/articles/<int:article_id>/comments")
+@bp.post("/articles/<id:article_id>/comments")
 def comment(article_id: int) -> ResponseReturnValue:
     form = CommentForm()
     back = _return_to(form.return_to.data, article_id)
@@ -177,7 +176,7 @@ def _sign_page(art: Article, action: str, form: SignForm, *, status: int = 200,
     ), status
 
 
-@bp.route("/review/<int:article_id>/sign/<action>", methods=["GET", "POST"])
+@bp.route("/review/<id:article_id>/sign/<action>", methods=["GET", "POST"])
 def sign(article_id: int, action: str) -> ResponseReturnValue:
     """The electronic signature step for approve and reject."""
     if action not in SIGNED_ACTIONS:
@@ -199,8 +198,9 @@ def sign(article_id: int, action: str) -> ResponseReturnValue:
                 f"{spec.label} is not open to you on this article now (it is "
                 f"{art.state.replace('_', ' ')}).", code="action_not_allowed")
         form.content_hash.data = shown_hash
-        version = request.args.get("expected_version", "")
-        form.expected_version.data = int(version) if version.isdigit() else art.version
+        version = read_models.parse_cursor(request.args.get("expected_version"),
+                                           read_models.MAX_ID)
+        form.expected_version.data = version or art.version
         return _sign_page(art, action, form)
     form = SignForm()
     _, policy = policy_service.active_policy(session)

@@ -59,12 +59,28 @@ def short_hash(value: str | None) -> str:
     return (value or "").removeprefix("sha256:")[:12]
 
 
+def attested(attestations: dict[str, Any] | None) -> list[str]:
+    """What a signer attested, one sentence per review check, in the policy's order as
+    the signature recorded them (``Decision.attestations``)."""
+    out = []
+    for key, value in (attestations or {}).items():
+        label = CHECK_LABELS.get(key, key.replace("_", " ").capitalize())
+        if key == "conflict_of_interest":
+            out.append(f"Conflict of interest: {value}" if value else
+                       "Conflict of interest: not declared")
+        elif isinstance(value, bool) or value is None:
+            out.append(label if value else f"{label}: not confirmed")
+        else:
+            out.append(f"{label}: {value}")
+    return out
+
+
 def register_template_helpers(app: Flask) -> None:
     from review_flow.web.review import waited
 
     app.jinja_env.filters.update(
         date=fmt_date, datetime=fmt_datetime, short_hash=short_hash,
-        state_label=lambda s: STATE_LABELS.get(s, s),
+        state_label=lambda s: STATE_LABELS.get(s, s), attested=attested,
     )
     globals_: dict[str, Any] = {
         "can_write": access.can_write,
