@@ -20,7 +20,7 @@ from tests.conftest import PASSWORD
 from tests.support.receivers import webhook_receiver
 from tests.support.webhook_config import TEST_WEBHOOKS, register
 
-SECRET = "whsec_page_changed_test_secret"
+SECRET = "whsec_cGFnZS1jaGFuZ2VkLXRlc3Qtc2VjcmV0LTMyYnl0ZXM="  # 32 bytes, Standard Webhooks
 
 
 def _purges(db: Database) -> list[tuple[str, list[str], int]]:

@@ -670,7 +670,6 @@ def perform_action(
             policy_version=loaded.policy_version,
         )
         session.add(decision)
-        session.flush()  # its id goes into the chained event
     if comment:
         session.add(
             Comment(
@@ -690,6 +689,8 @@ def perform_action(
     article.version += 1
     article.updated_at = now
     approvals = loaded.approvals + (1 if action == "approve" else 0)
+    if decision is not None:
+        session.flush()  # the decision's id goes into the chained event; one UPDATE of the row
     event = audit.record(
         session,
         actor_id=actor.id,
