@@ -197,3 +197,22 @@ def test_review_queue_pages_oldest_first_by_state(
         ["Waiting 1", "Waiting 3"]]
     html = reviewer.get("/review?after=bogus").get_data(as_text=True)
     assert _TABLE_TITLE.findall(html) == ["Waiting 0", "Waiting 1"]
+
+
+@pytest.mark.parametrize(("walk_first", "page"), [(1, 1), (1, 2), (2, 1), (3, 2), (1000, 20)])
+def test_search_gives_the_same_pages_however_it_reads_them(
+        client: Any, story: Any, monkeypatch: pytest.MonkeyPatch, walk_first: int, page: int
+) -> None:
+    """A search page is read by walking the list in order when the first ``WALK_FIRST``
+    rows hold a page of matches, else through the search index: the same pages either
+    way, whatever the matches' places in the list."""
+    from review_flow.articles import search
+
+    titles = ["Heart one", "Asthma one", "Asthma two", "Heart two", "Asthma three",
+              "Asthma four", "Heart three", "Asthma five"]
+    _approved(story, *titles)
+    monkeypatch.setattr(search, "WALK_FIRST", walk_first)
+    monkeypatch.setattr(public, "HOME_PAGE", page)
+    pages = _walk(client, "/?q=heart", "Older articles", _HOME_TITLE)
+    assert [t for p in pages for t in p] == ["Heart three", "Heart two", "Heart one"]
+    assert all(len(p) <= page for p in pages)

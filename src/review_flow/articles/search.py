@@ -17,12 +17,30 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, column, func, literal_column, select, table
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    Integer,
+    any_,
+    bindparam,
+    column,
+    func,
+    literal_column,
+    select,
+    table,
+)
+from sqlalchemy.orm import Session
 
+from review_flow.articles.models import Article, Revision
 from review_flow.errors import ValidationFailed
 
 MAX_QUERY = 200
 MAX_TERMS = 8
+# Words shorter than this are whole words, not prefixes: "a*" matches nearly every title.
+MIN_PREFIX = 3
+# A search page first tests the titles of this many articles in the list's order; when
+# they hold fewer matches than a page, the matches are read through the search index.
+WALK_FIRST = 1000
 _WORD = re.compile(r"[^\W_]+")
 
 _TITLES = table("article_titles", column("rowid"))
@@ -54,14 +72,41 @@ def terms(text: str) -> list[str]:
 def title_matches(dialect: str, words: list[str], article_id: Any, title: Any
                   ) -> ColumnElement[bool]:
     """A condition on the listed article (``article_id``) and its shown ``title`` column
-    that holds when the title has a word starting with each of ``words``."""
+    that holds when the title has a word starting with each of ``words`` (short words:
+    that word)."""
     if dialect == "sqlite":
-        query = " ".join(f'"{w}"*' for w in words)  # words hold no quote: see terms()
-        matching = select(_TITLES.c.rowid).where(
-            literal_column("article_titles").op("MATCH")(bindparam("search", query))
-        )
-        return article_id.in_(matching)  # type: ignore[no-any-return]
-    query = " & ".join(f"{w}:*" for w in words)
-    return func.to_tsvector(_SIMPLE, title).op("@@")(  # type: ignore[no-any-return]
-        func.to_tsquery(_SIMPLE, bindparam("search", query))
-    )
+        return article_id.in_(_fts_rows(words))  # type: ignore[no-any-return]
+    return _tsvector(title).op("@@")(_tsquery(words))  # type: ignore[no-any-return]
+
+
+def _fts_rows(words: list[str]) -> Any:
+    # Each word quoted, as a string: the words hold no quote (see terms()).
+    query = " ".join(f'"{w}"' + ("*" if len(w) >= MIN_PREFIX else "") for w in words)
+    return select(_TITLES.c.rowid).where(
+        literal_column("article_titles").op("MATCH")(bindparam("search", query)))
+
+
+def _tsvector(title: Any) -> Any:
+    return func.to_tsvector(_SIMPLE, title)  # the expression ix_revisions_title_search holds
+
+
+def _tsquery(words: list[str]) -> Any:
+    query = " & ".join(w + (":*" if len(w) >= MIN_PREFIX else "") for w in words)
+    return func.to_tsquery(_SIMPLE, bindparam("search", query))
+
+
+def matching_ids(session: Session, words: list[str]) -> list[int]:
+    """Ids of every listed article whose title matches, read through the search index:
+    for a search whose matches are too few to meet by walking the list in order."""
+    if session.get_bind().dialect.name == "sqlite":
+        return list(session.scalars(_fts_rows(words)))
+    # Every revision with a matching title (drafts too), then the listed articles showing one.
+    revisions = list(session.scalars(
+        select(Revision.id).where(_tsvector(Revision.title).op("@@")(_tsquery(words)))))
+    if not revisions:
+        return []
+    return list(session.scalars(
+        select(Article.id).where(
+            Article.approved_revision_id == any_(bindparam("revisions", revisions,
+                                                           type_=ARRAY(Integer))),
+            Article.published_at.is_not(None))))

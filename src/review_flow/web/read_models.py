@@ -353,9 +353,10 @@ def public_index(session: Session, *, limit: int = 20,
                  words: list[str] | None = None) -> list[IndexRow]:
     """Articles whose approved text is public, most recently approved first, from the
     position ``after`` (published_at, id of the last row shown); only those whose title
-    has a word starting with each of ``words`` when given. One query, walking
-    ``ix_articles_published`` (``articles.published_at`` is set by an approval and
-    cleared by a retraction, so retracted articles are not listed)."""
+    has a word starting with each of ``words`` when given (then up to four queries,
+    see below). One query, walking ``ix_articles_published``
+    (``articles.published_at`` is set by an approval and cleared by a retraction, so
+    retracted articles are not listed)."""
     stmt = (
         select(Article.id, Article.slug, Article.published_at, Revision.title)
         .join(Revision, Revision.id == Article.approved_revision_id)
@@ -368,7 +369,17 @@ def public_index(session: Session, *, limit: int = 20,
             literal(after[0], UTCDateTime), literal(after[1])))
     if words:
         dialect = session.get_bind().dialect.name
-        stmt = stmt.where(search.title_matches(dialect, words, Article.id, Revision.title))
+        # A common word: the next WALK_FIRST articles in order hold a page of matches.
+        window = stmt.limit(search.WALK_FIRST).subquery()
+        rows = session.execute(
+            select(window)
+            .where(search.title_matches(dialect, words, window.c.id, window.c.title))
+            .order_by(window.c.published_at.desc(), window.c.id.desc()).limit(limit)).all()
+        if len(rows) < limit:
+            # A rare one: read its matches through the search index, then sort them.
+            ids = search.matching_ids(session, words)
+            rows = session.execute(stmt.where(Article.id.in_(ids))).all() if ids else []
+        return [IndexRow(r.id, r.slug, r.title, r.published_at) for r in rows]
     return [IndexRow(r.id, r.slug, r.title, r.published_at) for r in session.execute(stmt)]
 
 
