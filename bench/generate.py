@@ -352,7 +352,7 @@ def generate(url: str, articles: int, seed: int = 7) -> dict[str, Any]:
         }
     chain = Chain(head.seq, head.hash)
     now = datetime.now(UTC).replace(microsecond=0)
-    builder = Builder(who, chain, policy_version, articles * 11,
+    builder = Builder(who, chain, policy_version, articles * 12,
                       now - SPAN - timedelta(days=1), random.Random(seed))
     builder.next_revision = first_ids["revisions"]
     builder.next_comment = first_ids["comments"]

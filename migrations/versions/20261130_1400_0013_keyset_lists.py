@@ -11,8 +11,8 @@ index that walks its rows in that order, filters included:
 - ``GET /api/v1/articles``: (state, id) and (author_id, state, id); (author_id, id) for
   an author's unfiltered list (PostgreSQL's author index is not in id order);
 - title search on the home page: an FTS5 table on SQLite, kept by triggers on
-  ``articles``; a GIN index over ``to_tsvector('simple', title)`` of revisions on
-  PostgreSQL (built in, no extension to install).
+  ``articles``; on PostgreSQL a stored generated column ``revisions.title_search``
+  (``to_tsvector('simple', title)``) with a GIN index (built in, no extension to install).
 
 Revision ID: 0013
 Revises: 0007
@@ -88,10 +88,13 @@ def upgrade() -> None:
         for statement in _SQLITE_SEARCH:
             op.execute(statement)
     else:
+        # Stored, not an index over the expression: a search page that walks the list in
+        # order tests each title, and computing to_tsvector per row cost 10 µs.
         op.execute(
-            "CREATE INDEX ix_revisions_title_search ON revisions "
-            "USING gin (to_tsvector('simple'::regconfig, title))"
+            "ALTER TABLE revisions ADD COLUMN title_search tsvector "
+            "GENERATED ALWAYS AS (to_tsvector('simple'::regconfig, title)) STORED"
         )
+        op.execute("CREATE INDEX ix_revisions_title_search ON revisions USING gin (title_search)")
 
 
 def downgrade() -> None:
@@ -101,6 +104,7 @@ def downgrade() -> None:
         op.execute("DROP TABLE IF EXISTS article_titles")
     else:
         op.execute("DROP INDEX IF EXISTS ix_revisions_title_search")
+        op.execute("ALTER TABLE revisions DROP COLUMN IF EXISTS title_search")
     for name in ("ix_articles_approved_revision_id", "ix_articles_waiting", "ix_articles_state_id",
                  "ix_articles_author_id_id", "ix_articles_author_state_id",
                  "ix_articles_author_updated", "ix_articles_published"):

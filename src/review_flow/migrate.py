@@ -49,9 +49,9 @@ def head_revision() -> str | None:
 
 
 # Made by migration 0013 for title search and not described by the models: SQLite's FTS5
-# table (with the shadow tables FTS5 keeps beside it) and PostgreSQL's GIN index over an
-# expression, which model comparison cannot express.
-SEARCH_OBJECTS = ("article_titles", "ix_revisions_title_search")
+# table (with the shadow tables FTS5 keeps beside it) and PostgreSQL's generated tsvector
+# column of revisions with its GIN index (one database's only: the models serve both).
+SEARCH_OBJECTS = ("article_titles", "ix_revisions_title_search", "title_search")
 
 
 def described_by_models(name: str | None, type_: str, parent_names: object = None) -> bool:

@@ -6,10 +6,11 @@ digits, and each word becomes a prefix term, all of them required. So "heart fai
 finds "Heart failure: what to expect", and no input can make the query fail.
 
 SQLite searches the FTS5 table ``article_titles`` (one row per article with public
-approved text, kept by triggers); PostgreSQL the GIN index over
-``to_tsvector('simple', title)`` of revisions (migration 0013). Both use the ``simple``
-configuration: no stemming, no stop words, so a title is found by any word in it; case
-does not count, accents do (on both: PostgreSQL's built-in search does not fold them).
+approved text, kept by triggers); PostgreSQL the GIN index over the stored
+``revisions.title_search`` (``to_tsvector('simple', title)``, migration 0013). Both use
+the ``simple`` configuration: no stemming, no stop words, so a title is found by any
+word in it; case does not count, accents do (on both: PostgreSQL's built-in search does
+not fold them).
 """
 
 from __future__ import annotations
@@ -87,7 +88,13 @@ def _fts_rows(words: list[str]) -> Any:
 
 
 def _tsvector(title: Any) -> Any:
-    return func.to_tsvector(_SIMPLE, title)  # the expression ix_revisions_title_search holds
+    """PostgreSQL's stored ``revisions.title_search`` (migration 0013) for the title
+    column of revisions or that column itself, else the same expression computed."""
+    if title is Revision.title:
+        return literal_column("revisions.title_search")
+    if getattr(title, "name", None) == "title_search":
+        return title
+    return func.to_tsvector(_SIMPLE, title)
 
 
 def _tsquery(words: list[str]) -> Any:

@@ -12,7 +12,18 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Engine, Select, and_, bindparam, func, literal, select, text, tuple_
+from sqlalchemy import (
+    Engine,
+    Select,
+    and_,
+    bindparam,
+    func,
+    literal,
+    literal_column,
+    select,
+    text,
+    tuple_,
+)
 from sqlalchemy.orm import Session, aliased
 
 from review_flow.articles import search
@@ -370,10 +381,14 @@ def public_index(session: Session, *, limit: int = 20,
     if words:
         dialect = session.get_bind().dialect.name
         # A common word: the next WALK_FIRST articles in order hold a page of matches.
-        window = stmt.limit(search.WALK_FIRST).subquery()
+        searched = stmt
+        if dialect == "postgresql":  # test the stored tsvector, not the title
+            searched = stmt.add_columns(literal_column("revisions.title_search"))
+        window = searched.limit(search.WALK_FIRST).subquery()
         rows = session.execute(
-            select(window)
-            .where(search.title_matches(dialect, words, window.c.id, window.c.title))
+            select(window.c.id, window.c.slug, window.c.published_at, window.c.title)
+            .where(search.title_matches(dialect, words, window.c.id,
+                                        window.c.get("title_search", window.c.title)))
             .order_by(window.c.published_at.desc(), window.c.id.desc()).limit(limit)).all()
         if len(rows) < limit:
             # A rare one: read its matches through the search index, then sort them.
