@@ -187,3 +187,15 @@ def test_api_lists_read_by_index(client: Any, filled: Any, bearer: Any,
             headers=editor)
     explain(client, "/api/v1/audit?since=2999-01-01T00:00:00Z", walks={None}, may_sort=True,
             headers=editor)
+
+
+def test_postgresql_search_tests_the_stored_vector(client: Any, filled: Any, shared_db: Any,
+                                                   backend: str) -> None:
+    """Walking the list, each title is tested by its stored ``title_search``: computing
+    ``to_tsvector`` per row cost 10 µs a row (PERFORMANCE.md)."""
+    if backend != "postgresql":
+        pytest.skip("the stored tsvector is PostgreSQL's; SQLite searches FTS5")
+    with captured(shared_db) as statements:
+        assert client.get("/?q=heart").status_code == 200
+    searching = [s for s, _ in statements if "@@" in s]
+    assert searching and not any("to_tsvector" in s for s in searching), searching

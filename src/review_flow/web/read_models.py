@@ -383,7 +383,8 @@ def public_index(session: Session, *, limit: int = 20,
         # A common word: the next WALK_FIRST articles in order hold a page of matches.
         searched = stmt
         if dialect == "postgresql":  # test the stored tsvector, not the title
-            searched = stmt.add_columns(literal_column("revisions.title_search"))
+            stored = literal_column("revisions.title_search").label("title_search")
+            searched = stmt.add_columns(stored)
         window = searched.limit(search.WALK_FIRST).subquery()
         rows = session.execute(
             select(window.c.id, window.c.slug, window.c.published_at, window.c.title)
