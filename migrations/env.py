@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import Connection
 
 from review_flow.db import make_engine
+from review_flow.migrate import described_by_models
 from review_flow.models import Base
 
 config = context.config
@@ -18,6 +19,7 @@ def _run(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=described_by_models,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -200,3 +200,34 @@ def test_list_and_write_query_budgets(api_as: Any, people: Any) -> None:
     # Token (1); the service: slug, article, revision, current revision, audit head and
     # event (6); webhooks (1); the answer: allowed actions, approvals (2).
     assert statements(lambda: author.post("/articles", json=draft(title="C"))) <= 10
+
+
+@pytest.mark.parametrize("sort_at_most", [0, 1, 5, 20_000])
+def test_audit_since_gives_the_same_pages_however_it_is_read(
+    api_as: Any, people: Any, monkeypatch: pytest.MonkeyPatch, sort_at_most: int
+) -> None:
+    """``since`` pages are read by time and sorted, or walked by sequence, by how many
+    events follow ``since`` (``audit_routes.SORT_AT_MOST``): the same events either way,
+    in sequence order, each once, whatever the page size and the cursor."""
+    from review_flow.api import audit_routes
+
+    author, auditor = api_as(people["author"]), api_as(people["auditor"])
+    for i in range(4):
+        author.act(author.post("/articles", json=draft(title=f"S{i}")).json["id"], "submit")
+    everything = auditor.get("/audit?limit=100").json["items"]
+    middle = everything[len(everything) // 2]
+    expected = [e["seq"] for e in everything if e["at"] >= middle["at"]]
+    monkeypatch.setattr(audit_routes, "SORT_AT_MOST", sort_at_most)
+    for limit in (1, 3, 100):
+        seen, url = [], f"/audit?since={middle['at']}&limit={limit}"
+        while url:
+            body = auditor.get(url).json
+            seen += [e["seq"] for e in body["items"]]
+            url = (f"/audit?since={middle['at']}&limit={limit}&cursor={body['next_cursor']}"
+                   if body["next_cursor"] else None)
+        assert seen == expected, (sort_at_most, limit)
+    with_until = auditor.get(f"/audit?since={middle['at']}&until={everything[-1]['at']}"
+                             "&limit=100").json["items"]
+    assert [e["seq"] for e in with_until] == [
+        s for s, e in zip(expected, [x for x in everything if x["at"] >= middle["at"]],
+                          strict=True) if e["at"] < everything[-1]["at"]]

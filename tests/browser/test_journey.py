@@ -80,9 +80,9 @@ def test_author_reviewer_reader_journey(chromium: Any, site: str) -> None:
     expect(author.get_by_role("status")).to_contain_text("Submitted for review.")
     editor_url = author.url
 
-    # A reader already sees it, under the caution banner, at step "Submitted".
-    reader.goto(f"{site}/")
-    reader.get_by_role("link", name="Understanding High Blood Pressure").click()
+    # A reader already sees it, under the caution banner, at step "Submitted" (by its
+    # address: the home page lists reviewed articles only).
+    reader.goto(f"{site}/articles/understanding-high-blood-pressure")
     expect(reader.get_by_text(CAUTION)).to_be_visible()
     expect(reader.locator("[aria-current=step]")).to_have_text("Submitted")
     check_accessibility(reader, "public article page (pending)")
@@ -137,8 +137,14 @@ def test_author_reviewer_reader_journey(chromium: Any, site: str) -> None:
     reviewer.get_by_role("button", name="Sign", exact=True).click()
     expect(reviewer.get_by_role("status")).to_contain_text("Approved with your signature")
 
-    # A reader now sees "Approved", who reviewed it, and no caution banner.
-    reader.goto(public_url)
+    # A reader now finds it on the home page by searching its title, and sees
+    # "Approved", who reviewed it, and no caution banner.
+    reader.goto(f"{site}/")
+    reader.get_by_label("Search titles").fill("blood press")
+    reader.get_by_role("button", name="Search").click()
+    check_accessibility(reader, "home page search")
+    reader.get_by_role("link", name="Understanding High Blood Pressure").click()
+    assert reader.url == public_url
     expect(reader.locator("[aria-current=step]")).to_have_text("Approved")
     expect(reader.get_by_text("Medically reviewed by Dr. Maya Reed, MD, FACP")).to_be_visible()
     expect(reader.get_by_text(CAUTION)).to_have_count(0)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from review_flow.db import Base
@@ -18,10 +18,27 @@ from review_flow.users.models import User
 from review_flow.workflow import guard as state_guard
 from review_flow.workflow.definition import INITIAL_STATE
 
+# The review queue's states, in the partial index that serves it; written as an
+# expression no other index serves (see migration 0013).
+WAITING_SQL = "(state || '') IN ('submitted', 'under_review')"
+
 
 class Article(Base):
     __tablename__ = "articles"
-    __table_args__ = (Index("ix_articles_state_updated", "state", "updated_at"),)
+    __table_args__ = (
+        Index("ix_articles_state_updated", "state", "updated_at"),
+        # One index per list, walked in the list's order (migration 0013).
+        Index("ix_articles_published", "published_at", "id",
+              sqlite_where=text("published_at IS NOT NULL"),
+              postgresql_where=text("published_at IS NOT NULL")),
+        Index("ix_articles_author_updated", "author_id", "updated_at", "id"),
+        Index("ix_articles_author_state_id", "author_id", "state", "id"),
+        Index("ix_articles_author_id_id", "author_id", "id"),
+        Index("ix_articles_state_id", "state", "id"),
+        Index("ix_articles_waiting", "submitted_at", "id",
+              sqlite_where=text(WAITING_SQL), postgresql_where=text(WAITING_SQL)),
+        Index("ix_articles_approved_revision_id", "approved_revision_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(200), unique=True)
@@ -38,6 +55,9 @@ class Article(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the approved text readers see was approved; None while no approved text is
+    # public (never approved, or retracted since). The home page lists by it.
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     author: Mapped[User] = relationship(lazy="joined", innerjoin=True)
     current_revision: Mapped[Revision | None] = relationship(foreign_keys=[current_revision_id])

@@ -683,7 +683,10 @@ def perform_action(
         )
     if to_state == "approved" and state != "approved":
         article.approved_revision = revision
+        article.published_at = now  # readers now see this text: the home page lists it
         article.review_due = now + timedelta(days=round(policy.rereview_months * 30.44))
+    if to_state == "retracted":
+        article.published_at = None  # off the home page; its page shows the notice
     if to_state == "submitted":
         article.submitted_at = now
     article.version += 1

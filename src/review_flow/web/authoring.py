@@ -17,7 +17,7 @@ from flask_login import current_user
 from review_flow.articles import service as articles
 from review_flow.articles.models import Article
 from review_flow.errors import Conflict, GuardFailed, InvalidTransition, ValidationFailed
-from review_flow.web import access, read_models
+from review_flow.web import access, keyset, read_models
 from review_flow.web.context import abandon, current_actor, db_session
 from review_flow.web.forms import ActionForm, ArticleForm, CommentForm, edit_rows
 from review_flow.workflow import permissions
@@ -28,10 +28,19 @@ bp = Blueprint("authoring", __name__)
 BLANK_ROW = {"title": "", "url": "", "doi": "", "pmid": ""}
 
 
+MY_ARTICLES_PAGE = 50
+
+
 @bp.get("/my-articles")
 def my_articles() -> ResponseReturnValue:
-    rows = read_models.my_articles(db_session(), current_user.id)
-    return render_template("authoring/my_articles.html", rows=rows)
+    """The author's articles, last changed first, a page at a time (``after``)."""
+    after = keyset.decode(request.args.get("after"))
+    rows = read_models.my_articles(db_session(), current_user.id, limit=MY_ARTICLES_PAGE + 1,
+                                   after=(after.at, after.id) if after else None)
+    more = rows[MY_ARTICLES_PAGE - 1] if len(rows) > MY_ARTICLES_PAGE else None
+    return render_template(
+        "authoring/my_articles.html", rows=rows[:MY_ARTICLES_PAGE], paged=after is not None,
+        next_after=keyset.encode(more.updated_at, more.id) if more else None)
 
 
 def _form_with_rows(rows: list[dict[str, Any]], *, title: str, body: str,

@@ -1,4 +1,4 @@
-"""What readers see: the article list, ``/articles/<slug>`` and ``/editorial-policy``.
+"""What readers see: the home page, ``/articles/<slug>`` and ``/editorial-policy``.
 
 No sign-in, no forms, two or three queries per page; the body HTML comes from the
 per-revision rendering cache (``articles/rendering.py``), and a whole article page is
@@ -31,9 +31,11 @@ from flask import (
 from flask.typing import ResponseReturnValue
 
 from review_flow.app import database
+from review_flow.articles import search
 from review_flow.articles.rendering import render_revision
+from review_flow.errors import ValidationFailed
 from review_flow.policy import service as policy_service
-from review_flow.web import read_models, truthy
+from review_flow.web import keyset, read_models, truthy
 from review_flow.web.context import db_session
 from review_flow.web.transparency import transparency
 from review_flow.workflow import diagram
@@ -50,11 +52,32 @@ DISCLAIMER = (
 )
 
 
+HOME_PAGE = 20
+
+
 @bp.get("/")
 def index() -> ResponseReturnValue:
-    session = db_session()
-    _, policy = policy_service.active_policy(session)
-    return render_template("public/index.html", rows=read_models.public_index(session, policy))
+    """The home page: recently reviewed articles, newest approval first, a page at a
+    time (``after``), narrowed by a title search (``q``)."""
+    query = request.args.get("q", "")
+    shown_query = "".join(c for c in query if c.isprintable())[:search.MAX_QUERY]
+    words, problem = None, None
+    if query.strip():
+        try:
+            words = search.terms(query)
+        except ValidationFailed as exc:
+            problem = exc.message
+    after = keyset.decode(request.args.get("after"))
+    rows = [] if problem else read_models.public_index(
+        db_session(), limit=HOME_PAGE + 1, words=words,
+        after=(after.at, after.id) if after else None)
+    more = rows[HOME_PAGE - 1] if len(rows) > HOME_PAGE else None
+    html = render_template(
+        "public/index.html", rows=rows[:HOME_PAGE], query=shown_query if words or problem
+        else "", searching=words is not None, problem=problem, paged=after is not None,
+        next_after=keyset.encode(more.published_at, more.id) if more else None,
+    )
+    return (html, 400) if problem else html
 
 
 def structured_data(item: read_models.PublicArticle, url: str) -> dict[str, Any] | None:

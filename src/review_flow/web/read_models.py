@@ -8,19 +8,31 @@ policy. They decide nothing about the workflow; the one public-visibility rule h
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, Select, and_, bindparam, func, or_, select
+from sqlalchemy import (
+    Engine,
+    Select,
+    and_,
+    bindparam,
+    func,
+    literal,
+    literal_column,
+    select,
+    text,
+    tuple_,
+)
 from sqlalchemy.orm import Session, aliased
 
-from review_flow.articles.models import Article, Comment, Revision
+from review_flow.articles import search
+from review_flow.articles.models import WAITING_SQL, Article, Comment, Revision
 from review_flow.audit.models import AuditEvent
 from review_flow.policy import service as policy_service
-from review_flow.policy.models import PolicySettings
 from review_flow.signatures import trust
 from review_flow.signatures.models import Decision
+from review_flow.timeutil import UTCDateTime
 from review_flow.users.models import User, UserRole
 from review_flow.users.roles import Role
 from review_flow.web.converters import MAX_ID as MAX_ID
@@ -56,7 +68,13 @@ class QueueRow:
 
 @cache
 def _queue_statements() -> tuple[Select, Select]:
-    """Built once (building ORM expressions per request costs more than running them)."""
+    """Built once (building ORM expressions per request costs more than running them).
+
+    The rows are read by keyset over the partial index ``ix_articles_waiting``
+    (submitted_at, id of waiting articles): the literal ``WAITING_SQL`` term lets SQLite
+    use that index (it matches a partial index's condition by its text, not its values)
+    and PostgreSQL prove that it applies.
+    """
     rows = (
         select(
             Article.id, Article.slug, Article.state, Article.version, Article.submitted_at,
@@ -65,10 +83,14 @@ def _queue_statements() -> tuple[Select, Select]:
         )
         .join(Revision, Revision.id == Article.current_revision_id)
         .join(User, User.id == Article.author_id)
-        .where(Article.state.in_(bindparam("states", expanding=True)))
+        .where(text(WAITING_SQL.replace("state", "articles.state", 1)),
+               # "|| ''" here too: no index serves this term, so none competes with
+               # the partial index, which has the rows in queue order already.
+               Article.state.concat("").in_(bindparam("states", expanding=True)),
+               tuple_(Article.submitted_at, Article.id)
+               > tuple_(bindparam("after_at", type_=UTCDateTime), bindparam("after_id")))
         .order_by(Article.submitted_at.asc(), Article.id.asc())
         .limit(bindparam("limit"))
-        .offset(bindparam("offset"))
     )
     counts = (
         select(Article.state, func.count()).where(Article.state.in_(QUEUE_STATES))
@@ -77,11 +99,18 @@ def _queue_statements() -> tuple[Select, Select]:
     return rows, counts
 
 
+# Before every waiting article: the first page's position in the queue.
+_QUEUE_START = (datetime(1970, 1, 1, tzinfo=UTC), 0)
+
+
 def review_queue(session: Session, states: tuple[str, ...], *, limit: int = 100,
-                 offset: int = 0) -> list[QueueRow]:
-    """Articles waiting for review, oldest waiting first: one query."""
+                 after: tuple[datetime, int] | None = None) -> list[QueueRow]:
+    """Articles waiting for review, oldest waiting first, from the position ``after``
+    (submitted_at, id of the last row of the page before): one query."""
+    after_at, after_id = after or _QUEUE_START
     stmt = _queue_statements()[0]
-    result = session.execute(stmt, {"states": list(states), "limit": limit, "offset": offset})
+    result = session.execute(stmt, {"states": list(states), "limit": limit,
+                                    "after_at": after_at, "after_id": after_id})
     return [
         QueueRow(r.id, r.slug, r.state, r.version, r.title, r.number, r.author_name,
                  r.submitted_at, r.reviewer_name, r.generator)
@@ -108,8 +137,10 @@ class MyArticleRow:
     showing_approved: bool
 
 
-def my_articles(session: Session, author_id: int) -> list[MyArticleRow]:
-    """The author's articles, most recently changed first: one query."""
+def my_articles(session: Session, author_id: int, *, limit: int = 50,
+                after: tuple[datetime, int] | None = None) -> list[MyArticleRow]:
+    """The author's articles, most recently changed first, from the position ``after``
+    (updated_at, id of the last row shown): one query, by ``ix_articles_author_updated``."""
     stmt = (
         select(
             Article.id, Article.slug, Article.state, Article.updated_at,
@@ -119,7 +150,11 @@ def my_articles(session: Session, author_id: int) -> list[MyArticleRow]:
         .join(Revision, Revision.id == Article.current_revision_id)
         .where(Article.author_id == author_id)
         .order_by(Article.updated_at.desc(), Article.id.desc())
+        .limit(limit)
     )
+    if after is not None:
+        stmt = stmt.where(tuple_(Article.updated_at, Article.id) < tuple_(
+            literal(after[0], UTCDateTime), literal(after[1])))
     return [
         MyArticleRow(r.id, r.slug, r.state, r.title, r.number, r.updated_at, r.reviewer_name,
                      r.approved_revision_id is not None,
@@ -331,35 +366,50 @@ def public_article(session: Session, slug: str) -> PublicArticle | None:
 
 @dataclass(frozen=True)
 class IndexRow:
+    id: int
     slug: str
     title: str
-    approved: bool
-    shown_at: datetime
+    published_at: datetime
 
 
-def public_index(session: Session, settings: PolicySettings, *, limit: int = 200
-                 ) -> list[IndexRow]:
-    """Articles a reader may open: approved ones, and pending ones if the policy shows them."""
-    _, retracted_at = _latest_retraction()
-    shown = aliased(Revision)
-    visible: ColumnElement[bool] = Article.approved_revision_id.is_not(None)
-    if settings.show_pending_publicly:
-        visible = or_(visible, Article.state.in_(PENDING_STATES))
+def public_index(session: Session, *, limit: int = 20,
+                 after: tuple[datetime, int] | None = None,
+                 words: list[str] | None = None) -> list[IndexRow]:
+    """Articles whose approved text is public, most recently approved first, from the
+    position ``after`` (published_at, id of the last row shown); only those whose title
+    has a word starting with each of ``words`` when given (then up to four queries,
+    see below). One query, walking ``ix_articles_published``
+    (``articles.published_at`` is set by an approval and cleared by a retraction, so
+    retracted articles are not listed)."""
     stmt = (
-        select(Article.slug, Article.approved_revision_id, shown.title, shown.created_at,
-               retracted_at.label("retracted_at"), _approved_at().label("approved_at"))
-        .join(shown, shown.id == func.coalesce(Article.approved_revision_id,
-                                               Article.current_revision_id))
-        .where(visible)
-        .order_by(shown.created_at.desc())
+        select(Article.id, Article.slug, Article.published_at, Revision.title)
+        .join(Revision, Revision.id == Article.approved_revision_id)
+        .where(Article.published_at.is_not(None))
+        .order_by(Article.published_at.desc(), Article.id.desc())
         .limit(limit)
     )
-    out = []
-    for r in session.execute(stmt):
-        if r.retracted_at is not None and (r.approved_at is None or r.retracted_at > r.approved_at):
-            continue
-        out.append(IndexRow(r.slug, r.title, r.approved_revision_id is not None, r.created_at))
-    return out
+    if after is not None:
+        stmt = stmt.where(tuple_(Article.published_at, Article.id) < tuple_(
+            literal(after[0], UTCDateTime), literal(after[1])))
+    if words:
+        dialect = session.get_bind().dialect.name
+        # A common word: the next WALK_FIRST articles in order hold a page of matches.
+        searched = stmt
+        if dialect == "postgresql":  # test the stored tsvector, not the title
+            stored: Any = literal_column("revisions.title_search").label("title_search")
+            searched = stmt.add_columns(stored)
+        window = searched.limit(search.WALK_FIRST).subquery()
+        rows = session.execute(
+            select(window.c.id, window.c.slug, window.c.published_at, window.c.title)
+            .where(search.title_matches(dialect, words, window.c.id,
+                                        window.c.get("title_search", window.c.title)))
+            .order_by(window.c.published_at.desc(), window.c.id.desc()).limit(limit)).all()
+        if len(rows) < limit:
+            # A rare one: read its matches through the search index, then sort them.
+            ids = search.matching_ids(session, words)
+            rows = session.execute(stmt.where(Article.id.in_(ids))).all() if ids else []
+        return [IndexRow(r.id, r.slug, r.title, r.published_at) for r in rows]
+    return [IndexRow(r.id, r.slug, r.title, r.published_at) for r in session.execute(stmt)]
 
 
 @dataclass(frozen=True)

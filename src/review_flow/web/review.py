@@ -29,7 +29,7 @@ from review_flow.errors import (
 from review_flow.policy import service as policy_service
 from review_flow.signatures import attempts
 from review_flow.timeutil import utcnow
-from review_flow.web import access, read_models
+from review_flow.web import access, keyset, read_models
 from review_flow.web.auth import safe_next
 from review_flow.web.context import abandon, current_actor, db_session
 from review_flow.web.forms import ActionForm, CommentForm, SignForm
@@ -51,19 +51,25 @@ DONE_MESSAGES = {
 }
 
 
+QUEUE_PAGE = 50
+
+
 @bp.get("/review")
 def queue() -> ResponseReturnValue:
     state = request.args.get("state", "")
     states = (state,) if state in read_models.QUEUE_STATES else read_models.QUEUE_STATES
-    page_no = read_models.parse_page(request.args.get("page"))
-    per_page = 50
+    after = keyset.decode(request.args.get("after"))
+    per_page = QUEUE_PAGE
     session = db_session()
     rows = read_models.review_queue(session, states, limit=per_page + 1,
-                                    offset=(page_no - 1) * per_page)
+                                    after=(after.at, after.id) if after else None)
+    more = rows[per_page - 1] if len(rows) > per_page else None
     now = utcnow()
     return render_template(
         "review/queue.html", rows=[(r, waited(r.submitted_at, now)) for r in rows[:per_page]],
-        has_more=len(rows) > per_page, page=page_no,
+        paged=after is not None,
+        next_after=keyset.encode(more.submitted_at, more.id)
+        if more and more.submitted_at else None,
         state=state if state in read_models.QUEUE_STATES else "",
         counts=read_models.queue_counts(session), review_base=url_for("review.queue"),
     )
