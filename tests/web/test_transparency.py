@@ -76,13 +76,21 @@ def test_only_a_page_of_checkpoints_is_listed_with_a_link_to_older_ones(
 
 
 @pytest.mark.parametrize(
-    "before", ["abc", "-1", "1.5", "9" * 30, str(2**31), "\uff11\uff12", "1\x00", " 1"]
+    "before", ["abc", "-1", "1.5", "9" * 30, str(2**31), "\uff11\uff12", " 1"]
 )
 def test_a_mangled_before_is_a_clear_error_not_a_crash(client: Any, db: Any, before: str) -> None:
     _take(db, Ed25519PrivateKey.generate())
     r = client.get("/transparency", query_string={"before": before})
     assert r.status_code == 422
     assert "must be a checkpoint number" in r.get_data(as_text=True)
+
+
+def test_a_nul_in_before_is_refused_by_the_site_wide_gate(client: Any, db: Any) -> None:
+    _take(db, Ed25519PrivateKey.generate())
+    r = client.get("/transparency", query_string={"before": "1\x00"})
+    assert r.status_code == 422
+    assert "query argument &#39;before&#39;: must not contain NUL characters" in r.get_data(
+        as_text=True)
 
 
 def test_the_site_links_to_it(client: Any) -> None:
