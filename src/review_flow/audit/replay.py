@@ -28,7 +28,7 @@ import json
 from itertools import chain, groupby
 from operator import itemgetter
 
-from review_flow.articles.content_hash import content_hash
+from review_flow.articles.content_hash import content_hash_of, encoded_references
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -303,16 +303,18 @@ def check_article(
     return None
 
 
-_LAST_REFS: list[Any] = [None, None]  # the last references text read, and its value
+_LAST_REFS: list[Any] = [None, None, ""]  # the last references text read, its value, encoded
 
 
-def _references(text: str | None) -> Any:
-    """Parsed references; revisions of one article mostly share them (parsed once)."""
+def _references(text: str | None) -> list[Any]:
+    """Parsed references and their canonical text; revisions of one article mostly share
+    them (parsed and encoded once)."""
     if text is None:
-        return None
+        return [None, None, encoded_references(None)]
     if text != _LAST_REFS[0]:
-        _LAST_REFS[:] = [text, json.loads(text)]
-    return _LAST_REFS[1]
+        value = json.loads(text)
+        _LAST_REFS[:] = [text, value, encoded_references(value)]
+    return _LAST_REFS
 
 
 def _check_revisions(aid: int, expected: dict[int, str], rows: list[Any]) -> Disagreement | None:
@@ -326,7 +328,8 @@ def _check_revisions(aid: int, expected: dict[int, str], rows: list[Any]) -> Dis
         if want != chash:
             return Disagreement(aid, f"revision {number} content hash", want, chash)
         try:
-            actual = content_hash(title, body, _references(refs))
+            _, value, encoded = _references(refs)
+            actual = content_hash_of(title, body, encoded, value)
         except (TypeError, ValueError):  # a value no writer stores: no canonical form
             actual = "no hash (unreadable text)"
         if actual != chash:
