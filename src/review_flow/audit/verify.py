@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session
 
-from review_flow.articles.content import content_hash
+from review_flow.articles.content_hash import content_hash
 from review_flow.articles.models import Revision
 from review_flow.audit import chainwalk, replay
 from review_flow.audit.chain import GENESIS_HASH
