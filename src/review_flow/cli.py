@@ -469,7 +469,7 @@ def audit_verify_cmd(
     proofs = _checkpoint_proofs(checkpoint_files, public_key_file, key_file)
     with _db().reading() as session:
         audit_verify.begin_snapshot(session)
-        total = audit_verify.count_events(session)
+        total = audit_verify.head_seq(session)
         with tqdm(
             total=total,
             unit="event",
