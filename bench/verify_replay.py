@@ -256,6 +256,8 @@ def main() -> None:
     parser.add_argument("--keep", help="SQLite: keep (and reuse) the database in this folder")
     parser.add_argument("--src", help="verify with the code of this checkout")
     parser.add_argument("--compare", help="also verify with this checkout's code, interleaved")
+    parser.add_argument("--phases", action="store_true",
+                        help="also the CPU of each phase alone, in one process (SQLite)")
     args = parser.parse_args()
     made = False
     if args.backend == "sqlite":
@@ -290,6 +292,8 @@ def main() -> None:
                 by_code[c].append(run_verify(url, c))
         for code, runs in by_code.items():
             report(args, code, runs)
+        if args.phases and args.backend == "sqlite":
+            print(json.dumps(phases(url, path.parent)), flush=True)
     finally:
         if args.backend == "postgresql":
             with admin.connect() as conn:
@@ -299,6 +303,45 @@ def main() -> None:
             for p in folder.glob("*"):
                 p.unlink()
             folder.rmdir()
+
+
+def _cpu() -> float:
+    import resource
+
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def phases(url: str, folder: Path) -> dict[str, float]:
+    """CPU seconds of each part of a verify, each alone in this process: the command's
+    start-up (a whole ``audit verify`` of an empty database), the chain walk of every
+    event, the replay (with the re-hash) of every article. What two CPUs could at best
+    share between them is their sum."""
+    from review_flow.audit import chainwalk, replay
+
+    empty = folder / "empty.sqlite3"
+    if not empty.exists():
+        engine = make_engine(f"sqlite:///{empty}")
+        migrate.upgrade(engine)
+        engine.dispose()
+    out: dict[str, float] = {}
+    starts = [run_verify(f"sqlite:///{empty}", None)[3] for _ in range(3)]
+    out["startup_cpu_s_min"] = round(min(starts), 2)
+    conn = chainwalk.connect("sqlite", make_url(url).database or "")
+    head = conn.execute("SELECT seq FROM audit_chain_head").fetchone()[0]
+    start = _cpu()
+    o = chainwalk.verify_range(conn, "sqlite", chainwalk.Range(1, head, head), None)
+    out["chain_cpu_s"] = round(_cpu() - start, 2)
+    assert o.failure is None and o.events == head, o
+    lo, hi = replay.article_bounds(conn)
+    start = _cpu()
+    r = replay.replay_range(conn, "sqlite", lo, hi, head)
+    out["replay_cpu_s"] = round(_cpu() - start, 2)
+    assert r.failure is None, r.failure
+    conn.close()
+    out["sum_cpu_s"] = round(sum(out.values()), 2)
+    out["load"] = round(os.getloadavg()[0], 2)
+    return out
 
 
 def report(args: argparse.Namespace, code: str | None, runs: list) -> None:

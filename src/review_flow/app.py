@@ -4,19 +4,24 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask
 
 from review_flow import config as config_module
 from review_flow import resources
 from review_flow.db import Database
-from review_flow.notifications.webhooks import WebhookConfig
+
+if TYPE_CHECKING:
+    from review_flow.notifications.webhooks import WebhookConfig
 
 DEV_SECRET = "dev-only-not-secret"
 
 
-def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+def create_app(test_config: dict[str, Any] | None = None, *, interfaces: bool = True) -> Flask:
+    """The app; ``interfaces=False`` leaves out the web UI and the API (their imports and
+    schemas are most of start-up) for commands that need only the configuration and the
+    database, such as ``audit verify``."""
     app = Flask(
         "review_flow",
         template_folder=str(resources.templates_dir()),
@@ -40,6 +45,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         use_fast_hashing()  # tests and benchmarks only; see users/passwords.py
     _trust_proxies(app)
     app.extensions["review_flow.db"] = Database(app.config["DATABASE_URL"])
+    if not interfaces:  # run by ``review-flow``, which has its commands already
+        return app
+    from review_flow.notifications.webhooks import WebhookConfig
+
     # A malformed key or network list stops start-up here, naming the setting.
     app.extensions["review_flow.webhooks"] = WebhookConfig.from_config(app.config)
 

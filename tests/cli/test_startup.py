@@ -84,3 +84,33 @@ def test_the_command_modules_import_in_any_order(first: str) -> None:
                           timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert {"db", "tokens", "webhooks", "outbox"} <= set(proc.stdout.split())
+
+
+# (flask_limiter is loaded by Flask itself, for its ``flask limiter`` plugin command.)
+WEB_AND_API = ("review_flow.web", "review_flow.api.blueprint", "spectree", "flask_login",
+               "flask_wtf", "review_flow.notifications.webhooks", "requests")
+
+
+def test_audit_verify_runs_without_building_the_web_ui_or_the_api(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``review-flow audit verify`` needs the configuration and the database only; the web
+    UI and API (most of an app's start-up) stay unimported, and the verdict is given."""
+    monkeypatch.setenv("REVIEW_FLOW_DATABASE_URL", db_url)
+    monkeypatch.setenv("REVIEW_FLOW_INSTANCE_PATH", str(tmp_path / "instance"))
+    loaded, output = _modules_loaded_by(["audit", "verify"], tmp_path)
+    assert output.startswith("OK: 0 events verified"), output
+    assert "review_flow.app" in loaded and "review_flow.audit.verify" in loaded
+    heavy = sorted(
+        m for m in loaded if any(m == h or m.startswith(h + ".") for h in WEB_AND_API)
+    )
+    assert heavy == [], f"'review-flow audit verify' imported {heavy}"
+
+
+def test_audit_verify_under_an_app_uses_that_app(db_url: str, tmp_path: Path) -> None:
+    """Under ``flask --app`` (or a test's app) the command runs with that app's settings:
+    here its database, named only in the app's configuration."""
+    app = create_app({"TESTING": True, "DATABASE_URL": db_url})
+    result = app.test_cli_runner().invoke(args=["audit", "verify"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("OK: 0 events verified")

@@ -28,7 +28,7 @@ import json
 from itertools import chain, groupby
 from operator import itemgetter
 
-from review_flow.articles.content_hash import content_hash
+from review_flow.articles.content_hash import content_hash_of, encoded_references
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -303,16 +303,18 @@ def check_article(
     return None
 
 
-_LAST_REFS: list[Any] = [None, None]  # the last references text read, and its value
+_LAST_REFS: list[Any] = [None, None, ""]  # the last references text read, its value, encoded
 
 
-def _references(text: str | None) -> Any:
-    """Parsed references; revisions of one article mostly share them (parsed once)."""
+def _references(text: str | None) -> list[Any]:
+    """Parsed references and their canonical text; revisions of one article mostly share
+    them (parsed and encoded once)."""
     if text is None:
-        return None
+        return [None, None, encoded_references(None)]
     if text != _LAST_REFS[0]:
-        _LAST_REFS[:] = [text, json.loads(text)]
-    return _LAST_REFS[1]
+        value = json.loads(text)
+        _LAST_REFS[:] = [text, value, encoded_references(value)]
+    return _LAST_REFS
 
 
 def _check_revisions(aid: int, expected: dict[int, str], rows: list[Any]) -> Disagreement | None:
@@ -326,7 +328,8 @@ def _check_revisions(aid: int, expected: dict[int, str], rows: list[Any]) -> Dis
         if want != chash:
             return Disagreement(aid, f"revision {number} content hash", want, chash)
         try:
-            actual = content_hash(title, body, _references(refs))
+            _, value, encoded = _references(refs)
+            actual = content_hash_of(title, body, encoded, value)
         except (TypeError, ValueError):  # a value no writer stores: no canonical form
             actual = "no hash (unreadable text)"
         if actual != chash:
@@ -461,18 +464,24 @@ def _check_comments(
 
 
 def article_bounds(raw: Any) -> tuple[int, int]:
-    """The lowest and highest article id named by an article row or an event."""
+    """The lowest and highest article id named by an article row or an event.
+
+    Four scalar sub-selects, each one index probe; a ``UNION ALL`` of the two aggregates
+    made SQLite scan both indexes (80 ms at a million events, before any worker starts).
+    """
     cursor = raw.cursor()
     try:
         cursor.execute(
-            "SELECT min(lo), max(hi) FROM ("
-            "SELECT min(id) AS lo, max(id) AS hi FROM articles UNION ALL "
-            "SELECT min(article_id), max(article_id) FROM audit_events) AS b"
+            "SELECT (SELECT min(id) FROM articles), (SELECT max(id) FROM articles), "
+            "(SELECT min(article_id) FROM audit_events), "
+            "(SELECT max(article_id) FROM audit_events)"
         )
-        lo, hi = cursor.fetchone()
+        lo_a, hi_a, lo_e, hi_e = cursor.fetchone()
     finally:
         cursor.close()
-    return (lo or 0), (hi or 0)
+    lows = [x for x in (lo_a, lo_e) if x is not None]
+    highs = [x for x in (hi_a, hi_e) if x is not None]
+    return (min(lows) if lows else 0), (max(highs) if highs else 0)
 
 
 DSN_ENV = "REVIEW_FLOW_VERIFY_DSN"

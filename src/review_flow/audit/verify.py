@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session
 
-from review_flow.articles.content import content_hash
+from review_flow.articles.content_hash import content_hash
 from review_flow.articles.models import Revision
 from review_flow.audit import chainwalk, replay
 from review_flow.audit.chain import GENESIS_HASH
@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 __all__ = [
     "VerifyResult",
     "count_events",
+    "head_seq",
     "verify_all",
     "verify_chain",
     "verify_replay",
@@ -56,6 +57,12 @@ class VerifyResult:
 
 def count_events(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(AuditEvent)) or 0
+
+
+def head_seq(session: Session) -> int:
+    """The events a verify walks (the chain head's count): one row read, where counting
+    the events scans an index before any checking starts."""
+    return session.scalar(select(AuditChainHead.seq)) or 0
 
 
 # Below this many events one process is quicker than starting workers.
