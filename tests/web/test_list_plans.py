@@ -192,6 +192,22 @@ def test_api_lists_read_by_index(client: Any, filled: Any, bearer: Any,
             headers=editor)
 
 
+def test_api_audit_since_read_through_the_time_index(
+        client: Any, filled: Any, bearer: Any, explain: Callable[..., None],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Read by time (forced here; chosen when fewer events follow ``since`` than precede
+    it), a page's events are picked from the time index's entries alone (SQLite's
+    covering index, PostgreSQL's index scan), then fetched by sequence."""
+    from review_flow.api import audit_routes
+
+    monkeypatch.setattr(audit_routes, "INDEX_ENTRY_COST", 0)
+    editor = bearer("editor")
+    for url in ("/api/v1/audit?since=2000-01-01T00:00:00Z",
+                "/api/v1/audit?since=2000-01-01T00:00:00Z&until=2999-01-01T00:00:00Z",
+                "/api/v1/audit?since=2000-01-01T00:00:00Z&limit=2&cursor=WyJhdWRpdCIsMl0"):
+        explain(client, url, walks={None}, may_sort=True, headers=editor)
+
+
 def test_postgresql_search_tests_the_stored_vector(client: Any, filled: Any, shared_db: Any,
                                                    backend: str) -> None:
     """Walking the list, each title is tested by its stored ``title_search``: computing

@@ -43,10 +43,11 @@ def audit_log(query: s.AuditQuery) -> Any:
             stmt = stmt.where(AuditEvent.actor_id == query.actor)
         if query.action is not None:
             stmt = stmt.where(AuditEvent.action == query.action)
-        if query.until is not None:
-            stmt = stmt.where(AuditEvent.at < _aware(query.until))
+        until = None if query.until is None else _aware(query.until)
+        if until is not None:
+            stmt = stmt.where(AuditEvent.at < until)
         if query.since is not None:
-            stmt = _since(session, stmt, _aware(query.since), after,
+            stmt = _since(session, stmt, _aware(query.since), after, until, query.limit + 1,
                           choose=query.actor is None and query.action is None)
         rows, cursor = page(list(session.scalars(stmt)), query.limit, "audit", lambda e: e.seq)
         return {"items": [event_as_dict(e) for e in rows], "next_cursor": cursor}
@@ -54,33 +55,47 @@ def audit_log(query: s.AuditQuery) -> Any:
     return read(work)
 
 
-# Up to this many events at or after ``since``, reading them by time and sorting them by
-# sequence beats walking the log by sequence up to ``since`` (measured: PERFORMANCE.md).
-SORT_AT_MOST = 20_000
+# An entry of the time index (its time and sequence number) costs about half what a row
+# of the log costs to read (measured: PERFORMANCE.md, "since in the middle of the log").
+INDEX_ENTRY_COST = 0.5
 
 
-def _since(session: Session, stmt: Any, since: Any, after: int | None, *, choose: bool
-           ) -> Any:
+def _since(session: Session, stmt: Any, since: Any, after: int | None, until: Any,
+           limit: int, *, choose: bool) -> Any:
     """``stmt`` narrowed to events at or after ``since``, read the cheaper way on SQLite
     (PostgreSQL's planner weighs it with statistics itself).
 
-    Both ways give exactly the events at or after ``since`` in sequence order; they differ
-    in what they read. By sequence: every event from the cursor (or the first) until the
-    page is full, so the events before ``since`` too. By time: every event at or after
-    ``since`` (``ix_audit_events_at``), then a sort. SQLite's planner, without statistics
-    worth the name, walked by sequence and read a million events for a recent ``since``.
-    Times follow sequence closely (each is taken just before the chain head is locked),
-    so the first event by time at or after ``since`` tells roughly how many come after
-    it: one probe of the time index. With an actor or action filter their own indexes
-    are walked as before."""
+    Both ways give exactly the events at or after ``since`` (and after the cursor, and
+    before ``until``) in sequence order; they differ in what they read. By sequence: every
+    event from the cursor (or the first) until the page is full, so the events before
+    ``since`` too. By time: only ``ix_audit_events_at``, whose entries hold the time and
+    the sequence number (SQLite's rowid), every entry at or after ``since``, keeping the
+    page's lowest sequence numbers; then the page's rows by sequence. SQLite's planner,
+    without statistics worth the name, walked by sequence and read a million events for a
+    recent ``since``. Times follow sequence closely (each is taken under the chain head's
+    lock, unless an action is recorded "as of" another time), so the first event by time
+    at or after ``since`` tells roughly how many events come before and after it: one
+    probe of the time index, then the cheaper side. Neither is trusted for the answer:
+    an event whose time is out of order is still found either way. With an actor or
+    action filter their own indexes are walked as before."""
     if not choose or session.get_bind().dialect.name != "sqlite":
         return stmt.where(AuditEvent.at >= since)
     first = session.scalar(
         select(AuditEvent.seq).where(AuditEvent.at >= since).order_by(AuditEvent.at).limit(1))
     head = session.scalar(select(func.max(AuditEvent.seq))) or 0
-    if first is not None and (after is None or after < first) and head - first <= SORT_AT_MOST:
-        # By time: ordering by "seq + 0" takes the sequence walk off the table.
-        return stmt.where(AuditEvent.at >= since).order_by(None).order_by(AuditEvent.seq + 0)
+    start = after or 0
+    if first is None or (start < first
+                         and (head - first) * INDEX_ENTRY_COST <= first - start):
+        # By time: "seq + 0" keeps SQLite off the sequence walk; the entries alone answer
+        # which events make the page, so no row before the page is read.
+        seq = AuditEvent.seq + 0
+        page_seqs = select(AuditEvent.seq).where(AuditEvent.at >= since).order_by(seq)
+        if after is not None:
+            page_seqs = page_seqs.where(seq > after)
+        if until is not None:
+            page_seqs = page_seqs.where(AuditEvent.at < until)
+        return (select(AuditEvent).where(AuditEvent.seq.in_(page_seqs.limit(limit)))
+                .order_by(AuditEvent.seq))
     # By sequence: "+at" (a no-op for SQLite) takes the time index off the table.
     return stmt.where(literal_column("+audit_events.at") >= literal(since, UTCDateTime))
 
