@@ -71,6 +71,15 @@ def positions(db: Any) -> dict[str, Any]:
                                 .order_by(Article.id.desc()).offset(approved // 2).limit(1))
         out: dict[str, Any] = {"head": head, "newest": newest, "mid_approved": mid_approved,
                                "approved": approved}
+        # "since" in the middle of the log and 100,000 events from its end. The first
+        # events (migration, the bench's people) are dated when the database was built,
+        # after every generated one, so they open any since= list: the deep figures are
+        # of the page after them, the cursor past the last of them.
+        first_article = s.scalar(select(func.min(AuditEvent.seq))
+                                 .where(AuditEvent.object_type == "article"))
+        out["early_cursor"] = first_article - 1
+        for key, seq in (("mid_at", head // 2), ("late_at", head - 100_000)):
+            out[key] = s.scalar(select(AuditEvent.at).where(AuditEvent.seq == seq))
         has_published = "published_at" in Article.__table__.c
         if has_published:
             n = s.scalar(select(func.count()).select_from(Article)
@@ -142,6 +151,14 @@ def pages(p: dict[str, Any], old: bool) -> list[tuple[str, str, str]]:
         ("`GET /api/v1/audit?since=<30 days ago>`", "api", f"/api/v1/audit?since={month}"),
         ("`GET /api/v1/audit`, middle", "api",
          f"/api/v1/audit?cursor={_cursor('audit', p['head'] // 2)}"),
+        ("`GET /api/v1/audit?since=<middle of the log>`, first page", "api",
+         f"/api/v1/audit?since={isoformat(p['mid_at'])}"),
+        ("`GET /api/v1/audit?since=<middle of the log>`, past the first events", "api",
+         f"/api/v1/audit?since={isoformat(p['mid_at'])}"
+         f"&cursor={_cursor('audit', p['early_cursor'])}"),
+        ("`GET /api/v1/audit?since=<100,000 events back>`, past the first events", "api",
+         f"/api/v1/audit?since={isoformat(p['late_at'])}"
+         f"&cursor={_cursor('audit', p['early_cursor'])}"),
         ("public article page (cache off)", "reader", f"/articles/{p['slug']}"),
     ]
     if not old:
