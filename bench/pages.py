@@ -211,23 +211,25 @@ def main() -> None:
     p = positions(db)
     app = create_app({"DATABASE_URL": args.url, "SECRET_KEY": "bench",
                       "SERVER_NAME": "localhost", "PUBLIC_PAGE_CACHE": False})
+    chosen = [(label, who, url) for label, who, url in pages(p, args.old)
+              if not args.only or args.only in label]
+    needed = {who for _, who, _ in chosen}
     clients = {"reader": app.test_client()}
+    # Sign in only whom the chosen pages need (``--only`` an API page: no web session).
     for who, email in (("author", "author0@bench.example"),
-                       ("reviewer", "reviewer1@bench.example")):
-        clients[who] = app.test_client()
-        sign_in(clients[who], email)
-    # The auditor's pages: the editor reads the audit log too.
-    clients["auditor"] = app.test_client()
-    sign_in(clients["auditor"], "editor@bench.example")
-    headers = {"api": bearer(db, "editor@bench.example"),
-               "api_author": bearer(db, "author0@bench.example")}
+                       ("reviewer", "reviewer1@bench.example"),
+                       ("auditor", "editor@bench.example")):  # the editor reads the log too
+        if who in needed:
+            clients[who] = app.test_client()
+            sign_in(clients[who], email)
+    headers = {who: bearer(db, email) for who, email in (
+        ("api", "editor@bench.example"), ("api_author", "author0@bench.example"))
+        if who in needed}
     clients["api"] = clients["api_author"] = app.test_client()
     print(f"{db.engine.dialect.name}: {args.code}; {args.requests} requests per page")
     print("| page | p50 ms | p95 ms | CPU p50 ms | CPU p95 ms | KiB |")
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
-    for label, who, url in pages(p, args.old):
-        if args.only and args.only not in label:
-            continue
+    for label, who, url in chosen:
         r = measure(clients[who], url, args.requests, headers.get(who, {}))
         print(f"| {label} | {r['p50']:.1f} | {r['p95']:.1f} | {r['cpu50']:.1f} "
               f"| {r['cpu95']:.1f} | {r['kb']:.0f} |", flush=True)
