@@ -202,6 +202,7 @@ def test_api_audit_since_read_through_the_time_index(
 
     monkeypatch.setattr(audit_routes, "INDEX_ENTRY_COST",
                         dict.fromkeys(("sqlite", "postgresql"), 0))
+    monkeypatch.setattr(audit_routes, "NEAR", 1)
     editor = bearer("editor")
     for url in ("/api/v1/audit?since=2000-01-01T00:00:00Z",
                 "/api/v1/audit?since=2000-01-01T00:00:00Z&until=2999-01-01T00:00:00Z",
