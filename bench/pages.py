@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import os
 import re
 import statistics
 import sys
@@ -71,6 +72,15 @@ def positions(db: Any) -> dict[str, Any]:
                                 .order_by(Article.id.desc()).offset(approved // 2).limit(1))
         out: dict[str, Any] = {"head": head, "newest": newest, "mid_approved": mid_approved,
                                "approved": approved}
+        # "since" in the middle of the log and 100,000 events from its end. The first
+        # events (migration, the bench's people) are dated when the database was built,
+        # after every generated one, so they open any since= list: the deep figures are
+        # of the page after them, the cursor past the last of them.
+        first_article = s.scalar(select(func.min(AuditEvent.seq))
+                                 .where(AuditEvent.object_type == "article"))
+        out["early_cursor"] = first_article - 1
+        for key, seq in (("mid_at", head // 2), ("late_at", head - 100_000)):
+            out[key] = s.scalar(select(AuditEvent.at).where(AuditEvent.seq == seq))
         has_published = "published_at" in Article.__table__.c
         if has_published:
             n = s.scalar(select(func.count()).select_from(Article)
@@ -142,6 +152,14 @@ def pages(p: dict[str, Any], old: bool) -> list[tuple[str, str, str]]:
         ("`GET /api/v1/audit?since=<30 days ago>`", "api", f"/api/v1/audit?since={month}"),
         ("`GET /api/v1/audit`, middle", "api",
          f"/api/v1/audit?cursor={_cursor('audit', p['head'] // 2)}"),
+        ("`GET /api/v1/audit?since=<middle of the log>`, first page", "api",
+         f"/api/v1/audit?since={isoformat(p['mid_at'])}"),
+        ("`GET /api/v1/audit?since=<middle of the log>`, past the first events", "api",
+         f"/api/v1/audit?since={isoformat(p['mid_at'])}"
+         f"&cursor={_cursor('audit', p['early_cursor'])}"),
+        ("`GET /api/v1/audit?since=<100,000 events back>`, past the first events", "api",
+         f"/api/v1/audit?since={isoformat(p['late_at'])}"
+         f"&cursor={_cursor('audit', p['early_cursor'])}"),
         ("public article page (cache off)", "reader", f"/articles/{p['slug']}"),
     ]
     if not old:
@@ -186,6 +204,9 @@ def main() -> None:
     parser.add_argument("--only", help="measure only pages whose label contains this")
     args = parser.parse_args()
     _paths(args.code.resolve())
+    # Hundreds of API requests a minute from one token: the API's rate limit would answer 429.
+    os.environ.setdefault("REVIEW_FLOW_API_RATE_LIMIT", "off")
+    os.environ.setdefault("REVIEW_FLOW_API_RATE_LIMIT_PER_ADDRESS", "off")
 
     from review_flow.app import create_app
     from review_flow.db import Database
@@ -194,23 +215,25 @@ def main() -> None:
     p = positions(db)
     app = create_app({"DATABASE_URL": args.url, "SECRET_KEY": "bench",
                       "SERVER_NAME": "localhost", "PUBLIC_PAGE_CACHE": False})
+    chosen = [(label, who, url) for label, who, url in pages(p, args.old)
+              if not args.only or args.only in label]
+    needed = {who for _, who, _ in chosen}
     clients = {"reader": app.test_client()}
+    # Sign in only whom the chosen pages need (``--only`` an API page: no web session).
     for who, email in (("author", "author0@bench.example"),
-                       ("reviewer", "reviewer1@bench.example")):
-        clients[who] = app.test_client()
-        sign_in(clients[who], email)
-    # The auditor's pages: the editor reads the audit log too.
-    clients["auditor"] = app.test_client()
-    sign_in(clients["auditor"], "editor@bench.example")
-    headers = {"api": bearer(db, "editor@bench.example"),
-               "api_author": bearer(db, "author0@bench.example")}
+                       ("reviewer", "reviewer1@bench.example"),
+                       ("auditor", "editor@bench.example")):  # the editor reads the log too
+        if who in needed:
+            clients[who] = app.test_client()
+            sign_in(clients[who], email)
+    headers = {who: bearer(db, email) for who, email in (
+        ("api", "editor@bench.example"), ("api_author", "author0@bench.example"))
+        if who in needed}
     clients["api"] = clients["api_author"] = app.test_client()
     print(f"{db.engine.dialect.name}: {args.code}; {args.requests} requests per page")
     print("| page | p50 ms | p95 ms | CPU p50 ms | CPU p95 ms | KiB |")
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
-    for label, who, url in pages(p, args.old):
-        if args.only and args.only not in label:
-            continue
+    for label, who, url in chosen:
         r = measure(clients[who], url, args.requests, headers.get(who, {}))
         print(f"| {label} | {r['p50']:.1f} | {r['p95']:.1f} | {r['cpu50']:.1f} "
               f"| {r['cpu95']:.1f} | {r['kb']:.0f} |", flush=True)

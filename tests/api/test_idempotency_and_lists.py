@@ -202,22 +202,36 @@ def test_list_and_write_query_budgets(api_as: Any, people: Any) -> None:
     assert statements(lambda: author.post("/articles", json=draft(title="C"))) <= 10
 
 
-@pytest.mark.parametrize("sort_at_most", [0, 1, 5, 20_000])
-def test_audit_since_gives_the_same_pages_however_it_is_read(
-    api_as: Any, people: Any, monkeypatch: pytest.MonkeyPatch, sort_at_most: int
-) -> None:
-    """``since`` pages are read by time and sorted, or walked by sequence, by how many
-    events follow ``since`` (``audit_routes.SORT_AT_MOST``): the same events either way,
-    in sequence order, each once, whatever the page size and the cursor."""
+# (index-entry cost, events tried near the cursor): a cost of 0 reads by time whenever the
+# cursor is before ``since``, 1e9 always walks by sequence, the others choose by the
+# counts; with 0 near, reading by time never takes the shortcut, with 2,000 it always
+# may here.
+WAYS = [(0, 0), (0, 2), (0, 2000), (0.5, 0), (0.5, 3), (100, 0), (1e9, 0)]
+
+
+def _read_ways(monkeypatch: pytest.MonkeyPatch, way: tuple[float, int]) -> None:
     from review_flow.api import audit_routes
 
+    monkeypatch.setattr(audit_routes, "INDEX_ENTRY_COST",
+                        dict.fromkeys(("sqlite", "postgresql"), way[0]))
+    monkeypatch.setattr(audit_routes, "NEAR", way[1])
+
+
+@pytest.mark.parametrize("way", WAYS)
+def test_audit_since_gives_the_same_pages_however_it_is_read(
+    api_as: Any, people: Any, monkeypatch: pytest.MonkeyPatch, way: tuple[float, int]
+) -> None:
+    """``since`` pages are read through the time index, or walked by sequence, by how
+    many events come before and after ``since`` (``audit_routes.INDEX_ENTRY_COST``): the
+    same events either way, in sequence order, each once, whatever the page size and the
+    cursor."""
     author, auditor = api_as(people["author"]), api_as(people["auditor"])
     for i in range(4):
         author.act(author.post("/articles", json=draft(title=f"S{i}")).json["id"], "submit")
     everything = auditor.get("/audit?limit=100").json["items"]
     middle = everything[len(everything) // 2]
     expected = [e["seq"] for e in everything if e["at"] >= middle["at"]]
-    monkeypatch.setattr(audit_routes, "SORT_AT_MOST", sort_at_most)
+    _read_ways(monkeypatch, way)
     for limit in (1, 3, 100):
         seen, url = [], f"/audit?since={middle['at']}&limit={limit}"
         while url:
@@ -225,9 +239,45 @@ def test_audit_since_gives_the_same_pages_however_it_is_read(
             seen += [e["seq"] for e in body["items"]]
             url = (f"/audit?since={middle['at']}&limit={limit}&cursor={body['next_cursor']}"
                    if body["next_cursor"] else None)
-        assert seen == expected, (sort_at_most, limit)
+        assert seen == expected, (way, limit)
     with_until = auditor.get(f"/audit?since={middle['at']}&until={everything[-1]['at']}"
                              "&limit=100").json["items"]
     assert [e["seq"] for e in with_until] == [
         s for s, e in zip(expected, [x for x in everything if x["at"] >= middle["at"]],
                           strict=True) if e["at"] < everything[-1]["at"]]
+
+
+@pytest.mark.parametrize("way", WAYS)
+def test_audit_since_finds_events_whose_times_are_out_of_order(
+    api_as: Any, db: Any, people: Any, monkeypatch: pytest.MonkeyPatch, way: tuple[float, int]
+) -> None:
+    """Times follow sequence only roughly (an action recorded "as of" another time, a
+    clock stepped back, the generator's first events dated now): an early event dated
+    late and a late one dated early are each found or left out by their own time, not by
+    where their neighbours' times put them, on every page of every way of reading."""
+    from datetime import UTC, datetime, timedelta
+
+    from review_flow.audit import log as audit_log
+
+    base = datetime(2026, 1, 1, tzinfo=UTC)
+    # Sequence order with times: mostly rising by a minute, with outliers both ways.
+    offsets = [0, 500, 1, 2, 3, -400, 4, 5, 6, 7, 300, 8, 9, -5, 10, 11, 12, 13, 14, 15]
+    with db.transaction() as session:
+        for minutes in offsets:
+            audit_log.record(session, actor_id=None, actor_name="clock test",
+                             action="auth.sign_out", object_type="user",
+                             at=base + timedelta(minutes=minutes))
+    auditor = api_as(people["auditor"])
+    everything = auditor.get("/audit?limit=100").json["items"]
+    _read_ways(monkeypatch, way)
+    for since_minutes in (-500, -5, 0, 1, 6, 8, 12, 15, 16, 300, 501):
+        since = (base + timedelta(minutes=since_minutes)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        expected = [e["seq"] for e in everything if e["at"] >= since]
+        for limit in (1, 2, 7, 100):
+            seen, url = [], f"/audit?since={since}&limit={limit}"
+            while url:
+                body = auditor.get(url).json
+                seen += [e["seq"] for e in body["items"]]
+                url = (f"/audit?since={since}&limit={limit}&cursor={body['next_cursor']}"
+                       if body["next_cursor"] else None)
+            assert seen == expected, (way, since_minutes, limit)

@@ -83,13 +83,18 @@ def _token_dict(t: ApiToken, plaintext: str | None = None) -> dict[str, Any]:
 
 
 @bp.get("/tokens")
-@spec.validate(resp=responses(HTTP_200=s.TokenList), tags=["admin"])
-def list_tokens() -> Any:
-    """Tokens: an admin sees all, anyone else their own. Secrets are never shown again."""
+@spec.validate(query=s.PageQuery, resp=responses(HTTP_200=s.TokenList), tags=["admin"])
+def list_tokens(query: s.PageQuery) -> Any:
+    """Tokens, oldest first, a page at a time: an admin sees all, anyone else their own.
+    Secrets are never shown again."""
+    after = pagination.decode(query.cursor, "tokens")
 
     def work(session: Session, actor: Actor) -> Any:
         owner = None if actor.has_role(Role.ADMIN) else actor.id
-        return {"items": [_token_dict(t) for t in tokens.list_tokens(session, user_id=owner)]}
+        rows = tokens.list_tokens(session, user_id=owner, after_id=after,
+                                  limit=query.limit + 1)
+        rows, cursor = page(rows, query.limit, "tokens", lambda t: t.id)
+        return {"items": [_token_dict(t) for t in rows], "next_cursor": cursor}
 
     return read(work)
 
@@ -146,13 +151,16 @@ _ADMIN = frozenset({Role.ADMIN})
 
 
 @bp.get("/webhooks")
-@spec.validate(resp=responses(HTTP_200=s.WebhookList), tags=["admin"])
-def list_webhooks() -> Any:
-    """Registered webhook endpoints (admins)."""
+@spec.validate(query=s.PageQuery, resp=responses(HTTP_200=s.WebhookList), tags=["admin"])
+def list_webhooks(query: s.PageQuery) -> Any:
+    """Registered webhook endpoints, oldest first, a page at a time (admins)."""
+    after = pagination.decode(query.cursor, "webhooks")
 
     def work(session: Session, actor: Actor) -> Any:
         require(actor, _ADMIN, "Managing webhooks")
-        return {"items": [_webhook_dict(h) for h in webhooks.list_webhooks(session)]}
+        rows = webhooks.list_webhooks(session, after_id=after, limit=query.limit + 1)
+        rows, cursor = page(rows, query.limit, "webhooks", lambda h: h.id)
+        return {"items": [_webhook_dict(h) for h in rows], "next_cursor": cursor}
 
     return read(work)
 

@@ -277,6 +277,7 @@ class Webhook(BaseModel):
 
 class WebhookList(BaseModel):
     items: list[Webhook]
+    next_cursor: str | None
 
 
 class DeliveryAttempt(BaseModel):
@@ -321,6 +322,7 @@ class Token(BaseModel):
 
 class TokenList(BaseModel):
     items: list[Token]
+    next_cursor: str | None
 
 
 class Me(BaseModel):

@@ -369,8 +369,13 @@ def get_webhook(session: Session, webhook_id: int) -> Webhook:
     return hook
 
 
-def list_webhooks(session: Session) -> list[Webhook]:
-    return list(session.scalars(select(Webhook).order_by(Webhook.id)))
+def list_webhooks(session: Session, *, after_id: int | None = None, limit: int | None = None
+                  ) -> list[Webhook]:
+    """Endpoints oldest first, from the one after ``after_id`` (a page, keyset on the id)."""
+    stmt = select(Webhook).order_by(Webhook.id).limit(limit)
+    if after_id is not None:
+        stmt = stmt.where(Webhook.id > after_id)
+    return list(session.scalars(stmt))
 
 
 @dataclass(frozen=True)

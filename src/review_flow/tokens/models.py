@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from review_flow.db import Base
@@ -14,9 +14,11 @@ from review_flow.users.models import User
 
 class ApiToken(Base):
     __tablename__ = "api_tokens"
+    # A person's tokens in id order: the API pages them by id (migration 0017).
+    __table_args__ = (Index("ix_api_tokens_user_id_id", "user_id", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     name: Mapped[str] = mapped_column(String(100))
     # The first characters of the secret, shown in lists so people can tell tokens apart.
     prefix: Mapped[str] = mapped_column(String(16))

@@ -112,10 +112,27 @@ def revoke_token(
     return token
 
 
-def list_tokens(session: Session, *, user_id: int | None = None) -> list[ApiToken]:
-    stmt = select(ApiToken).order_by(ApiToken.id)
+def list_tokens(
+    session: Session, *, user_id: int | None = None, after_id: int | None = None,
+    limit: int | None = None,
+) -> list[ApiToken]:
+    """Tokens oldest first, from the one after ``after_id``: a page of the API's list
+    (keyset on the id, so a page never repeats or skips a token created meanwhile)."""
+    stmt = select(ApiToken).order_by(ApiToken.id).limit(limit)
     if user_id is not None:
         stmt = stmt.where(ApiToken.user_id == user_id)
+    if after_id is not None:
+        stmt = stmt.where(ApiToken.id > after_id)
+    return list(session.scalars(stmt))
+
+
+def newest_tokens(session: Session, *, before_id: int | None = None, limit: int
+                  ) -> list[ApiToken]:
+    """Up to ``limit`` tokens newest first, those older than ``before_id`` when given: a
+    page of the admin's list (the owner is joined eagerly: one query a page)."""
+    stmt = select(ApiToken).order_by(ApiToken.id.desc()).limit(limit)
+    if before_id is not None:
+        stmt = stmt.where(ApiToken.id < before_id)
     return list(session.scalars(stmt))
 
 

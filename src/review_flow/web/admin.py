@@ -14,9 +14,10 @@ the first submission made; the secret it showed cannot be shown again.
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from sqlalchemy import select
 
 from review_flow.app import webhook_config
 from review_flow.audit.actions import AUDIT_ACTIONS
@@ -24,7 +25,6 @@ from review_flow.errors import ReviewFlowError, ValidationFailed
 from review_flow.notifications import webhooks
 from review_flow.outbox import service as outbox
 from review_flow.tokens import service as tokens
-from review_flow.tokens.models import ApiToken
 from review_flow.users import service as users
 from review_flow.web import form_nonce, read_models, webhook_reads
 from review_flow.web.context import abandon, current_actor, db_session
@@ -39,17 +39,31 @@ from review_flow.web.forms import (
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
-def _page(form: TokenForm, *, new_token: str | None = None, status: int = 200
-          ) -> ResponseReturnValue:
-    # ApiToken.user is joined eagerly: one query for the whole list.
-    rows = db_session().scalars(select(ApiToken).order_by(ApiToken.id.desc())).all()
-    return render_template("admin/tokens.html", form=form, tokens=rows, new_token=new_token,
-                           revoke_form=PlainForm()), status
+# Rows a page of the token and webhook lists show; older ones are a link away
+# (``?before=<id>``, keyset on the id: anything else there shows the newest page).
+LIST_PAGE = 50
+
+
+def _before() -> int | None:
+    return read_models.parse_cursor(request.args.get("before"), read_models.MAX_ID)
+
+
+def _older(rows: list[Any]) -> int | None:
+    """The ``before`` of the next page: the last shown row's id, when there is more."""
+    return rows[LIST_PAGE - 1].id if len(rows) > LIST_PAGE else None
+
+
+def _page(form: TokenForm, *, new_token: str | None = None, status: int = 200,
+          before: int | None = None) -> ResponseReturnValue:
+    rows = tokens.newest_tokens(db_session(), before_id=before, limit=LIST_PAGE + 1)
+    return render_template("admin/tokens.html", form=form, tokens=rows[:LIST_PAGE],
+                           older=_older(rows), paged=before is not None,
+                           new_token=new_token, revoke_form=PlainForm()), status
 
 
 @bp.get("/tokens")
 def tokens_page() -> ResponseReturnValue:
-    return _page(TokenForm())
+    return _page(TokenForm(), before=_before())
 
 
 def _already_submitted(same_values: bool, what: str) -> None:
@@ -144,10 +158,11 @@ def _show_service_error(form: WebhookForm, exc: ValidationFailed) -> None:
 
 
 def _webhooks_page(form: WebhookForm, *, new_secret: str | None = None,
-                   status: int = 200) -> ResponseReturnValue:
+                   status: int = 200, before: int | None = None) -> ResponseReturnValue:
+    rows = webhook_reads.webhook_rows(db_session(), before=before, limit=LIST_PAGE + 1)
     return render_template(
-        "admin/webhooks.html", form=form, webhooks=webhook_reads.webhook_rows(db_session()),
-        errors=_form_errors(form), new_secret=new_secret,
+        "admin/webhooks.html", form=form, webhooks=rows[:LIST_PAGE], older=_older(rows),
+        paged=before is not None, errors=_form_errors(form), new_secret=new_secret,
         event_choices=WEBHOOK_EVENT_CHOICES, event_hints=EVENT_HINTS,
         legacy_headers=webhook_config(current_app).legacy_headers,
     ), status
@@ -155,7 +170,7 @@ def _webhooks_page(form: WebhookForm, *, new_secret: str | None = None,
 
 @bp.get("/webhooks")
 def webhooks_page() -> ResponseReturnValue:
-    return _webhooks_page(WebhookForm(formdata=None))
+    return _webhooks_page(WebhookForm(formdata=None), before=_before())
 
 
 @bp.post("/webhooks")

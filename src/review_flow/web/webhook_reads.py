@@ -80,9 +80,11 @@ class WebhookRow:
         return None if self.last_status is None else status_label(self.last_status)
 
 
-def webhook_rows(session: Session) -> list[WebhookRow]:
-    """Every endpoint, newest first, with its newest message and that message's latest
-    attempt: one query (two correlated sub-selects, each a short index walk)."""
+def webhook_rows(session: Session, *, before: int | None = None, limit: int
+                 ) -> list[WebhookRow]:
+    """Up to ``limit`` endpoints newest first (those with ids below ``before`` when
+    given), each with its newest message and that message's latest attempt: one query
+    (two correlated sub-selects, each a short index walk)."""
     last = aliased(OutboxMessage)
     attempt = aliased(OutboxAttempt)
     newest_message = (
@@ -102,7 +104,10 @@ def webhook_rows(session: Session) -> list[WebhookRow]:
         .outerjoin(last, last.id == newest_message)
         .outerjoin(attempt, attempt.id == _latest_attempt_id(last.id))
         .order_by(Webhook.id.desc())
+        .limit(limit)
     )
+    if before is not None:
+        stmt = stmt.where(Webhook.id < before)
     return [
         WebhookRow(r.id, r.url, r.description, list(r.events or []), bool(r.active),
                    r.created_at, r.status, r.last_queued_at, r.status_code,
