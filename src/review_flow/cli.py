@@ -206,14 +206,8 @@ def users_set_password(email: str, password_stdin: bool) -> None:
 @domain_errors
 def users_deactivate(email: str) -> None:
     """Stop a person signing in or acting; every session they have ends."""
-    from review_flow.audit.log import RequestContext
-    from review_flow.users import service as users
-
-    with _db().transaction() as session:
-        user = users.get_by_email(session, email)
-        ended = users.set_active(session, user, False,
-                                 context=RequestContext(uuid.uuid4().hex, "cli"))
-        click.echo(f"Deactivated {user.email}; {ended} session(s) ended.")
+    user_email, ended = _set_active(email, False)
+    click.echo(f"Deactivated {user_email}; {ended} session(s) ended.")
 
 
 @users_group.command("activate")
@@ -222,13 +216,20 @@ def users_deactivate(email: str) -> None:
 @domain_errors
 def users_activate(email: str) -> None:
     """Let a deactivated person sign in again."""
+    user_email, _ = _set_active(email, True)
+    click.echo(f"Activated {user_email}.")
+
+
+def _set_active(email: str, active: bool) -> tuple[str, int]:
+    """Activate or deactivate a person in one audited transaction: (e-mail, sessions ended)."""
     from review_flow.audit.log import RequestContext
     from review_flow.users import service as users
 
     with _db().transaction() as session:
         user = users.get_by_email(session, email)
-        users.set_active(session, user, True, context=RequestContext(uuid.uuid4().hex, "cli"))
-        click.echo(f"Activated {user.email}.")
+        ended = users.set_active(session, user, active,
+                                 context=RequestContext(uuid.uuid4().hex, "cli"))
+        return user.email, ended
 
 
 # --- articles ---------------------------------------------------------------------------

@@ -6,13 +6,13 @@ browser position shows the first page, a mangled API cursor a clear 400, never a
 from __future__ import annotations
 
 import re
-from html import unescape
 from typing import Any
 
 import pytest
 
 from review_flow.tokens import service as tokens
 from review_flow.web import admin
+from tests.support.pager import next_link, walk
 from tests.support.webhook_config import register
 
 _TOKEN_PREFIX = re.compile(r"<td><code>([^<]+)…</code></td>")
@@ -21,23 +21,6 @@ HOSTILE = ["", "x", "0", "-1", "1.5", "1e3", "\uff12", "99999999999999999999999"
            "1;drop table api_tokens", "%00", "1 ", "0x10"]
 
 
-def _next(html: str, label: str) -> str | None:
-    match = re.search(r'<a href="([^"]+)">' + label + "</a>", html)
-    return unescape(match.group(1)) if match else None
-
-
-def _walk(client: Any, url: str, label: str, pattern: re.Pattern[str]) -> list[list[str]]:
-    """Every page's rows, following the ``label`` link from ``url`` to the end."""
-    pages: list[list[str]] = []
-    next_url: str | None = url
-    while next_url is not None:
-        response = client.get(next_url)
-        assert response.status_code == 200, next_url
-        html = response.get_data(as_text=True)
-        pages.append(pattern.findall(html))
-        next_url = _next(html, label)
-        assert len(pages) < 50, "the pager never ends"
-    return pages
 
 
 def _make_tokens(db: Any, owner: Any, count: int) -> list[str]:
@@ -64,13 +47,13 @@ def test_token_pages_show_every_token_once_even_as_new_ones_arrive(
     made = _make_tokens(db, people["author"], 5)
     browser = as_role("admin").client
     newest_first = made[::-1]
-    assert _walk(browser, "/admin/tokens", "Older tokens", _TOKEN_PREFIX) == [
+    assert walk(browser, "/admin/tokens", "Older tokens", _TOKEN_PREFIX) == [
         newest_first[0:2], newest_first[2:4], newest_first[4:]]
     # Page 2 is read from page 1's last row: a token created in between does not shift it.
-    second = _next(browser.get("/admin/tokens").get_data(as_text=True), "Older tokens")
+    second = next_link(browser.get("/admin/tokens").get_data(as_text=True), "Older tokens")
     assert second is not None and "before=" in second
     newer = _make_tokens(db, people["author"], 1)
-    assert _walk(browser, second, "Older tokens", _TOKEN_PREFIX) == [
+    assert walk(browser, second, "Older tokens", _TOKEN_PREFIX) == [
         newest_first[2:4], newest_first[4:]]
     first_page = browser.get("/admin/tokens").get_data(as_text=True)
     assert _TOKEN_PREFIX.findall(first_page) == [newer[0], newest_first[0]]
@@ -83,12 +66,12 @@ def test_webhook_pages_show_every_endpoint_once(
     monkeypatch.setattr(admin, "LIST_PAGE", 2)
     made = _make_webhooks(db, people["admin"], 5)
     browser = as_role("admin").client
-    pages = _walk(browser, "/admin/webhooks", "Older webhooks", _WEBHOOK_ID)
+    pages = walk(browser, "/admin/webhooks", "Older webhooks", _WEBHOOK_ID)
     assert pages == [made[4:2:-1], made[2:0:-1], made[:1]]
-    second = _next(browser.get("/admin/webhooks").get_data(as_text=True), "Older webhooks")
+    second = next_link(browser.get("/admin/webhooks").get_data(as_text=True), "Older webhooks")
     assert second is not None
     newer = _make_webhooks(db, people["admin"], 1)
-    assert _walk(browser, second, "Older webhooks", _WEBHOOK_ID) == pages[1:]
+    assert walk(browser, second, "Older webhooks", _WEBHOOK_ID) == pages[1:]
     assert _WEBHOOK_ID.findall(browser.get("/admin/webhooks").get_data(as_text=True)) == [
         newer[0], made[4]]
 

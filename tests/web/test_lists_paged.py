@@ -12,28 +12,12 @@ from typing import Any
 import pytest
 
 from review_flow.web import authoring, public, review
+from tests.support.pager import next_link, walk
 
 _HOME_TITLE = re.compile(r'<li><a href="/articles/[^"]+">([^<]+)</a>')
 _TABLE_TITLE = re.compile(r'<td><a href="/(?:write|review)/\d+">([^<]+)</a>')
 
 
-def _next(html: str, label: str) -> str | None:
-    match = re.search(r'<a href="([^"]+)">' + label + "</a>", html)
-    return unescape(match.group(1)) if match else None
-
-
-def _walk(client: Any, url: str, label: str, pattern: re.Pattern[str]) -> list[list[str]]:
-    """Every page's titles, following the ``label`` link from ``url`` to the end."""
-    pages: list[list[str]] = []
-    next_url: str | None = url
-    while next_url is not None:
-        response = client.get(next_url)
-        assert response.status_code == 200, next_url
-        html = response.get_data(as_text=True)
-        pages.append([unescape(t) for t in pattern.findall(html)])
-        next_url = _next(html, label)
-        assert len(pages) < 50, "the pager never ends"
-    return pages
 
 
 def _approved(story: Any, *titles: str) -> list[int]:
@@ -45,21 +29,21 @@ def test_home_lists_reviewed_articles_newest_approval_first(client: Any, story: 
     story.in_state("submitted", title="Pending Topic")
     story.in_state("draft", title="Draft Topic")
     story.in_state("rejected", title="Rejected Topic")
-    assert _walk(client, "/", "Older articles", _HOME_TITLE) == [
+    assert walk(client, "/", "Older articles", _HOME_TITLE) == [
         ["Gamma Topic", "Beta Topic", "Alpha Topic"]]
     # Approving a new revision of the oldest brings it to the top, under its new title;
     # while the new revision is in review, readers keep the approved one where it was.
     story.edit(first, title="Alpha Topic, revised")
     story.act(first, "submit", "author")
-    assert _walk(client, "/", "Older articles", _HOME_TITLE) == [
+    assert walk(client, "/", "Older articles", _HOME_TITLE) == [
         ["Gamma Topic", "Beta Topic", "Alpha Topic"]]
     story.act(first, "start_review", "reviewer")
     story.act(first, "approve", "reviewer")
-    assert _walk(client, "/", "Older articles", _HOME_TITLE) == [
+    assert walk(client, "/", "Older articles", _HOME_TITLE) == [
         ["Alpha Topic, revised", "Gamma Topic", "Beta Topic"]]
     # A retraction takes it off the home page (its page shows the notice).
     story.act(third, "retract", "editor", comment="Superseded guidance.")
-    assert _walk(client, "/", "Older articles", _HOME_TITLE) == [
+    assert walk(client, "/", "Older articles", _HOME_TITLE) == [
         ["Alpha Topic, revised", "Beta Topic"]]
     assert second
 
@@ -68,14 +52,14 @@ def test_home_pages_show_every_article_once_even_as_new_ones_arrive(
         client: Any, story: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(public, "HOME_PAGE", 2)
     _approved(story, *(f"Topic {i}" for i in range(5)))
-    pages = _walk(client, "/", "Older articles", _HOME_TITLE)
+    pages = walk(client, "/", "Older articles", _HOME_TITLE)
     assert pages == [["Topic 4", "Topic 3"], ["Topic 2", "Topic 1"], ["Topic 0"]]
     # Page 2 is read from page 1's last row: an approval in between does not shift it.
     html = client.get("/").get_data(as_text=True)
-    older = _next(html, "Older articles")
+    older = next_link(html, "Older articles")
     assert older is not None and "after=" in older
     _approved(story, "Topic 5")
-    rest = _walk(client, older, "Older articles", _HOME_TITLE)
+    rest = walk(client, older, "Older articles", _HOME_TITLE)
     assert rest == [["Topic 2", "Topic 1"], ["Topic 0"]]
     assert "Newest articles" in client.get(older).get_data(as_text=True)
 
@@ -115,7 +99,7 @@ def test_search_finds_public_titles_by_word_prefixes(client: Any, story: Any,
         "/?q=kidney").get_data(as_text=True)
     # Search results page like the home page, the search kept in the links.
     monkeypatch.setattr(public, "HOME_PAGE", 1)
-    pages = _walk(client, "/?q=heart", "Older articles", _HOME_TITLE)
+    pages = walk(client, "/?q=heart", "Older articles", _HOME_TITLE)
     assert pages == [["Heartburn after meals"], ["Heart failure: what to expect"]]
 
 
@@ -182,15 +166,15 @@ def test_my_articles_pages_through_every_article_once(
     monkeypatch.setattr(authoring, "MY_ARTICLES_PAGE", 2)
     ids = [story.create(title=f"Draft {i}") for i in range(5)]
     author = as_role("author").client
-    pages = _walk(author, "/my-articles", "Next page", _TABLE_TITLE)
+    pages = walk(author, "/my-articles", "Next page", _TABLE_TITLE)
     assert pages == [["Draft 4", "Draft 3"], ["Draft 2", "Draft 1"], ["Draft 0"]]
     # Changing an article moves it to the front; a page read from its position before the
     # change neither repeats it nor skips another.
-    second = _next(author.get("/my-articles").get_data(as_text=True), "Next page")
+    second = next_link(author.get("/my-articles").get_data(as_text=True), "Next page")
     assert second is not None
     story.edit(ids[0], title="Draft 0, edited")
-    assert _walk(author, second, "Next page", _TABLE_TITLE) == [["Draft 2", "Draft 1"]]
-    assert _walk(author, "/my-articles", "Next page", _TABLE_TITLE)[0] == [
+    assert walk(author, second, "Next page", _TABLE_TITLE) == [["Draft 2", "Draft 1"]]
+    assert walk(author, "/my-articles", "Next page", _TABLE_TITLE)[0] == [
         "Draft 0, edited", "Draft 4"]
 
 
@@ -201,11 +185,11 @@ def test_review_queue_pages_oldest_first_by_state(
         story.in_state("under_review" if i % 2 else "submitted", title=f"Waiting {i}")
     story.in_state("approved", title="Done")
     reviewer = as_role("reviewer").client
-    assert _walk(reviewer, "/review", "Next page", _TABLE_TITLE) == [
+    assert walk(reviewer, "/review", "Next page", _TABLE_TITLE) == [
         ["Waiting 0", "Waiting 1"], ["Waiting 2", "Waiting 3"], ["Waiting 4"]]
-    assert _walk(reviewer, "/review?state=submitted", "Next page", _TABLE_TITLE) == [
+    assert walk(reviewer, "/review?state=submitted", "Next page", _TABLE_TITLE) == [
         ["Waiting 0", "Waiting 2"], ["Waiting 4"]]
-    assert _walk(reviewer, "/review?state=under_review", "Next page", _TABLE_TITLE) == [
+    assert walk(reviewer, "/review?state=under_review", "Next page", _TABLE_TITLE) == [
         ["Waiting 1", "Waiting 3"]]
     html = reviewer.get("/review?after=bogus").get_data(as_text=True)
     assert _TABLE_TITLE.findall(html) == ["Waiting 0", "Waiting 1"]
@@ -225,6 +209,6 @@ def test_search_gives_the_same_pages_however_it_reads_them(
     _approved(story, *titles)
     monkeypatch.setattr(search, "WALK_FIRST", walk_first)
     monkeypatch.setattr(public, "HOME_PAGE", page)
-    pages = _walk(client, "/?q=heart", "Older articles", _HOME_TITLE)
+    pages = walk(client, "/?q=heart", "Older articles", _HOME_TITLE)
     assert [t for p in pages for t in p] == ["Heart three", "Heart two", "Heart one"]
     assert all(len(p) <= page for p in pages)
