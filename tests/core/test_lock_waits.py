@@ -129,7 +129,9 @@ def test_a_stale_edit_that_waited_is_a_conflict_naming_the_change(db, people) ->
     assert "edit by Erin Editor" in result.message
 
 
-def test_the_second_of_two_required_approvals_that_waited_approves(db, people) -> None:
+def _approval_waiting_on_another(db: Any, people: Any, second_reviewer: str) -> tuple[int, Any]:
+    """Two approvals required: ``reviewer`` approves and holds the row lock while
+    ``second_reviewer`` approves too; the article and what the waiting approval got."""
     with db.transaction() as s:
         policy_service.set_policy(s, changed_by=people["editor"].user,
                                   changes={"required_approvals": 2})
@@ -142,10 +144,14 @@ def test_the_second_of_two_required_approvals_that_waited_approves(db, people) -
 
     def second() -> Any:
         with db.transaction() as s:
-            return articles.perform_action(s, people["reviewer2"], aid, "approve",
+            return articles.perform_action(s, people[second_reviewer], aid, "approve",
                                            password=PASSWORD)
 
-    result = _hold_then_commit(db, first, second)
+    return aid, _hold_then_commit(db, first, second)
+
+
+def test_the_second_of_two_required_approvals_that_waited_approves(db, people) -> None:
+    aid, result = _approval_waiting_on_another(db, people, "reviewer2")
     assert not isinstance(result, Exception), repr(result)
     assert (result.approvals, result.to_state) == (2, "approved")
     with db.reading() as s:
@@ -154,22 +160,7 @@ def test_the_second_of_two_required_approvals_that_waited_approves(db, people) -
 
 
 def test_the_same_reviewer_approving_twice_at_once_signs_once(db, people) -> None:
-    with db.transaction() as s:
-        policy_service.set_policy(s, changed_by=people["editor"].user,
-                                  changes={"required_approvals": 2})
-    aid = create(db, people["author"])
-    act(db, people["author"], aid, "submit")
-    act(db, people["reviewer"], aid, "start_review")
-
-    def first(s: Any) -> None:
-        articles.perform_action(s, people["reviewer"], aid, "approve", password=PASSWORD)
-
-    def again() -> Any:
-        with db.transaction() as s:
-            return articles.perform_action(s, people["reviewer"], aid, "approve",
-                                           password=PASSWORD)
-
-    result = _hold_then_commit(db, first, again)
+    aid, result = _approval_waiting_on_another(db, people, "reviewer")
     assert isinstance(result, GuardFailed), repr(result)
     assert result.code == "already_approved"
     with db.reading() as s:
