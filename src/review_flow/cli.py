@@ -133,6 +133,11 @@ def users_group() -> None:
 )
 @click.option("--credentials", help="Printed after the name on signatures, e.g. 'MD, FACP'.")
 @click.option("--specialty", "specialties", multiple=True, help="A medical specialty; repeatable.")
+@click.option(
+    "--verified-until",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Last day the credentials count as verified (YYYY-MM-DD).",
+)
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @with_appcontext
 @domain_errors
@@ -142,6 +147,7 @@ def users_add(
     roles: tuple[str, ...],
     credentials: str | None,
     specialties: tuple[str, ...],
+    verified_until: datetime | None,
     password_stdin: bool,
 ) -> None:
     """Add a user."""
@@ -163,6 +169,7 @@ def users_add(
             password=password,
             credentials=credentials,
             specialties=specialties,
+            credentials_verified_until=verified_until.date() if verified_until else None,
             context=RequestContext(uuid.uuid4().hex, "cli"),
         )
         click.echo(f"Added user {user.id}: {user.email} ({', '.join(sorted(user.roles))})")

@@ -11,8 +11,10 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import select
 
 from review_flow.cli import main
+from review_flow.users.models import User
 from tests.conftest import PASSWORD
 from tests.core.helpers import BODY, REFS, snapshot
 
@@ -340,3 +342,20 @@ def test_console_script_and_flask_app_entry(db_url, tmp_path, files):
         check=False,
     )
     assert r.returncode == 1 and "Error: Article 1 does not exist." in r.stderr
+
+
+def test_users_add_records_specialties_and_verified_until(cli, db):
+    r = cli("users", "add", "doc@example.org", "--name", "Dr. Ada Doc", "--role", "reviewer",
+            "--credentials", "MD", "--specialty", "Cardiology", "--verified-until", "2027-06-30",
+            "--password-stdin", input=PASSWORD + "\n")
+    assert r.exit_code == 0, r.output
+    with db.reading() as s:
+        user = s.scalar(select(User).where(User.email_key == "doc@example.org"))
+        assert user.specialties == ["Cardiology"]
+        assert str(user.credentials_verified_until) == "2027-06-30"
+    bad = cli("users", "add", "doc2@example.org", "--name", "X", "--role", "reviewer",
+              "--verified-until", "30/06/2027")
+    assert bad.exit_code != 0
+    assert "--verified-until" in bad.output
+    with db.reading() as s:
+        assert s.scalar(select(User.id).where(User.email_key == "doc2@example.org")) is None

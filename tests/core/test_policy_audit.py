@@ -58,3 +58,39 @@ def test_a_refused_policy_change_writes_neither_version_nor_event(
         assert s.scalar(select(func.count()).select_from(PolicyVersion)) == versions
         assert s.scalar(select(func.count()).select_from(AuditEvent)) == events
         assert _policy_events(s) == []
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"required_specialties": {"cardiology": 2}}, "asks for 2 specialist approvals"),
+        ({"required_specialties": {" ": 1}}, "a specialty name is empty"),
+        ({"required_specialties": {"cardiology": 0}}, "needs a count of 1 or more"),
+        ({"conflicts": "ignore"}, "conflicts"),
+        ({"checklist": ["Dosages checked", "  "]}, "checklist: an item is empty"),
+        ({"checklist": ["Dosages checked", "Dosages checked"]}, "an item appears twice"),
+        ({"review_due_days": 0}, "review_due_days"),
+        ({"quorum": 2}, "quorum"),
+    ],
+)
+def test_a_board_policy_that_cannot_hold_is_refused_naming_the_key(
+    db: Any, people: Any, changes: dict[str, Any], message: str
+) -> None:
+    with db.transaction() as s, pytest.raises(ValidationFailed, match=message):
+        policy.set_policy(s, changed_by=people["editor"].user, changes=changes)
+    with db.reading() as s:
+        assert s.scalar(select(func.max(PolicyVersion.version))) == 1
+        assert _policy_events(s) == []
+
+
+def test_board_policy_keys_are_stored_normalised(db: Any, people: Any) -> None:
+    with db.transaction() as s:
+        policy.set_policy(s, changed_by=people["editor"].user, changes={
+            "required_approvals": 2, "required_specialties": {" Cardiology ": 1},
+            "conflicts": "disclose", "checklist": [" Dosages match the cited guideline "],
+        })
+    with db.reading() as s:
+        _, settings = policy.active_policy(s)
+    assert settings.required_specialties == {"cardiology": 1}
+    assert settings.conflicts == "disclose"
+    assert settings.checklist == ("Dosages match the cited guideline",)

@@ -4,9 +4,9 @@ every audit event records the version it acted under."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -26,11 +26,58 @@ class PolicySettings(BaseModel):
     rereview_months: int = Field(default=12, ge=1, le=120)
     review_checks: tuple[str, ...] = ()
     show_pending_publicly: bool = True
+    # The board's process (DESIGN.md, "The board's review process"). The bare default
+    # keeps the open queue: any board member may claim, nobody must be assigned.
+    required_specialties: dict[str, int] = Field(default_factory=dict)
+    require_assignment: bool = False
+    allow_claiming: bool = True
+    conflicts: Literal["refuse", "disclose"] = "refuse"
+    checklist: tuple[str, ...] = ()
+    # Due periods in days. OJS defaults to four weeks for each; a health article is short
+    # and its readers act on it, so a board answers an invitation within a week and
+    # reviews within two.
+    response_due_days: int = Field(default=7, ge=1, le=90)
+    review_due_days: int = Field(default=14, ge=1, le=180)
+    # Reminders go out this many days before a due date; an assignment this many days
+    # past due is escalated to the editors; an invitation nobody answered lapses after
+    # ``invitation_expiry_days``.
+    reminder_days_before: int = Field(default=2, ge=0, le=30)
+    escalate_days_after: int = Field(default=3, ge=0, le=60)
+    invitation_expiry_days: int = Field(default=14, ge=1, le=180)
+
+    @field_validator("required_specialties")
+    @classmethod
+    def _specialty_counts(cls, value: dict[str, int]) -> dict[str, int]:
+        cleaned: dict[str, int] = {}
+        for name, count in value.items():
+            key = name.strip().lower()
+            if not key:
+                raise ValueError("required_specialties: a specialty name is empty")
+            if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+                raise ValueError(f"required_specialties: {name!r} needs a count of 1 or more")
+            cleaned[key] = count
+        return cleaned
+
+    @field_validator("checklist")
+    @classmethod
+    def _checklist_items(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        items = tuple(item.strip() for item in value)
+        if any(not item for item in items):
+            raise ValueError("checklist: an item is empty")
+        if len(set(items)) != len(items):
+            raise ValueError("checklist: an item appears twice")
+        return items
 
     def model_post_init(self, _context: Any) -> None:
         unknown = [c for c in self.review_checks if c not in REVIEW_CHECKS]
         if unknown:
             raise ValueError(f"unknown review check(s): {', '.join(unknown)}")
+        needed = sum(self.required_specialties.values())
+        if needed > self.required_approvals:
+            raise ValueError(
+                f"required_specialties asks for {needed} specialist approvals but "
+                f"required_approvals is {self.required_approvals}"
+            )
 
 
 class PolicyVersion(Base):

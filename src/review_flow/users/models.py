@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, String, true
+from sqlalchemy import JSON, Boolean, CheckConstraint, Date, ForeignKey, String, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from review_flow.db import Base
@@ -22,6 +22,10 @@ class User(Base):
     name: Mapped[str] = mapped_column(String(200))
     credentials: Mapped[str | None] = mapped_column(String(200))
     specialties: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # The last day an admin's check of the credentials holds; after it the person cannot
+    # sign until re-verified. None: never verified (a reviewer without it cannot sign once
+    # the board's process requires verification; see signatures).
+    credentials_verified_until: Mapped[date | None] = mapped_column(Date)
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     password_hash: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

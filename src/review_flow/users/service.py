@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
+from datetime import date
 from typing import Any
 
 from sqlalchemy import select
@@ -46,6 +47,7 @@ def add_user(
     password: str | None,
     credentials: str | None = None,
     specialties: Sequence[str] = (),
+    credentials_verified_until: date | None = None,
     created_by: User | None = None,
     context: RequestContext | None = None,
 ) -> User:
@@ -82,6 +84,7 @@ def add_user(
         name=name,
         credentials=(credentials or "").strip() or None,
         specialties=[s.strip() for s in specialties if s.strip()],
+        credentials_verified_until=credentials_verified_until,
         password_hash=hash_password(password) if password else None,
         role_rows=[UserRole(role=r) for r in roles],
     )
@@ -94,7 +97,15 @@ def add_user(
         object_type="user",
         object_id=user.id,
         context=context,
-        data={"email": user.email, "roles": roles, "credentials": user.credentials},
+        data={
+            "email": user.email,
+            "roles": roles,
+            "credentials": user.credentials,
+            "specialties": user.specialties,
+            "credentials_verified_until": (
+                credentials_verified_until.isoformat() if credentials_verified_until else None
+            ),
+        },
     )
     return user
 
