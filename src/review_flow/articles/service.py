@@ -17,7 +17,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased, joinedload, lazyload
 
-from review_flow.actor import Actor
+from review_flow.actor import Actor, AnyActor
 from review_flow.articles.content import (
     clean_body,
     clean_title,
@@ -46,7 +46,7 @@ from review_flow.policy import service as policy_service
 from review_flow.policy.models import PolicySettings
 from review_flow.signatures import attempts
 from review_flow.signatures.models import Decision
-from review_flow.timeutil import utcnow
+from review_flow.timeutil import isoformat, utcnow
 from review_flow.users.passwords import verify_password
 from review_flow.workflow import engine, permissions
 from review_flow.workflow.definition import (
@@ -138,7 +138,7 @@ _APPROVERS = select(Decision.reviewer_id).where(
 )
 
 
-def _load(session: Session, article_id: int, actor: Actor, *, lock: bool) -> _Loaded:
+def _load(session: Session, article_id: int, actor: AnyActor, *, lock: bool) -> _Loaded:
     """In one query: the article with its current revision, whether the actor wrote any
     revision of it, the policy version in force, the approvals of the current revision
     and, when locking (``FOR UPDATE`` of the article row), the audit chain's head."""
@@ -457,7 +457,7 @@ def _approver_ids(session: Session, revision_id: int) -> set[int]:
 
 def allowed_actions(
     session: Session,
-    actor: Actor,
+    actor: AnyActor,
     article: Article,
     *,
     wrote_revision: bool | None = None,
@@ -558,7 +558,7 @@ def _check_signer_password(session: Session, actor: Actor, action: str, article_
 
 def perform_action(
     session: Session,
-    actor: Actor,
+    actor: AnyActor,
     article_id: int,
     action: str,
     *,
@@ -567,8 +567,12 @@ def perform_action(
     expected_version: int | None = None,
     expected_content_hash: str | None = None,
     attestations: dict[str, Any] | None = None,
+    as_of: datetime | None = None,
 ) -> ActionResult:
-    """Take one workflow action. Raises a named error and writes nothing on refusal."""
+    """Take one workflow action. Raises a named error and writes nothing on refusal.
+
+    ``as_of``: the time the guards judge by (``review-flow sweep --now``); the event is
+    still recorded at the real time, with ``as_of`` in its data."""
     spec = ACTIONS_BY_NAME.get(action)
     if spec is None or spec.internal:
         raise ValidationFailed(
@@ -607,6 +611,7 @@ def perform_action(
     assert revision is not None, "an article always has a current revision"
 
     if spec.needs_signature:
+        signer = permissions.person(actor, spec.label)
         if actor.via_token:
             raise SignatureRefused(
                 f"{spec.label} needs an electronic signature by a person; API tokens cannot sign.",
@@ -620,7 +625,7 @@ def perform_action(
                 current_revision=revision.summary(),
                 expected_content_hash=expected_content_hash,
             )
-        _check_signer_password(session, actor, action, article.id, revision, password)
+        _check_signer_password(session, signer, action, article.id, revision, password)
 
     now = utcnow()
     ctx = engine.TransitionContext(
@@ -638,7 +643,7 @@ def perform_action(
         required_checks=policy.review_checks,
         attestations=dict(attestations or {}),
         review_due=article.review_due,
-        now=now,
+        now=as_of or now,
     )
     if not engine.fire(article, action, ctx):
         first = ctx.problems[0] if ctx.problems else engine.Problem("guard_failed", "Refused.")
@@ -657,10 +662,10 @@ def perform_action(
             revision_id=revision.id,
             revision_number=revision.number,
             content_hash=revision.content_hash,
-            reviewer_id=actor.id,
+            reviewer_id=signer.id,
             kind=action,
-            printed_name=actor.user.name,
-            credentials=actor.user.credentials,
+            printed_name=signer.user.name,
+            credentials=signer.user.credentials,
             meaning=spec.signature_meaning or spec.label,
             signed_at=now,
             comment=comment,
@@ -697,7 +702,7 @@ def perform_action(
     event = audit.record(
         session,
         actor_id=actor.id,
-        actor_name=actor.user.name,
+        actor_name=actor.name,
         action=f"article.{action}",
         object_type="article",
         object_id=article.id,
@@ -712,6 +717,7 @@ def perform_action(
         context=actor.context,
         data={
             "version": article.version,
+            **({"as_of": isoformat(as_of)} if as_of is not None else {}),
             **(
                 {"approvals": approvals, "required_approvals": policy.required_approvals}
                 if action == "approve"

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import JSON, Integer, String, bindparam, cast, exists, insert, literal, select
 from sqlalchemy.orm import Session
 
-from review_flow.actor import Actor
+from review_flow.actor import AnyActor
 from review_flow.articles.models import Article, Revision
 from review_flow.db import table_of
 from review_flow.notifications.models import EmailOptOut
@@ -39,10 +39,6 @@ EMAIL_ON_ACTION: dict[str, tuple[str, str]] = {
 }
 
 
-def _signed_name(user: User) -> str:
-    return f"{user.name}, {user.credentials}" if user.credentials else user.name
-
-
 def _article_summary(article: Article) -> dict[str, Any]:
     rev = article.current_revision
     appr = article.approved_revision
@@ -62,7 +58,7 @@ def _webhooks(
     session: Session,
     event: str,
     article: Article,
-    actor: Actor,
+    actor: AnyActor,
     now: datetime,
     extra: dict[str, Any],
     generation: str | None = GENERATION_UNKNOWN,
@@ -74,7 +70,7 @@ def _webhooks(
         return []
     data = {
         "article": _article_summary(article),
-        "actor": {"id": actor.id, "name": actor.user.name},
+        "actor": {"id": actor.id, "name": actor.name},
         **extra,
     }
     rows = []
@@ -108,7 +104,7 @@ def public_paths(slug: str) -> list[str]:
 def _page_changed(
     session: Session,
     article: Article,
-    actor: Actor,
+    actor: AnyActor,
     now: datetime,
     cause: str,
     generation: str | None,
@@ -219,7 +215,7 @@ def _queue_emails(
     kind: str,
     to: str,
     article: Article,
-    actor: Actor,
+    actor: AnyActor,
     comment: str | None,
     now: datetime,
 ) -> None:
@@ -227,7 +223,7 @@ def _queue_emails(
         return  # nobody is told of their own action
     payload = {
         "kind": kind,
-        "actor": _signed_name(actor.user),
+        "actor": actor.signed_name,
         "article": _article_summary(article),
         "comment": comment,
     }
@@ -246,7 +242,7 @@ def _queue_emails(
 
 def article_created(
     session: Session,
-    actor: Actor,
+    actor: AnyActor,
     article: Article,
     webhook_generation: str | None = GENERATION_UNKNOWN,
 ) -> None:
@@ -257,7 +253,7 @@ def article_created(
 
 def article_edited(
     session: Session,
-    actor: Actor,
+    actor: AnyActor,
     article: Article,
     revision: Revision,
     webhook_generation: str | None = GENERATION_UNKNOWN,
@@ -279,7 +275,7 @@ def article_edited(
     enqueue_many(session, rows, now=now)
 
 
-def action_taken(session: Session, actor: Actor, result: ActionResult) -> None:
+def action_taken(session: Session, actor: AnyActor, result: ActionResult) -> None:
     """E-mails and webhooks for one workflow action (``perform_action`` calls this last).
 
     Costs one INSERT for the webhook rows when an endpoint wants the event, and one
