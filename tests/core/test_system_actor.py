@@ -95,12 +95,12 @@ def test_every_other_action_is_refused_to_the_system_by_name(db, people, action)
 def test_the_system_cannot_write_or_comment(db, people):
     aid = create(db, people["author"])
     before = snapshot(db, aid)
-    with db.transaction() as s, pytest.raises(PermissionDenied, match="^Creating an article: "
+    with db.transaction() as s, pytest.raises(PermissionDenied, match=r"^Creating an article: "
                                               "not allowed to the system actor"):
         articles.create_article(s, SYSTEM, title="T", body=BODY, references=REFS)
-    with db.transaction() as s, pytest.raises(PermissionDenied, match="^Editing an article: "):
+    with db.transaction() as s, pytest.raises(PermissionDenied, match=r"^Editing an article: "):
         articles.edit_article(s, SYSTEM, aid, title="T", body=BODY, references=REFS)
-    with db.transaction() as s, pytest.raises(PermissionDenied, match="^Commenting: ") as err:
+    with db.transaction() as s, pytest.raises(PermissionDenied, match=r"^Commenting: ") as err:
         articles.add_comment(s, SYSTEM, aid, "hello")
     assert err.value.code == "system_actor_not_allowed"
     assert snapshot(db, aid) == before
@@ -108,7 +108,7 @@ def test_the_system_cannot_write_or_comment(db, people):
 
 def test_request_rereview_still_needs_the_editor_role_from_a_person(db, people):
     aid = _approved(db, people)
-    with pytest.raises(PermissionDenied, match="^Request re-review: requires the editor role"):
+    with pytest.raises(PermissionDenied, match=r"^Request re-review: requires the editor role"):
         act(db, people["author"], aid, "request_rereview", as_of=_due(db, aid))
     act(db, people["editor"], aid, "request_rereview", as_of=_due(db, aid))
     assert state(db, aid) == "submitted"
