@@ -67,3 +67,27 @@ def test_the_sweeps_due_list_walks_the_review_due_index(db: Any, backend: str) -
         assert not any(s.startswith("SCAN") or "TEMP B-TREE" in s for s in plan), plan
     else:
         assert "Seq Scan" not in text and "Sort" not in text, plan
+
+
+def test_the_review_due_page_and_its_counts_walk_the_review_due_index(db: Any,
+                                                                     backend: str) -> None:
+    from datetime import UTC, datetime
+
+    from review_flow.articles import review_due
+
+    def when(*args: int) -> datetime:
+        t = datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+        return t.replace(tzinfo=None) if backend == "sqlite" else t
+
+    rows = _plan(db, backend, review_due._ROWS, {
+        "state_1": "approved", "until": when(2030, 1, 1), "after_at": when(1, 1, 1),
+        "after_id": 0, "param_1": 51, "limit": 51})
+    count = _plan(db, backend, review_due._COUNT, {
+        "state_1": "approved", "lo": when(1, 1, 1), "hi": when(2030, 1, 1)})
+    for plan in (rows, count):
+        text = "\n".join(plan)
+        assert "ix_articles_state_review_due" in text, plan
+        if backend == "sqlite":
+            assert not any(s.startswith("SCAN") or "TEMP B-TREE" in s for s in plan), plan
+        else:
+            assert "Seq Scan" not in text and "Sort" not in text, plan

@@ -75,6 +75,8 @@ def _get_matrix(ids: dict[str, int], slug: str) -> list[tuple[str, str, dict[str
         ("review.article", f"/review/{u}", review_reader),
         ("review.sign", f"/review/{u}/sign/approve",
          {**review_reader, "editor": 403, "auditor": 403}),
+        ("due.review_due_page", "/review/due", {**dict.fromkeys(ROLES, 403),
+                                                "anonymous": SIGN_IN, "editor": 200}),
         ("audit.log", "/audit", {"anonymous": SIGN_IN, "author": 403, "reviewer": 403,
                                  "editor": 200, "auditor": 200, "admin": 200}),
         ("admin.tokens_page", "/admin/tokens", {**dict.fromkeys(ROLES, 403),

@@ -38,6 +38,11 @@ def can_review(user: Principal) -> bool:
     return user.is_authenticated and bool(user.roles & {Role.REVIEWER, Role.EDITOR, Role.AUDITOR})
 
 
+def can_see_review_due(user: Principal) -> bool:
+    """The "Review due" list: editors, who ask for re-reviews and retract."""
+    return user.is_authenticated and Role.EDITOR in user.roles
+
+
 def can_read_audit_log(user: Principal) -> bool:
     return user.is_authenticated and bool(user.roles & {Role.AUDITOR, Role.EDITOR, Role.ADMIN})
 
@@ -70,6 +75,7 @@ WRITER = Rule("author or editor", can_write)
 REVIEW_READER = Rule("reviewer, editor or auditor", can_review)
 AUDIT_READER = Rule("auditor, editor or admin", can_read_audit_log)
 ADMIN = Rule("admin", can_administer)
+EDITOR = Rule("editor", can_see_review_due)
 # The JSON API checks its own bearer tokens on every request (``review_flow.api``).
 API_TOKEN = Rule("API bearer token", anyone, token_auth=True)
 
@@ -96,6 +102,7 @@ ROUTE_RULES: dict[str, Rule] = {
     # Any signed-in person may try; the service refuses what their roles do not allow.
     "review.act": SIGNED_IN,
     "review.comment": SIGNED_IN,
+    "due.review_due_page": EDITOR,
     "audit.log": AUDIT_READER,
     "admin.tokens_page": ADMIN,
     "admin.create_token": ADMIN,
