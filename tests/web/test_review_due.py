@@ -65,7 +65,8 @@ def test_the_list_pages_by_keyset_without_repeats_or_gaps(as_role: Any, story: A
         _approved_due(story, f"Topic {i}", due)
     pages = walk(as_role("editor"), "/review/due", "Next page", _ROW)
     assert [len(p) for p in pages] == [2, 2, 1]
-    assert [t for page in pages for t in page] == ["Topic 2", "Topic 0", "Topic 1", "Topic 3", "Topic 4"]
+    assert [t for page in pages for t in page] == [
+        "Topic 2", "Topic 0", "Topic 1", "Topic 3", "Topic 4"]
 
 
 def test_a_mangled_position_shows_the_first_page(as_role: Any, story: Any) -> None:
