@@ -244,7 +244,8 @@ def _public_statements() -> tuple[Select, Select]:
     article = (
         select(
             Article.id, Article.slug, Article.state, Article.approved_revision_id,
-            Article.review_due, shown.id.label("rev_id"), shown.number, shown.title, shown.body, shown.references,
+            Article.review_due, shown.id.label("rev_id"), shown.number, shown.title,
+            shown.body, shown.references,
             shown.content_hash, shown.generator, shown.created_at,
             reason.label("retraction_reason"), retracted_at.label("retracted_at"),
             _approved_at().label("approved_at"),
@@ -290,8 +291,8 @@ def public_validator(engine: Engine, slug: str) -> tuple[int, int | None, bool] 
     Everything the public page shows changes one of the first two (every workflow action
     and every edit bumps the article's version), except the notice that the text is past
     its review date, which time alone brings (no write happens when the date passes), so
-    a page rendered for the same three is still right. This runs on every cached page view, so it skips the ORM: one precompiled
-    statement on a pooled DBAPI connection (about 20 µs on SQLite instead of 200 µs).
+    a page rendered for the same three is still right. This runs on every cached page
+    view, so it skips the ORM: one precompiled statement on a pooled DBAPI connection (about 20 µs on SQLite instead of 200 µs).
     """
     sql, positional = _validator_sql(engine)
     conn = engine.raw_connection()
