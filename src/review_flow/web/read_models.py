@@ -292,7 +292,8 @@ def public_validator(engine: Engine, slug: str) -> tuple[int, int | None, bool] 
     and every edit bumps the article's version), except the notice that the text is past
     its review date, which time alone brings (no write happens when the date passes), so
     a page rendered for the same three is still right. This runs on every cached page
-    view, so it skips the ORM: one precompiled statement on a pooled DBAPI connection (about 20 µs on SQLite instead of 200 µs).
+    view, so it skips the ORM: one precompiled statement on a pooled DBAPI connection
+    (about 20 µs on SQLite instead of 200 µs).
     """
     sql, positional = _validator_sql(engine)
     conn = engine.raw_connection()
