@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from review_flow.articles import service as articles
+from review_flow.articles.actions import perform_action
+from review_flow.articles.writes import create_article
 from review_flow.notifications import webhooks
 from tests.conftest import PASSWORD
 from tests.core.helpers import BODY, REFS
@@ -17,12 +18,12 @@ def _cycle(db: Any, people: Any, title: str, count_queries: Any) -> list[list[st
     """One full cycle; the statements of each of its four transactions."""
     per_step: list[list[str]] = []
     with count_queries() as q, db.transaction() as s:
-        aid = articles.create_article(s, people["author"], title=title, body=BODY,
-                                      references=REFS).id
+        aid = create_article(s, people["author"], title=title, body=BODY,
+                             references=REFS).id
     per_step.append(q.statements)
     for who, action in STEPS:
         with count_queries() as q, db.transaction() as s:
-            articles.perform_action(s, people[who], aid, action, password=PASSWORD)
+            perform_action(s, people[who], aid, action, password=PASSWORD)
         per_step.append(q.statements)
     return per_step
 
@@ -67,20 +68,20 @@ def test_webhook_cache_sees_a_change_made_elsewhere(
     """Another process registering or disabling an endpoint changes the generation the
     load query reads, so the very next change reaches (or stops reaching) it."""
     with db.transaction() as s:
-        aid = articles.create_article(s, people["author"], title="Gen", body=BODY,
-                                      references=REFS).id
+        aid = create_article(s, people["author"], title="Gen", body=BODY,
+                             references=REFS).id
     with db.transaction() as s:
         hook = register(s, url="http://127.0.0.1:9/new", events=["*"]).id
     webhooks._cache.clear()  # as if the endpoint had been registered by another process
     with db.transaction() as s:
-        articles.perform_action(s, people["author"], aid, "submit")
+        perform_action(s, people["author"], aid, "submit")
     with db.transaction() as s:
         webhooks._cache[str(s.get_bind().url)] = ("stale", ())  # a process that cached before
-        articles.perform_action(s, people["author"], aid, "withdraw")
+        perform_action(s, people["author"], aid, "withdraw")
     with db.transaction() as s:
         webhooks.update_webhook(s, TEST_WEBHOOKS, hook, active=False)
     with db.transaction() as s:
-        articles.perform_action(s, people["author"], aid, "submit")
+        perform_action(s, people["author"], aid, "submit")
     from sqlalchemy import select
 
     from review_flow.outbox.models import OutboxMessage

@@ -26,7 +26,7 @@ from review_flow.users.models import User, UserRole
 from review_flow.users.roles import Role
 
 if TYPE_CHECKING:
-    from review_flow.articles.service import ActionResult
+    from review_flow.articles.actions import ActionResult
 
 # Which e-mail each workflow action sends, and to whom ("author" or "reviewers").
 EMAIL_ON_ACTION: dict[str, tuple[str, str]] = {
