@@ -18,7 +18,7 @@ from sqlalchemy import MetaData, Table, create_engine, event
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
-from review_flow.unit_of_work import UnitOfWork
+from review_flow.unit_of_work import UnitOfWork, install
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -82,6 +82,9 @@ class Database:
         self.url = make_url(url)
         self.engine = make_engine(self.url, **engine_kwargs)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        from review_flow.notifications.dispatcher import dispatch  # imports the models
+
+        install(self.sessions, dispatch)
 
     @property
     def is_sqlite(self) -> bool:

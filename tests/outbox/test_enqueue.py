@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from review_flow.articles.actions import perform_action
 from review_flow.articles.queries import get_article
 from review_flow.articles.writes import create_article
 from review_flow.notifications import preferences, webhooks
 from review_flow.outbox.models import OutboxMessage
+from review_flow.unit_of_work import UnitOfWork
 from tests.conftest import PASSWORD
 from tests.support.webhook_config import TEST_WEBHOOKS, register
 
@@ -37,13 +38,37 @@ def test_a_rolled_back_change_leaves_no_message(db: Any, people: Any, new_articl
     assert [m.kind for m in _messages(db)] == ["article.create"]
     with pytest.raises(Boom), db.transaction() as s:
         perform_action(s, people["author"], aid, "submit")
-        kinds = set(s.scalars(select(OutboxMessage.kind)))
-        assert {"article.submit", "review_requested"} <= kinds  # written, not yet committed
+        # Recorded on the unit of work; its rows are written just before the commit.
+        assert [type(e).__name__ for e in UnitOfWork.of(s).events] == ["ActionTaken"]
         raise Boom
     # Neither the state change nor its e-mails and webhook survive the rollback.
     assert [m.kind for m in _messages(db)] == ["article.create"]
     with db.reading() as s:
         assert get_article(s, aid).state == "draft"
+
+
+def test_a_failing_dispatcher_rolls_the_change_back(
+    db: Any, people: Any, new_article: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The outbox rows are written at commit time; if that fails, the state change and
+    its audit event are not committed either."""
+    from review_flow.audit.models import AuditEvent
+    from review_flow.notifications import hooks
+
+    aid = new_article()
+    with db.reading() as s:
+        events_before = s.scalar(select(func.count()).select_from(AuditEvent))
+
+    def broken(session: Any, ev: Any) -> None:
+        raise Boom(ev.action)
+
+    monkeypatch.setattr(hooks, "action_taken", broken)
+    with pytest.raises(Boom, match="submit"), db.transaction() as s:
+        perform_action(s, people["author"], aid, "submit")
+    with db.reading() as s:
+        assert get_article(s, aid).state == "draft"
+        assert s.scalar(select(func.count()).select_from(AuditEvent)) == events_before
+    assert _messages(db) == []  # no e-mail to the reviewers either
 
 
 def test_submit_tells_every_reviewer_who_may_review(

@@ -1,7 +1,8 @@
 """Taking a workflow action on an article (submit, approve, withdraw, ...).
 
 No Flask here. The function takes the caller's session and only flushes; the entry
-point commits, so the change, its audit event and its notifications land together.
+point commits, so the change, its audit event and its notifications (domain events,
+queued just before the commit) land together.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from review_flow.articles.queries import allowed_actions
 from review_flow.audit import log as audit
 from review_flow.audit.chain import DATA_FORMAT
 from review_flow.audit.models import AuditEvent
+from review_flow.domain_events import ActionTaken, ArticleAsOf
 from review_flow.errors import (
     Conflict,
     GuardFailed,
@@ -28,13 +30,13 @@ from review_flow.errors import (
     SignatureRefused,
     ValidationFailed,
 )
-from review_flow.notifications import hooks as notify
 from review_flow.notifications import webhooks
 from review_flow.policy import service as policy_service
 from review_flow.policy.models import PolicySettings
 from review_flow.signatures import signing
 from review_flow.signatures.models import Decision
 from review_flow.timeutil import utcnow
+from review_flow.unit_of_work import record
 from review_flow.workflow import engine, permissions
 from review_flow.workflow.definition import ACTIONS_BY_NAME, USER_ACTIONS, WORKFLOW_VERSION
 
@@ -228,6 +230,21 @@ def perform_action(
         required_approvals=policy.required_approvals,
         webhook_generation=loaded.webhook_generation,
     )
-    notify.action_taken(session, actor, result)
     session.flush()
+    record(
+        session,
+        ActionTaken(
+            actor=actor,
+            article=ArticleAsOf.of(article),
+            action=action,
+            from_state=state,
+            to_state=to_state,
+            comment=event.comment,
+            audit_seq=event.seq,
+            approvals=approvals,
+            required_approvals=policy.required_approvals,
+            at=event.at,
+            webhook_generation=loaded.webhook_generation,
+        ),
+    )
     return result

@@ -10,8 +10,10 @@ from review_flow.actor import Actor
 from review_flow.articles.loading import load_article
 from review_flow.articles.models import Comment
 from review_flow.audit import log as audit
+from review_flow.domain_events import CommentAdded
 from review_flow.errors import ValidationFailed
 from review_flow.timeutil import utcnow
+from review_flow.unit_of_work import record
 from review_flow.workflow import permissions
 
 MAX_COMMENT = 20_000
@@ -67,4 +69,5 @@ def add_comment(session: Session, actor: Actor, article_id: int, body: Any) -> C
         context=actor.context,
         at=now,
     )
+    record(session, CommentAdded(actor, article.id, item.id, now))
     return item

@@ -1,7 +1,8 @@
 """Writing an article's text: create a draft, edit into a new revision.
 
 No Flask here. Every function takes the caller's session and only flushes; the entry
-point commits, so the change, its audit event and its notifications land together.
+point commits, so the change, its audit event and its notifications (domain events,
+queued just before the commit) land together.
 """
 
 from __future__ import annotations
@@ -25,10 +26,11 @@ from review_flow.articles.queries import allowed_actions
 from review_flow.articles.slugs import insert_with_unique_slug
 from review_flow.audit import log as audit
 from review_flow.audit.models import AuditChainHead
+from review_flow.domain_events import ArticleAsOf, ArticleCreated, ArticleEdited
 from review_flow.errors import GuardFailed, InvalidTransition, ValidationFailed
-from review_flow.notifications import hooks as notify
 from review_flow.notifications import webhooks
 from review_flow.timeutil import utcnow
+from review_flow.unit_of_work import record
 from review_flow.workflow import engine, permissions
 from review_flow.workflow.definition import (
     ACTIONS_BY_NAME,
@@ -111,8 +113,8 @@ def create_article(
         data={"version": article.version, "generator": gen} if gen else {"version": 1},
         at=now,
     )
-    notify.article_created(session, actor, article, first.webhooks)
     session.flush()
+    record(session, ArticleCreated(actor, ArticleAsOf.of(article), utcnow(), first.webhooks))
     return article
 
 
@@ -202,6 +204,10 @@ def edit_article(
         data={"version": article.version, **({"generator": gen} if gen else {})},
         at=now,
     )
-    notify.article_edited(session, actor, article, revision, loaded.webhook_generation)
     session.flush()
+    record(
+        session,
+        ArticleEdited(actor, ArticleAsOf.of(article), revision.number, utcnow(),
+                      loaded.webhook_generation),
+    )
     return article, revision
