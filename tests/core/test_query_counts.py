@@ -1,4 +1,8 @@
-"""Query budgets for the hot path, pinned so an N+1 or a stray reload fails the suite."""
+"""Query budgets for the hot path, pinned so an N+1 or a stray reload fails the suite.
+
+Budgets are upper bounds, kept at today's numbers: fewer statements always pass, one
+more fails. A plain query per concern is preferred to a hand-fused one; when a change
+needs one more statement, raise the bound here and say why in the docstring."""
 
 from __future__ import annotations
 
@@ -28,6 +32,14 @@ def _cycle(db: Any, people: Any, title: str, count_queries: Any) -> list[list[st
     return per_step
 
 
+def _within_budget(steps: list[list[str]], budget: list[int], listing: str) -> None:
+    """Each step's statements are at most its budget (an upper bound, not a pin)."""
+    counts = [len(step) for step in steps]
+    assert len(counts) == len(budget)
+    over = [(i, n, b) for i, (n, b) in enumerate(zip(counts, budget, strict=True)) if n > b]
+    assert not over, f"statements per step {counts} over the budget {budget}:\n{listing}"
+
+
 def test_one_full_cycle_query_budget(db: Any, people: Any, count_queries: Any) -> None:
     """A cycle, its audit events and its notifications (mail to the reviewers on submit,
     to the author on approval) in at most 18 statements: 5 to create, 3 to submit, start
@@ -38,7 +50,7 @@ def test_one_full_cycle_query_budget(db: Any, people: Any, count_queries: Any) -
     _cycle(db, people, "Warm-up", count_queries)  # the per-process policy cache
     steps = _cycle(db, people, "Cycle", count_queries)
     listing = "\n\n".join(st for step in steps for st in step)
-    assert [len(step) for step in steps] == [5, 4, 3, 6], listing
+    _within_budget(steps, [5, 4, 3, 6], listing)
     assert sum(len(step) for step in steps) <= 18, listing
     # Mail goes out as one INSERT ... SELECT that picks its recipients itself.
     mail = [st for step in steps for st in step if st.startswith("INSERT INTO outbox_messages")]
@@ -57,7 +69,7 @@ def test_registered_webhooks_cost_one_insert_per_change(
         register(s, url="http://127.0.0.1:9/b", events=["*"])
     steps = _cycle(db, people, "With hooks", count_queries)
     listing = "\n\n".join(st for step in steps for st in step)
-    assert [len(step) for step in steps] == [7, 5, 4, 7], listing
+    _within_budget(steps, [7, 5, 4, 7], listing)
     lookups = [[st for st in step if st.startswith("SELECT webhooks")] for step in steps]
     assert [len(x) for x in lookups] == [1, 0, 0, 0], listing
 
