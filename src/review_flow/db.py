@@ -75,6 +75,14 @@ def make_engine(url: str | URL, **kwargs: Any) -> Engine:
     return create_engine(url, **kwargs)
 
 
+def _dispatch(session: Session, events: list[Any]) -> None:
+    """The notifications dispatcher, imported on the first event: a command that changes
+    nothing (``audit verify``) does not load the webhook machinery."""
+    from review_flow.notifications.dispatcher import dispatch
+
+    dispatch(session, events)
+
+
 class Database:
     """One engine and its session factory; the unit of work for every entry point."""
 
@@ -82,9 +90,7 @@ class Database:
         self.url = make_url(url)
         self.engine = make_engine(self.url, **engine_kwargs)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
-        from review_flow.notifications.dispatcher import dispatch  # imports the models
-
-        install(self.sessions, dispatch)
+        install(self.sessions, _dispatch)
 
     @property
     def is_sqlite(self) -> bool:
