@@ -46,7 +46,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 
 from review_flow import migrate  # noqa: E402
 from review_flow.articles.content import content_hash  # noqa: E402
-from review_flow.articles.service import slugify  # noqa: E402
+from review_flow.articles.slugs import slugify  # noqa: E402
 from review_flow.db import Database, make_engine  # noqa: E402
 from review_flow.users import passwords  # noqa: E402
 

@@ -10,6 +10,7 @@ from click.testing import CliRunner
 from sqlalchemy import func, select, update
 
 from review_flow.articles.models import Article
+from review_flow.articles.writes import edit_article
 from review_flow.audit.models import AuditEvent
 from review_flow.audit.verify import verify_all
 from review_flow.db import Database
@@ -70,10 +71,8 @@ def test_only_approved_articles_are_moved(db, people):
     aid = _approved(db, people, T - timedelta(days=1))
     from tests.core.helpers import BODY, REFS
     with db.transaction() as s:
-        from review_flow.articles import service
-
-        service.edit_article(s, people["author"], aid, title="High Blood Pressure",
-                             body=BODY + "New.\n", references=REFS)
+        edit_article(s, people["author"], aid, title="High Blood Pressure",
+                     body=BODY + "New.\n", references=REFS)
     assert state(db, aid) == "draft"
     assert sweep(db, T).steps[0].done == []
     assert state(db, aid) == "draft"
@@ -91,7 +90,7 @@ def test_the_sweep_walks_batches_and_the_chain_still_verifies(db, people):
 def test_a_failed_item_is_named_and_rolled_back_alone(db, people, monkeypatch):
     first = _approved(db, people, T - timedelta(days=2), "Asthma")
     second = _approved(db, people, T - timedelta(days=1), "Gout")
-    real = rereview.articles.perform_action
+    real = rereview.actions.perform_action
 
     def failing(session, actor, article_id, action, **kw):
         result = real(session, actor, article_id, action, **kw)
@@ -99,7 +98,7 @@ def test_a_failed_item_is_named_and_rolled_back_alone(db, people, monkeypatch):
             raise Conflict(f"Article {article_id} changed since you loaded it.")
         return result
 
-    monkeypatch.setattr(rereview.articles, "perform_action", failing)
+    monkeypatch.setattr(rereview.actions, "perform_action", failing)
     report = sweep(db, T)
     assert not report.ok
     assert [(f.step, f.item, f.message) for f in report.failures] == [
@@ -138,7 +137,7 @@ def test_the_command_exits_1_naming_the_failed_item(db_url, db, people, tmp_path
     def refuse(session, actor, article_id, action, **kw):
         raise Conflict(f"Article {article_id} is busy.")
 
-    monkeypatch.setattr(rereview.articles, "perform_action", refuse)
+    monkeypatch.setattr(rereview.actions, "perform_action", refuse)
     out = CliRunner().invoke(main, ["sweep", "--now", "2031-06-01T12:00:00Z"],
                              catch_exceptions=False)
     assert out.exit_code == 1

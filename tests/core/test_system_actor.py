@@ -11,7 +11,9 @@ import pytest
 from sqlalchemy import select, text
 
 from review_flow.actor import SYSTEM_ACTOR_NAME, SystemActor
-from review_flow.articles import service as articles
+from review_flow.articles.comments import add_comment
+from review_flow.articles.queries import get_article
+from review_flow.articles.writes import create_article, edit_article
 from review_flow.audit import export as audit_export
 from review_flow.audit.log import RequestContext
 from review_flow.audit.models import AuditEvent
@@ -33,7 +35,7 @@ def _approved(db, people) -> int:
 
 def _due(db, aid):
     with db.reading() as s:
-        return articles.get_article(s, aid).review_due
+        return get_article(s, aid).review_due
 
 
 def test_the_definition_opens_only_request_rereview_to_the_system():
@@ -97,11 +99,11 @@ def test_the_system_cannot_write_or_comment(db, people):
     before = snapshot(db, aid)
     with db.transaction() as s, pytest.raises(PermissionDenied, match=r"^Creating an article: "
                                               "not allowed to the system actor"):
-        articles.create_article(s, SYSTEM, title="T", body=BODY, references=REFS)
+        create_article(s, SYSTEM, title="T", body=BODY, references=REFS)
     with db.transaction() as s, pytest.raises(PermissionDenied, match=r"^Editing an article: "):
-        articles.edit_article(s, SYSTEM, aid, title="T", body=BODY, references=REFS)
+        edit_article(s, SYSTEM, aid, title="T", body=BODY, references=REFS)
     with db.transaction() as s, pytest.raises(PermissionDenied, match=r"^Commenting: ") as err:
-        articles.add_comment(s, SYSTEM, aid, "hello")
+        add_comment(s, SYSTEM, aid, "hello")
     assert err.value.code == "system_actor_not_allowed"
     assert snapshot(db, aid) == before
 

@@ -8,7 +8,7 @@ import re
 from datetime import timedelta
 from typing import Any
 
-from review_flow.articles import service as articles
+from review_flow.articles import queries as articles
 from review_flow.sweep.service import sweep
 from review_flow.web import read_models
 

@@ -19,7 +19,7 @@ from sqlalchemy import bindparam, select, tuple_
 from sqlalchemy.orm import Session
 
 from review_flow.actor import SystemActor
-from review_flow.articles import service as articles
+from review_flow.articles import actions
 from review_flow.articles.models import Article
 from review_flow.sweep.steps import Item
 from review_flow.timeutil import UTCDateTime
@@ -63,5 +63,5 @@ class ReReview:
     def apply(self, session: Session, actor: SystemActor, item: Item, now: datetime) -> bool:
         if session.execute(_STILL_DUE, {"id": item.id, "now": now}).first() is None:
             return False
-        articles.perform_action(session, actor, item.id, ACTION, as_of=now)
+        actions.perform_action(session, actor, item.id, ACTION, as_of=now)
         return True
