@@ -44,7 +44,7 @@ from review_flow.notifications import hooks as notify
 from review_flow.notifications import webhooks
 from review_flow.policy import service as policy_service
 from review_flow.policy.models import PolicySettings
-from review_flow.signatures import attempts
+from review_flow.signatures import attempts, credentials
 from review_flow.signatures.models import Decision
 from review_flow.timeutil import utcnow
 from review_flow.users.passwords import verify_password
@@ -620,6 +620,9 @@ def perform_action(
                 current_revision=revision.summary(),
                 expected_content_hash=expected_content_hash,
             )
+        refusal = credentials.signing_refusal(actor.user, policy, utcnow().date())
+        if refusal is not None:
+            raise refusal
         _check_signer_password(session, actor, action, article.id, revision, password)
 
     now = utcnow()
