@@ -12,8 +12,8 @@ from review_flow.actor import Actor
 from review_flow.articles import service as articles
 from review_flow.audit.log import RequestContext
 from review_flow.policy import service as policy
-from review_flow.users import service as users
 from review_flow.timeutil import utcnow
+from review_flow.users import service as users
 from review_flow.users.models import User
 
 DEMO_PASSWORD = "demo-password"

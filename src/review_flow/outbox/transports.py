@@ -10,10 +10,10 @@ import json
 import smtplib
 import ssl
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate
-from collections.abc import Callable
 from typing import Any, Protocol
 
 import requests

@@ -13,15 +13,18 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from review_flow.audit import log as audit
 from review_flow.audit.log import RequestContext
 from review_flow.errors import ValidationFailed
 from review_flow.notifications import board
+from review_flow.users import service as users
 from review_flow.users.models import User, UserRole
 from review_flow.users.roles import ROLE_NAMES, Role
 
+EMAIL_MAX = 320
 NAME_MAX = 200
 CREDENTIALS_MAX = 200
 SPECIALTY_MAX = 100
@@ -66,25 +69,18 @@ def _iso(value: date | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def update_person(
-    session: Session,
-    user: User,
+def _clean(
+    user: User | None,
     *,
     changed_by: User | None,
     today: date,
-    name: Any = UNSET,
-    credentials: Any = UNSET,
-    specialties: Any = UNSET,
-    credentials_verified_until: Any = UNSET,
-    roles: Any = UNSET,
-    context: RequestContext | None = None,
-) -> dict[str, Change]:
-    """Apply the given fields (UNSET: leave as is); the changes made, {} when none.
-
-    Every bad field is named in ``ValidationFailed.details['fields']`` and nothing is
-    written. ``changed_by`` may not take away their own admin role.
-    """
-    was_on_board = Role.REVIEWER in user.roles
+    name: Any,
+    credentials: Any,
+    specialties: Any,
+    credentials_verified_until: Any,
+    roles: Any,
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """(cleaned values of the given fields, {field: problem}) for a new or known person."""
     errors: dict[str, str] = {}
     wanted: dict[str, Any] = {}
     if name is not UNSET:
@@ -119,15 +115,76 @@ def update_person(
             errors["roles"] = "at least one role is required"
         elif unknown:
             errors["roles"] = f"unknown role {unknown[0]!r}; roles are {', '.join(ROLE_NAMES)}"
-        elif (changed_by is not None and changed_by.id == user.id
+        elif (user is not None and changed_by is not None and changed_by.id == user.id
               and Role.ADMIN in user.roles and Role.ADMIN not in chosen):
             errors["roles"] = ("you cannot remove your own admin role; another admin can, "
                                "so nobody locks the site's administration out by mistake")
         wanted["roles"] = chosen
+    return wanted, errors
+
+
+def _refuse(errors: dict[str, str]) -> ValidationFailed:
+    return ValidationFailed(
+        "; ".join(f"{field}: {message}" for field, message in errors.items()), fields=errors)
+
+
+def add_person(
+    session: Session,
+    *,
+    email: str,
+    name: str,
+    roles: Iterable[str],
+    credentials: str | None,
+    specialties: Iterable[str],
+    credentials_verified_until: date | None,
+    created_by: User | None,
+    today: date,
+    context: RequestContext | None = None,
+) -> User:
+    """A new person without a password (they choose it through an invitation). Every
+    bad field is named at once; nothing is written then."""
+    wanted, errors = _clean(None, changed_by=created_by, today=today, name=name,
+                            credentials=credentials, specialties=list(specialties),
+                            credentials_verified_until=credentials_verified_until,
+                            roles=list(roles))
+    email = (email or "").strip()
+    if not users.EMAIL_PATTERN.match(email) or len(email) > EMAIL_MAX:
+        errors = {"email": "not an e-mail address", **errors}
+    elif session.scalar(select(User.id).where(User.email_key == users.email_key(email))):
+        errors = {"email": f"{email} already belongs to someone", **errors}
     if errors:
-        raise ValidationFailed(
-            "; ".join(f"{field}: {message}" for field, message in errors.items()),
-            fields=errors)
+        raise _refuse(errors)
+    return users.add_user(
+        session, email=email, name=wanted["name"], roles=wanted["roles"], password=None,
+        credentials=wanted["credentials"], specialties=wanted["specialties"],
+        credentials_verified_until=wanted["credentials_verified_until"],
+        created_by=created_by, context=context)
+
+
+def update_person(
+    session: Session,
+    user: User,
+    *,
+    changed_by: User | None,
+    today: date,
+    name: Any = UNSET,
+    credentials: Any = UNSET,
+    specialties: Any = UNSET,
+    credentials_verified_until: Any = UNSET,
+    roles: Any = UNSET,
+    context: RequestContext | None = None,
+) -> dict[str, Change]:
+    """Apply the given fields (UNSET: leave as is); the changes made, {} when none.
+
+    Every bad field is named in ``ValidationFailed.details['fields']`` and nothing is
+    written. ``changed_by`` may not take away their own admin role.
+    """
+    was_on_board = Role.REVIEWER in user.roles
+    wanted, errors = _clean(user, changed_by=changed_by, today=today, name=name,
+                            credentials=credentials, specialties=specialties,
+                            credentials_verified_until=credentials_verified_until, roles=roles)
+    if errors:
+        raise _refuse(errors)
 
     changes: dict[str, Change] = {}
     for field in ("name", "credentials", "specialties", "credentials_verified_until"):

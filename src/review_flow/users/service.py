@@ -21,7 +21,7 @@ from review_flow.users.models import User, UserRole
 from review_flow.users.passwords import MIN_PASSWORD_LENGTH, hash_password, verify_password
 from review_flow.users.roles import ROLE_NAMES, Role
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 def with_roles() -> Any:
@@ -53,7 +53,7 @@ def add_user(
     context: RequestContext | None = None,
 ) -> User:
     email = email.strip()
-    if not _EMAIL.match(email):
+    if not EMAIL_PATTERN.match(email):
         raise ValidationFailed(
             f"email: {email!r} is not an e-mail address", fields={"email": "invalid"}
         )
