@@ -136,13 +136,14 @@ def add_person(
     roles: Iterable[str],
     credentials: str | None,
     specialties: Iterable[str],
-    credentials_verified_until: date | None,
+    credentials_verified_until: Any,
     created_by: User | None,
     today: date,
     context: RequestContext | None = None,
 ) -> User:
     """A new person without a password (they choose it through an invitation). Every
-    bad field is named at once; nothing is written then."""
+    bad field is named at once; nothing is written then. ``credentials_verified_until``
+    is a date, None, or whatever was typed that is not a date (refused, named)."""
     wanted, errors = _clean(None, changed_by=created_by, today=today, name=name,
                             credentials=credentials, specialties=list(specialties),
                             credentials_verified_until=credentials_verified_until,

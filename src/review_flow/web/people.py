@@ -70,8 +70,7 @@ def _send_invitation(user: User) -> invitations.InvitationSent:
 def add_person() -> ResponseReturnValue:
     """Add a person and e-mail them their invitation, in one transaction."""
     form = AddPersonForm()
-    until = form.verified_until_value()
-    if not form.validate() or until is changes.UNSET:
+    if not form.validate():
         abandon()
         return _list_page(form, status=422)
     actor = current_actor()
@@ -79,7 +78,8 @@ def add_person() -> ResponseReturnValue:
         user = changes.add_person(
             db_session(), email=form.email.data or "", name=form.name.data or "",
             roles=form.roles.data or [], credentials=form.credentials.data,
-            specialties=form.specialty_list(), credentials_verified_until=until,
+            specialties=form.specialty_list(),
+            credentials_verified_until=form.verified_until_value(),
             created_by=actor.user, today=utcnow().date(), context=actor.context)
         sent = _send_invitation(user)
     except ValidationFailed as exc:
@@ -116,8 +116,7 @@ def save_person(user_id: int) -> ResponseReturnValue:
     """Save the edit form: one audit event naming what changed, or field errors."""
     user = roster.get_person(db_session(), user_id)
     form = PersonForm()
-    until = form.verified_until_value()
-    if not form.validate() or until is changes.UNSET:
+    if not form.validate():
         abandon()
         return _person_page(user, form, status=422)
     actor = current_actor()
@@ -125,7 +124,8 @@ def save_person(user_id: int) -> ResponseReturnValue:
         made = changes.update_person(
             db_session(), user, changed_by=actor.user, today=utcnow().date(),
             name=form.name.data, credentials=form.credentials.data,
-            specialties=form.specialty_list(), credentials_verified_until=until,
+            specialties=form.specialty_list(),
+            credentials_verified_until=form.verified_until_value(),
             roles=form.roles.data or [], context=actor.context)
     except ValidationFailed as exc:
         abandon()

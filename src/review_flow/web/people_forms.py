@@ -8,12 +8,10 @@ and their messages are shown on these fields.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
 
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectMultipleField, StringField, TextAreaField
 
-from review_flow.users.changes import UNSET
 from review_flow.users.roles import ROLE_NAMES
 
 # (value, label) of each role checkbox; the template draws them.
@@ -34,17 +32,16 @@ class PersonForm(FlaskForm):
     def specialty_list(self) -> list[str]:
         return [line for line in (self.specialties.data or "").splitlines() if line.strip()]
 
-    def verified_until_value(self) -> Any:
-        """A date, None when left blank, or UNSET after recording a field error."""
+    def verified_until_value(self) -> date | str | None:
+        """A date; None when left blank; the text as typed when it is no date (the
+        service then names the field)."""
         raw = (self.verified_until.data or "").strip()
         if not raw:
             return None
         try:
             return datetime.strptime(raw, "%Y-%m-%d").date()
         except ValueError:
-            self.verified_until.errors = [
-                *self.verified_until.errors, f"{raw!r} is not a date (YYYY-MM-DD)"]
-            return UNSET
+            return raw
 
     def fill(self, *, name: str, credentials: str | None, specialties: list[str],
              verified_until: date | None, roles: list[str]) -> None:
