@@ -328,3 +328,24 @@ def test_a_lapsed_reviewer_is_told_why_they_cannot_sign(as_role: Any, story: Any
     assert (f"Your credentials' verification lapsed on {today - timedelta(days=1):%Y-%m-%d}; "
             "an admin must re-verify them before you can sign.") in _text(response)
     assert story.state(article_id) == "under_review"
+
+
+# --- the board on the editorial-policy page ---------------------------------------------
+
+def test_the_editorial_policy_page_lists_the_board(as_role: Any, story: Any, db: Any) -> None:
+    today = datetime.now(UTC).date()
+    admin = as_role("admin")
+    reed = f"{PEOPLE}/{story.people['reviewer'].id}"
+    admin.post(reed, {"name": "Dr. Maya Reed", "credentials": "MD, FACP",
+                      "specialties": "Internal Medicine", "roles": ["reviewer"],
+                      "verified_until": (today + timedelta(days=90)).isoformat()}, page=reed)
+    reader = as_role("anonymous")
+    page = _text(reader.get("/editorial-policy"))
+    assert "<strong>Dr. Maya Reed</strong>, MD, FACP · Internal Medicine" in page
+    assert "<strong>Dr. Chidi Okafor</strong>, MD, MPH" in page
+    assert "Ada Admin" not in page  # not a reviewer
+    story.set_policy(require_verified_credentials=True)
+    page = _text(reader.get("/editorial-policy"))
+    assert "Dr. Maya Reed" in page and "Dr. Chidi Okafor" not in page  # never verified
+    admin.post(f"{reed}/deactivate", page=reed)
+    assert "The board has no members listed yet." in _text(reader.get("/editorial-policy"))
