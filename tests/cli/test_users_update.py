@@ -4,15 +4,38 @@ the command line. SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import pytest
+from click.testing import CliRunner
 from sqlalchemy import select
 
 from review_flow.audit.models import AuditEvent
+from review_flow.cli import main
 from review_flow.users.models import User
-from tests.cli.test_cli import add_users, cli, files  # noqa: F401 - fixtures
+from tests.cli.test_cli import add_users
 from tests.conftest import PASSWORD
+from tests.core.helpers import BODY, REFS
+
+
+@pytest.fixture
+def cli(db_url: str, db: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """``review-flow`` in process against this test's database (as in test_cli.py)."""
+    monkeypatch.setenv("REVIEW_FLOW_DATABASE_URL", db_url)
+    monkeypatch.setenv("REVIEW_FLOW_INSTANCE_PATH", str(tmp_path / "instance"))
+    runner = CliRunner()
+    return lambda *args, input=None: runner.invoke(main, list(args), input=input,
+                                                   catch_exceptions=False)
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> dict[str, str]:
+    (tmp_path / "body.md").write_text(BODY, encoding="utf-8")
+    (tmp_path / "refs.json").write_text(json.dumps(REFS), encoding="utf-8")
+    return {"body": str(tmp_path / "body.md"), "refs": str(tmp_path / "refs.json")}
 
 
 def _reed(db: Any) -> User:
