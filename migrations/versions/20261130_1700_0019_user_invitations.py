@@ -36,9 +36,10 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_user_invitations")),
         sa.UniqueConstraint("token_hash", name=op.f("uq_user_invitations_token_hash")),
     )
-    op.create_index("ix_user_invitations_user_id", "user_invitations", ["user_id"])
+    # A person's invitations newest first (the open one, on their page).
+    op.create_index("ix_user_invitations_user_id_id", "user_invitations", ["user_id", "id"])
 
 
 def downgrade() -> None:
-    op.drop_index("ix_user_invitations_user_id", table_name="user_invitations")
+    op.drop_index("ix_user_invitations_user_id_id", table_name="user_invitations")
     op.drop_table("user_invitations")

@@ -43,7 +43,8 @@ class Invitation(Base):
     """One invitation link sent to one person."""
 
     __tablename__ = "user_invitations"
-    __table_args__ = (Index("ix_user_invitations_user_id", "user_id"),)
+    # A person's invitations newest first (the open one, on the people page).
+    __table_args__ = (Index("ix_user_invitations_user_id_id", "user_id", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
