@@ -349,3 +349,26 @@ def test_the_editorial_policy_page_lists_the_board(as_role: Any, story: Any, db:
     assert "Dr. Maya Reed" in page and "Dr. Chidi Okafor" not in page  # never verified
     admin.post(f"{reed}/deactivate", page=reed)
     assert "The board has no members listed yet." in _text(reader.get("/editorial-policy"))
+
+
+def test_the_invitation_period_comes_from_the_configuration(db_url: str, db: Any,
+                                                            people: Any, tmp_path: Any) -> None:
+    from review_flow.app import create_app, database
+
+    with pytest.raises(ValueError, match="REVIEW_FLOW_INVITATION_DAYS must be a whole number"):
+        create_app({"TESTING": True, "SECRET_KEY": "t", "INVITATION_DAYS": "0",
+                    "DATABASE_URL": f"sqlite:///{tmp_path / 'unused.sqlite3'}"})
+    app = create_app({"TESTING": True, "SECRET_KEY": "t", "INVITATION_DAYS": "3",
+                      "DATABASE_URL": db_url, "SERVER_NAME": "localhost"})
+    try:
+        admin = Browser(app.test_client())
+        admin.sign_in("admin@example.org")
+        started = datetime.now(UTC)
+        assert _add(admin).status_code == 303
+    finally:
+        database(app).dispose()
+    with db.reading() as s:
+        from review_flow.users.invitations import Invitation
+
+        row = s.scalars(select(Invitation)).one()
+        assert timedelta(days=3) <= row.expires_at - started < timedelta(days=3, minutes=5)
