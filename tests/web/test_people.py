@@ -372,3 +372,11 @@ def test_the_invitation_period_comes_from_the_configuration(db_url: str, db: Any
 
         row = s.scalars(select(Invitation)).one()
         assert timedelta(days=3) <= row.expires_at - started < timedelta(days=3, minutes=5)
+
+
+def test_an_unknown_person_is_a_404(as_role: Any) -> None:
+    admin = as_role("admin")
+    response = admin.get(f"{PEOPLE}/99999")
+    assert response.status_code == 404
+    assert "There is no person with id 99999." in _text(response)
+    assert admin.post(f"{PEOPLE}/99999/deactivate", page=PEOPLE).status_code == 404
