@@ -319,6 +319,9 @@ def test_a_lapsed_reviewer_is_told_why_they_cannot_sign(as_role: Any, story: Any
                               today=today, credentials_verified_until=today - timedelta(days=2))
     reviewer = as_role("reviewer")
     page = reviewer.get(f"/review/{article_id}/sign/approve").get_data(as_text=True)
+    lapsed_on = f"{today - timedelta(days=1):%Y-%m-%d}"
+    # Said on the signature page before any password is typed, then refused on posting.
+    assert f"Your credentials&#39; verification lapsed on {lapsed_on}" in page
     content_hash = re.search(r'name="content_hash" value="([^"]+)"', page)
     assert content_hash
     response = reviewer.post(f"/review/{article_id}/sign/approve", {
