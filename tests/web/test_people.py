@@ -210,7 +210,10 @@ def test_the_invitee_chooses_a_password_and_is_signed_in_once(as_role: Any, db: 
     _add(admin)
     link = _invitation_link(app, db, "lee@example.org")
     invitee = as_role("anonymous")
-    assert "Welcome, Dr. Jordan Lee." in _text(invitee.get(link))
+    opened = invitee.get(link)
+    assert "Welcome, Dr. Jordan Lee." in _text(opened)
+    assert opened.headers["Cache-Control"] == "no-store"
+    assert opened.headers["Referrer-Policy"] == "no-referrer"
     mismatch = invitee.post(link, {"password": "a long password", "repeat": "another one"},
                             page=link)
     assert mismatch.status_code == 422

@@ -7,7 +7,7 @@ and writes nothing; a refused password leaves the link usable.
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template
+from flask import Blueprint, Response, flash, redirect, render_template
 from flask.typing import ResponseReturnValue
 
 from review_flow.errors import ValidationFailed
@@ -19,6 +19,14 @@ from review_flow.web.context import abandon, db_session, request_context
 from review_flow.web.people_forms import AcceptInvitationForm, form_errors, show_errors
 
 bp = Blueprint("invitations", __name__, url_prefix="/invitations")
+
+
+@bp.after_request
+def _private(response: Response) -> Response:
+    """The address holds a credential: no cache keeps the page, no link passes it on."""
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
 
 
 def _page(form: AcceptInvitationForm, token: str, *, person: str | None = None,
