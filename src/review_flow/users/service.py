@@ -197,7 +197,8 @@ def set_active(
         object_type="user",
         object_id=user.id,
         context=context,
-        data={"email": user.email, "sessions_ended": ended},
+        data={"email": user.email, "sessions_ended": ended,
+              "changes": {"active": {"old": not active, "new": active}}},
     )
     if Role.REVIEWER in user.roles:
         board.roster_changed(session, changed_by, user.id)
