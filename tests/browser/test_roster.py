@@ -119,9 +119,13 @@ def test_admin_adds_a_reviewer_who_accepts_and_is_verified(
     expect(invitee.get_by_role("heading", name="Review queue")).to_be_visible()
     _audit_at_both_widths({390: invitee}, f"{site}/account/password", "password page",
                           "Password")
-    again = chromium.new_context().new_page()
+    again = chromium.new_context(viewport={"width": 1280, "height": 900}).new_page()
     again.goto(f"{site}{link}")
     expect(again.get_by_role("alert")).to_contain_text("This invitation link was already used.")
+    check_accessibility(again, "used invitation link at 1280 px")
+    shot(again, "roster-invitation-used-1280.png")
+    _audit_at_both_widths({1280: desk}, f"{site}/account/password", "password page",
+                          "Password")
 
     # The admin marks the credentials verified for a year.
     until = datetime.now(UTC).date() + timedelta(days=365)
