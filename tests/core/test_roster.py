@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import func, select, text
 
 from review_flow.actor import Actor
-from review_flow.articles import service as articles
+from review_flow.articles.actions import perform_action
+from review_flow.articles.writes import create_article
 from review_flow.audit.models import AuditEvent
 from review_flow.db import Database
 from review_flow.errors import PermissionDenied, SignatureRefused, ValidationFailed
@@ -336,11 +337,11 @@ def test_the_invitation_lifetime_setting(db: Database) -> None:
 
 def _under_review(db: Database, people: dict[str, Any]) -> int:
     with db.transaction() as s:
-        aid = articles.create_article(s, people["author"], title="Blood pressure", body=BODY,
+        aid = create_article(s, people["author"], title="Blood pressure", body=BODY,
                                       references=REFS).id
     for action, who in (("submit", "author"), ("start_review", "reviewer")):
         with db.transaction() as s:
-            articles.perform_action(s, people[who], aid, action)
+            perform_action(s, people[who], aid, action)
     return aid
 
 
@@ -354,7 +355,7 @@ def _verify(db: Database, email: str, until: date | None) -> None:
 def _sign(db: Database, people: dict[str, Any], aid: int, action: str = "approve") -> Any:
     with db.transaction() as s:
         actor = Actor(users.get_by_email(s, "reed@example.org"))
-        return articles.perform_action(s, actor, aid, action, password=PASSWORD,
+        return perform_action(s, actor, aid, action, password=PASSWORD,
                                        comment="Not supported." if action == "reject" else None)
 
 

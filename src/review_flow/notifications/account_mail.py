@@ -12,7 +12,11 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.orm import Session
+
+from review_flow.domain_events import PersonInvited
 from review_flow.errors import ConfigurationError
+from review_flow.outbox.service import enqueue
 from review_flow.users.invitations import EMAIL_KIND, LINK_PATH
 
 Opener = Callable[[str], str]
@@ -56,3 +60,9 @@ def render(payload: dict[str, Any], base_url: str,
         return None
     subject, body = found
     return subject, body(payload, base_url, open_sealed)
+
+
+def queue_invitation(session: Session, ev: PersonInvited) -> None:
+    """The invitation e-mail, in the transaction that made the link."""
+    enqueue(session, channel="email", kind=EMAIL_KIND, recipient=ev.email,
+            user_id=ev.user_id, now=ev.at, payload=ev.payload)

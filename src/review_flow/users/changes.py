@@ -202,7 +202,7 @@ def update_person(
         return {}
     session.flush()
     if was_on_board or Role.REVIEWER in user.roles:
-        board.roster_changed(session, changed_by, user.id)
+        board.record_change(session, changed_by, user.id)
     audit.record(
         session, **audit.actor_of(changed_by), action="user.update", object_type="user",
         object_id=user.id, context=context,

@@ -2,7 +2,8 @@
 through a one-time link sent by e-mail (nobody else ever knows it).
 
 The link's token is random (256 bits). The database keeps only its SHA-256, so a copy of
-the database opens no account. The e-mail waits in the outbox with the token sealed
+the database opens no account. The e-mail (a ``PersonInvited`` event, queued before the
+commit by the notifications dispatcher) waits in the outbox with the token sealed
 (``notifications/secret_box.py``, under keys kept in the configuration), and the
 deliverer opens it when it writes the message. A token works once (a conditional UPDATE
 marks it used, so two tabs racing cannot both set a password), expires after a set
@@ -24,9 +25,10 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from review_flow.audit import log as audit
 from review_flow.audit.log import RequestContext
 from review_flow.db import Base
+from review_flow.domain_events import PersonInvited
 from review_flow.errors import ReviewFlowError, ValidationFailed
-from review_flow.outbox.service import enqueue
 from review_flow.timeutil import UTCDateTime, isoformat
+from review_flow.unit_of_work import record
 from review_flow.users import service as users
 from review_flow.users.models import User
 
@@ -123,9 +125,8 @@ def invite(
                      created_by_id=invited_by.id if invited_by else None)
     session.add(row)
     session.flush()
-    enqueue(
-        session, channel="email", kind=EMAIL_KIND, recipient=user.email, user_id=user.id,
-        now=now,
+    record(session, PersonInvited(
+        user.id, user.email, at=now,
         payload={
             "kind": EMAIL_KIND,
             "to_name": user.name,
@@ -134,7 +135,7 @@ def invite(
             "expires_at": isoformat(row.expires_at),
             "token_sealed": seal(token),
         },
-    )
+    ))
     audit.record(
         session, **audit.actor_of(invited_by), action="user.invite", object_type="user",
         object_id=user.id, context=context,

@@ -92,7 +92,7 @@ def add_user(
     session.add(user)
     session.flush()
     if Role.REVIEWER in roles:
-        board.roster_changed(session, created_by, user.id)
+        board.record_change(session, created_by, user.id)
     audit.record(
         session,
         **audit.actor_of(created_by),
@@ -201,7 +201,7 @@ def set_active(
               "changes": {"active": {"old": not active, "new": active}}},
     )
     if Role.REVIEWER in user.roles:
-        board.roster_changed(session, changed_by, user.id)
+        board.record_change(session, changed_by, user.id)
     return ended
 
 
