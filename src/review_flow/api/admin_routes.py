@@ -4,9 +4,10 @@ operations the web admin pages offer too."""
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from flask import current_app
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from review_flow.actor import Actor
@@ -36,7 +37,7 @@ from review_flow.users.roles import Role
 
 @bp.get("/me")
 @spec.validate(resp=responses(HTTP_200=s.Me), tags=["account"])
-def me() -> Any:
+def get_me() -> Any:
     """Who the token acts as, and their e-mail notification settings."""
 
     def work(session: Session, actor: Actor) -> Any:
@@ -63,7 +64,8 @@ def set_notifications(json: s.NotificationSettings) -> Any:
     """Turn e-mail kinds on or off, e.g. ``{"email": {"review_requested": false}}``."""
 
     def work(session: Session, actor: Actor) -> idempotency.Stored:
-        preferences.set_email_preferences(session, actor.user, json.email, context=actor.context)
+        changes = cast(BaseModel, json.email).model_dump(exclude_unset=True)
+        preferences.set_email_preferences(session, actor.user, changes, context=actor.context)
         return idempotency.Stored(200, _me(session, actor), {})
 
     return write(work)
@@ -259,7 +261,7 @@ def redrive_webhook(webhook_id: int) -> Any:
 
 @bp.get(f"/webhooks/<{INT_ID}:webhook_id>/deliveries")
 @spec.validate(query=s.PageQuery, resp=responses(HTTP_200=s.DeliveryList), tags=["admin"])
-def webhook_deliveries(webhook_id: int, query: s.PageQuery) -> Any:
+def list_webhook_deliveries(webhook_id: int, query: s.PageQuery) -> Any:
     """Deliveries to one endpoint, newest first, each attempt with the response (admins)."""
     before = pagination.decode(query.cursor, "deliveries")
 

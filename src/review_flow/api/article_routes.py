@@ -233,7 +233,7 @@ _ACTIONS = "any(" + ", ".join(USER_ACTIONS) + ")"
 
 @bp.post(f"/articles/<{INT_ID}:article_id>/actions/<{_ACTIONS}:action>")
 @spec.validate(json=s.ActionRequest, resp=responses(HTTP_200=s.ActionResponse), tags=["articles"])
-def act(article_id: int, action: str, json: s.ActionRequest) -> Any:
+def act_on_article(article_id: int, action: str, json: s.ActionRequest) -> Any:
     """Take a workflow action (submit, withdraw, start_review, request_changes, ...).
 
     Approve and reject need an electronic signature by a person: a token gets 403
@@ -263,7 +263,7 @@ def act(article_id: int, action: str, json: s.ActionRequest) -> Any:
 
 @bp.get(f"/articles/<{INT_ID}:article_id>/history")
 @spec.validate(query=s.PageQuery, resp=responses(HTTP_200=s.EventList), tags=["articles"])
-def history(article_id: int, query: s.PageQuery) -> Any:
+def article_history(article_id: int, query: s.PageQuery) -> Any:
     """The article's audit events, oldest first (same fields as the audit export)."""
     after = pagination.decode(query.cursor, "history")
 
@@ -285,7 +285,7 @@ def history(article_id: int, query: s.PageQuery) -> Any:
 
 @bp.get(f"/articles/<{INT_ID}:article_id>/revisions")
 @spec.validate(query=s.PageQuery, resp=responses(HTTP_200=s.RevisionList), tags=["articles"])
-def revisions(article_id: int, query: s.PageQuery) -> Any:
+def list_revisions(article_id: int, query: s.PageQuery) -> Any:
     """Every saved text of the article, oldest first, with provenance (``generator``)."""
     after = pagination.decode(query.cursor, "revisions")
 

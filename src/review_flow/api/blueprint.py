@@ -17,7 +17,7 @@ from typing import Any
 from flask import Blueprint, Flask, current_app, g, jsonify, request
 from flask_limiter import RateLimitExceeded
 from pydantic import ValidationError
-from spectree import Response, SecurityScheme, SecuritySchemeData, SpecTree
+from spectree import Response, SecurityScheme, SecuritySchemeData
 from spectree.models import SecureType
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
@@ -34,6 +34,7 @@ from review_flow.api.errors import (
     from_domain,
     from_http,
 )
+from review_flow.api.naming import NamedSpecTree
 from review_flow.app import database
 from review_flow.errors import PermissionDenied, ReviewFlowError, ValidationFailed
 from review_flow.users.roles import Role
@@ -74,7 +75,7 @@ def _response_checked(_req: Any, _resp: Any, error: Exception | None, *_: Any) -
         raise ResponseDrift(f"response does not match its declared schema: {error}")
 
 
-spec = SpecTree(
+spec = NamedSpecTree(
     "flask",
     title="review-flow API",
     description="Drafts, workflow actions, history and the audit log for writing pipelines "

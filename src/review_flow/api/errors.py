@@ -9,6 +9,7 @@ from typing import Any
 from flask import Response, jsonify
 from werkzeug.exceptions import HTTPException
 
+from review_flow.api.error_codes import ERROR_CODES
 from review_flow.errors import ReviewFlowError
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,9 @@ def error_response(
     details: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response:
+    if code not in ERROR_CODES:
+        log.error("API error code %r is not in api/error_codes.py; answered as 'error'", code)
+        code = "error"
     resp = jsonify({"error": {"code": code, "message": message, "details": details or {}}})
     resp.status_code = status
     for k, v in (headers or {}).items():

@@ -7,11 +7,22 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    create_model,
+)
 
+from review_flow.api.error_codes import ERROR_CODES
 from review_flow.articles.content import MAX_BODY, MAX_REFERENCES, MAX_TITLE, Generator, Reference
 from review_flow.articles.service import MAX_COMMENT
+from review_flow.notifications.kinds import EMAIL_KINDS
 from review_flow.notifications.webhooks import WEBHOOK_EVENTS
+from review_flow.users.roles import ROLE_NAMES
 from review_flow.workflow.definition import STATES, USER_ACTIONS
 
 MAX_PAGE = 100
@@ -128,17 +139,82 @@ class TokenCreate(_In):
     name: Annotated[Text, Field(max_length=100)] | None = None
 
 
+EmailSettings = create_model(
+    "EmailSettings",
+    __base__=_In,
+    __doc__="Kinds of e-mail to turn on (true) or off (false); kinds left out keep their "
+    "setting.",
+    **{kind: (StrictBool, None) for kind in EMAIL_KINDS},  # type: ignore[call-overload]
+)
+
+
 class NotificationSettings(_In):
-    email: dict[Annotated[Text, Field(max_length=64)], StrictBool]
+    email: EmailSettings  # type: ignore[valid-type]
 
 
 # --- responses --------------------------------------------------------------------------
+# Every field is typed (timestamps are ``date-time``, closed sets are enums) so that a
+# generated client parses an answer into its own types. Each class name is its component
+# name in the document (``naming``): keep them unique.
+
+ErrorCode = Literal[ERROR_CODES]  # type: ignore[valid-type]
+Action = Literal[USER_ACTIONS]  # type: ignore[valid-type]
+RoleName = Literal[ROLE_NAMES]  # type: ignore[valid-type]
+WebhookEvent = Literal[WEBHOOK_EVENT_CHOICES]  # type: ignore[valid-type]
+
+
+class Problem(BaseModel):
+    """One reason a workflow guard refused an action."""
+
+    model_config = ConfigDict(extra="allow")
+
+    code: ErrorCode
+    message: str
+
+
+class ErrorDetails(BaseModel):
+    """What a program needs to act on an error; which keys appear depends on ``code``.
+    Keys not listed here may be added (additional properties)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    fields: dict[str, str] | None = Field(
+        default=None, description="each refused input (a body path, query argument or header) "
+        "and what is wrong with it"
+    )
+    current_version: int | None = Field(
+        default=None, description="409 conflict: the article's version now (retry with it)"
+    )
+    expected_version: int | None = None
+    state: str | None = Field(default=None, description="the article's state now")
+    allowed_actions: list[str] | None = Field(
+        default=None, description="the actions the token's user may take now"
+    )
+    actions: list[str] | None = None
+    action: str | None = None
+    changes: list[dict[str, Any]] | None = Field(
+        default=None, description="409 conflict: what changed the article since that version"
+    )
+    problems: list[Problem] | None = Field(
+        default=None, description="guard_failed and its codes: every guard that refused"
+    )
+    allowed_methods: list[str] | None = Field(default=None, description="405: also in Allow")
+    roles: list[str] | None = None
+    role: str | None = None
+    rule: str | None = None
+    article_id: int | None = None
+    limit: int | str | None = Field(
+        default=None, description="413: the body limit in bytes; 429: the rate limit broken"
+    )
+    policy: str | None = Field(default=None, description="429: token or address")
+    retry_after: int | None = Field(default=None, description="429: seconds, as Retry-After")
+    locked_until: datetime | None = None
 
 
 class ErrorDetail(BaseModel):
-    code: str
+    code: ErrorCode
     message: str
-    details: dict[str, Any]
+    details: ErrorDetails
 
 
 class ErrorResponse(BaseModel):
@@ -157,9 +233,26 @@ class RevisionRef(BaseModel):
 
 class Approval(BaseModel):
     reviewer: str
-    signed_at: str
+    signed_at: datetime
     content_hash: str
     meaning: str
+
+
+class ReferenceOut(BaseModel):
+    """A cited source as stored: a title and at least one of url, doi, pmid."""
+
+    title: str
+    url: str | None = None
+    doi: str | None = None
+    pmid: str | None = None
+
+
+class GeneratorOut(BaseModel):
+    """Which pipeline and model wrote a revision."""
+
+    name: str
+    model: str | None = None
+    version: str | None = None
 
 
 class Content(BaseModel):
@@ -169,8 +262,8 @@ class Content(BaseModel):
     content_hash: str
     title: str
     body: str
-    references: list[dict[str, Any]]
-    generator: dict[str, Any] | None
+    references: list[ReferenceOut]
+    generator: GeneratorOut | None
 
 
 class Article(BaseModel):
@@ -182,11 +275,11 @@ class Article(BaseModel):
     author: Person
     current_revision: RevisionRef | None
     approved_revision: RevisionRef | None
-    created_at: str
-    updated_at: str
-    review_due: str | None
+    created_at: datetime
+    updated_at: datetime
+    review_due: datetime | None
     approvals: list[Approval] = []
-    allowed_actions: list[str]
+    allowed_actions: list[Action]
     content: Content | None = None
 
 
@@ -199,7 +292,7 @@ class ArticleSummary(BaseModel):
     author: Person
     current_revision: RevisionRef | None
     approved_revision: RevisionRef | None
-    updated_at: str
+    updated_at: datetime
 
 
 class ArticleList(BaseModel):
@@ -208,17 +301,18 @@ class ArticleList(BaseModel):
 
 
 class ActionResponse(BaseModel):
-    action: Literal[USER_ACTIONS]  # type: ignore[valid-type]
+    action: Action
     from_state: State
     to_state: State
     article: Article
 
 
 class Event(BaseModel):
-    """One audit event, the same shape as ``review-flow audit export``."""
+    """One audit event, the same shape as ``review-flow audit export``. States and
+    actions are text: the log keeps what was true when the event was written."""
 
     seq: int
-    at: str
+    at: datetime
     actor: str
     actor_id: int | None
     action: str
@@ -249,10 +343,10 @@ class RevisionOut(BaseModel):
     content_hash: str
     title: str
     body: str
-    references: list[dict[str, Any]]
-    generator: dict[str, Any] | None
+    references: list[ReferenceOut]
+    generator: GeneratorOut | None
     author: Person
-    created_at: str
+    created_at: datetime
 
 
 class RevisionList(BaseModel):
@@ -264,11 +358,11 @@ class Webhook(BaseModel):
     id: int
     url: str
     description: str | None
-    events: list[str]
+    events: list[WebhookEvent]
     active: bool
-    created_at: str
+    created_at: datetime
     secret: str | None = Field(default=None, description="only in the answer that creates it")
-    previous_secret_signs_until: str | None = Field(
+    previous_secret_signs_until: datetime | None = Field(
         default=None,
         description="while a rolled secret's grace period lasts, when it ends: deliveries "
         "carry its signature beside the new one until then",
@@ -282,7 +376,7 @@ class WebhookList(BaseModel):
 
 class DeliveryAttempt(BaseModel):
     attempt: int
-    at: str
+    at: datetime
     ok: bool
     status_code: int | None
     response: str | None
@@ -295,8 +389,8 @@ class Delivery(BaseModel):
     event: str
     status: Literal["pending", "sent", "dead", "cancelled"]
     attempts: list[DeliveryAttempt]
-    created_at: str
-    sent_at: str | None
+    created_at: datetime
+    sent_at: datetime | None
     last_error: str | None
 
 
@@ -314,9 +408,9 @@ class Token(BaseModel):
     name: str
     prefix: str
     user: Person
-    created_at: str
-    last_used_at: str | None
-    revoked_at: str | None
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
     token: str | None = Field(default=None, description="the secret; only when created")
 
 
@@ -325,17 +419,21 @@ class TokenList(BaseModel):
     next_cursor: str | None
 
 
+EmailSettingsOut = create_model(
+    "EmailSettingsOut",
+    __doc__="Each kind of e-mail: true when the person receives it.",
+    **{kind: (bool, ...) for kind in EMAIL_KINDS},  # type: ignore[call-overload]
+)
+
+
+class NotificationSettingsOut(BaseModel):
+    email: EmailSettingsOut  # type: ignore[valid-type]
+
+
 class Me(BaseModel):
     id: int
     name: str
     email: str
-    roles: list[str]
+    roles: list[RoleName]
     via_token: bool
     notifications: NotificationSettingsOut
-
-
-class NotificationSettingsOut(BaseModel):
-    email: dict[str, bool]
-
-
-Me.model_rebuild()
