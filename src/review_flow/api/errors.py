@@ -35,6 +35,14 @@ class UnsupportedMediaType(ReviewFlowError):
     status = 415
 
 
+def invalid_if_match() -> Malformed:
+    return Malformed(
+        'If-Match: expected an ETag from this API such as "v3".',
+        code="invalid_if_match",
+        fields={"If-Match": "invalid"},
+    )
+
+
 _HTTP_CODES = {
     400: "malformed_request",
     401: "unauthorized",
@@ -79,6 +87,8 @@ def from_http(exc: HTTPException) -> Response:
     status = exc.code or 500
     headers: dict[str, str] = {}
     details: dict[str, Any] = {}
+    if status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="review-flow"'
     if status == 405 and exc.valid_methods:  # type: ignore[attr-defined]
         details["allowed_methods"] = sorted(exc.valid_methods)  # type: ignore[attr-defined]
         headers["Allow"] = ", ".join(details["allowed_methods"])

@@ -4,21 +4,24 @@ the contract and the checks cannot drift apart."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StrictBool,
-    StrictInt,
     create_model,
 )
 
+from review_flow.api import idempotency, pagination
 from review_flow.api.error_codes import ERROR_CODES
-from review_flow.articles.content import MAX_BODY, MAX_REFERENCES, MAX_TITLE, Generator, Reference
+from review_flow.articles import content
+from review_flow.articles.content import MAX_BODY, MAX_REFERENCES, MAX_TITLE
 from review_flow.articles.service import MAX_COMMENT
 from review_flow.notifications.kinds import EMAIL_KINDS
 from review_flow.notifications.webhooks import WEBHOOK_EVENTS
@@ -27,6 +30,14 @@ from review_flow.workflow.definition import STATES, USER_ACTIONS
 
 MAX_PAGE = 100
 WEBHOOK_EVENT_CHOICES = (*WEBHOOK_EVENTS, "*")
+WebhookEvent = Literal[WEBHOOK_EVENT_CHOICES]  # type: ignore[valid-type]
+IF_MATCH_PATTERN = r'^(\*|(W/)?"v[0-9]{1,10}")$'
+# whsec_ + the base64 of 24 to 64 bytes (Standard Webhooks), padded: what
+# ``webhooks.standard_key`` accepts, exactly.
+_B64 = "[A-Za-z0-9+/]"
+WEBHOOK_SECRET_PATTERN = (
+    f"^whsec_(?:(?:{_B64}{{4}}){{8,21}}(?:{_B64}{{2}}==)?|(?:{_B64}{{4}}){{8,20}}{_B64}{{3}}=)$"
+)
 
 
 def _plain_text(value: str) -> str:
@@ -42,26 +53,150 @@ def _plain_text(value: str) -> str:
 
 def _utc(value: datetime) -> datetime:
     """An instant in UTC; a zone-less time is taken as UTC. One that has no UTC form
-    (0001-01-01T00:00:00+05:00 is before year 1 there) is refused, not a crash."""
+    (0001-01-01T00:00:00+05:00 is before year 1 there) is the first or last instant UTC
+    has: every date-time the document allows is answered, and no event is that early
+    or late."""
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     try:
         return value.astimezone(UTC)
     except OverflowError:
-        raise ValueError("is outside the range of dates in UTC (years 1 to 9999)") from None
+        edge = datetime.min if value.year == 1 else datetime.max
+        return edge.replace(tzinfo=UTC)
 
 
-Text = Annotated[str, Field(strict=True), AfterValidator(_plain_text)]
+# Text without NUL (PostgreSQL refuses it): said in the document as a pattern, checked
+# by it (and again by ``_plain_text``, which also refuses lone surrogates).
+NO_NUL = r"^[^\x00]*$"
+Text = Annotated[str, Field(strict=True, pattern=NO_NUL), AfterValidator(_plain_text)]
 UtcTime = Annotated[datetime, AfterValidator(_utc)]
 State = Literal[STATES]  # type: ignore[valid-type]
-Version = Annotated[StrictInt, Field(ge=1, le=2_147_483_647)]
+def _json_integer(value: Any) -> Any:
+    """A JSON integer as JSON Schema has it: 3 and 3.0 are the same number, 3.5, "3" and
+    true are not integers."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError("must be an integer")
+    return value
+
+
+JsonInt = Annotated[int, BeforeValidator(_json_integer)]
+Version = Annotated[int, Field(ge=1, le=2_147_483_647), BeforeValidator(_json_integer)]
+
+
+def _decimal(value: Any) -> Any:
+    """A query argument declared integer is decimal digits: ``111.0`` or `` 5`` are not."""
+    if isinstance(value, str) and not re.fullmatch(r"-?[0-9]+", value):
+        raise ValueError("must be a whole number written in digits, such as 50")
+    return value
+
+
+QueryInt = Annotated[int, BeforeValidator(_decimal)]
+
+
+def _cursor(kind: str) -> Any:  # a type: mypy sees Any
+    return Annotated[
+        str | None,
+        Field(
+            default=None,
+            pattern=pagination.pattern(kind),
+            description="next_cursor from the previous page of this list",
+        ),
+    ]
 
 
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class _Headers(BaseModel):
+    """Request headers: only the declared ones are read, any others are let through."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+IDEMPOTENCY_KEY = Annotated[
+    str | None,
+    Field(
+        default=None,
+        alias=idempotency.HEADER,
+        pattern=idempotency.KEY_PATTERN,
+        description="Makes a POST safe to retry: a retry with the same key and body answers "
+        "the first response again (with Idempotent-Replayed: true) and changes nothing; the "
+        "same key with another body is refused (422 idempotency_key_reused). 1 to 255 "
+        "printable ASCII characters, no spaces; keys are kept per user for 24 hours.",
+    ),
+]
+IF_MATCH = Annotated[
+    str | None,
+    Field(
+        default=None,
+        alias="If-Match",
+        pattern=IF_MATCH_PATTERN,
+        description='The ETag of the version this change was made against, e.g. "v3" '
+        "(or expected_version in the body); if the article changed since, 409 conflict with "
+        'the current version. "*" matches any version.',
+    ),
+]
+
+
+class IdempotentHeaders(_Headers):
+    idempotency_key: IDEMPOTENCY_KEY
+
+
+class ConditionalHeaders(_Headers):
+    if_match: IF_MATCH
+
+
+class ActionHeaders(_Headers):
+    idempotency_key: IDEMPOTENCY_KEY
+    if_match: IF_MATCH
+
+
 # --- requests ---------------------------------------------------------------------------
+
+_LOCATOR: dict[str, Any] = {"type": "string"}
+
+
+class Reference(content.Reference):
+    """One cited source: a title and at least one of url, doi, pmid. The API takes text as
+    sent (the web forms trim it): what the patterns say is what is accepted."""
+
+    model_config = ConfigDict(
+        str_strip_whitespace=False,
+        json_schema_extra={
+            "anyOf": [
+                {"required": [name], "properties": {name: _LOCATOR}}
+                for name in ("url", "doi", "pmid")
+            ]
+        },
+    )
+
+    title: str = Field(min_length=1, max_length=500, pattern=NO_NUL)
+    url: str | None = Field(
+        default=None, max_length=2000, pattern=content.URL_PATTERN,
+        description="an http or https URL",
+    )
+    doi: str | None = Field(
+        default=None, max_length=200, pattern=content.DOI_PATTERN,
+        description="a DOI such as 10.1000/xyz123",
+    )
+    pmid: str | None = Field(
+        default=None, max_length=12, pattern=r"^[0-9]{1,9}$", description="a PubMed id"
+    )
+
+
+class Generator(content.Generator):
+    """Provenance of a machine-written draft: which pipeline (and model, version)."""
+
+    model_config = ConfigDict(str_strip_whitespace=False)
+
+    name: str = Field(min_length=1, max_length=200, pattern=NO_NUL)
+    model: str | None = Field(default=None, max_length=200, pattern=NO_NUL)
+    version: str | None = Field(default=None, max_length=100, pattern=NO_NUL)
+
+
 
 
 class ArticleCreate(_In):
@@ -87,46 +222,89 @@ class ActionRequest(_In):
 
 class ArticleQuery(_In):
     state: State | None = None
-    cursor: Annotated[Text, Field(max_length=200)] | None = None
-    limit: int = Field(default=50, ge=1, le=MAX_PAGE)
+    cursor: _cursor("articles")  # type: ignore[valid-type]
+    limit: QueryInt = Field(default=50, ge=1, le=MAX_PAGE)
 
 
-class PageQuery(_In):
-    cursor: Annotated[Text, Field(max_length=200)] | None = None
-    limit: int = Field(default=50, ge=1, le=MAX_PAGE)
+class _Page(_In):
+    limit: QueryInt = Field(default=50, ge=1, le=MAX_PAGE)
 
 
-class AuditQuery(PageQuery):
-    actor: int | None = Field(
-        default=None, ge=1, le=2_147_483_647, description="user id of the actor"
+class HistoryQuery(_Page):
+    cursor: _cursor("history")  # type: ignore[valid-type]
+
+
+class RevisionQuery(_Page):
+    cursor: _cursor("revisions")  # type: ignore[valid-type]
+
+
+class TokenQuery(_Page):
+    cursor: _cursor("tokens")  # type: ignore[valid-type]
+
+
+class WebhookQuery(_Page):
+    cursor: _cursor("webhooks")  # type: ignore[valid-type]
+
+
+class DeliveryQuery(_Page):
+    cursor: _cursor("deliveries")  # type: ignore[valid-type]
+
+
+class AuditQuery(_Page):
+    cursor: _cursor("audit")  # type: ignore[valid-type]
+    actor: Annotated[int, Field(ge=1, le=2_147_483_647), BeforeValidator(_decimal)] | None = Field(
+        default=None, description="user id of the actor"
     )
     action: Annotated[Text, Field(max_length=64)] | None = None
     since: UtcTime | None = Field(default=None, description="events at or after (ISO 8601)")
     until: UtcTime | None = Field(default=None, description="events before (ISO 8601)")
 
 
+WEBHOOK_URL = Annotated[
+    str,
+    Field(
+        strict=True,
+        min_length=1,
+        max_length=2000,
+        pattern=content.URL_PATTERN,
+        description="an http or https URL the server may reach (see egress in DEPLOYMENT.md)",
+    ),
+    AfterValidator(_plain_text),
+]
+WEBHOOK_SECRET = Annotated[
+    str,
+    Field(
+        strict=True,
+        min_length=38,
+        max_length=94,
+        pattern=WEBHOOK_SECRET_PATTERN,
+        description="whsec_ followed by base64 (Standard Webhooks): the key is the decoded "
+        "bytes, at least 24 of them",
+    ),
+    AfterValidator(_plain_text),
+]
+
+
 class WebhookCreate(_In):
-    url: Annotated[Text, Field(min_length=1, max_length=2000)]
-    events: list[Literal[WEBHOOK_EVENT_CHOICES]] = Field(  # type: ignore[valid-type]
-        min_length=1
-    )
+    url: WEBHOOK_URL
+    events: list[WebhookEvent] = Field(min_length=1)
     description: Annotated[Text, Field(max_length=200)] | None = None
-    secret: Annotated[Text, Field(min_length=16, max_length=200)] | None = None
+    secret: WEBHOOK_SECRET | None = Field(
+        default=None, description="the signing secret; generated when left out"
+    )
 
 
 class WebhookUpdate(_In):
-    url: Annotated[Text, Field(min_length=1, max_length=2000)] | None = None
-    events: list[Literal[WEBHOOK_EVENT_CHOICES]] | None = Field(  # type: ignore[valid-type]
-        default=None, min_length=1
-    )
+    url: WEBHOOK_URL | None = None
+    events: list[WebhookEvent] | None = Field(default=None, min_length=1)
     active: StrictBool | None = None
 
 
 class SecretRoll(_In):
-    secret: Annotated[Text, Field(min_length=16, max_length=200)] | None = Field(
+    secret: WEBHOOK_SECRET | None = Field(
         default=None, description="the new signing secret; generated when left out"
     )
-    grace_hours: StrictInt = Field(
+    grace_hours: JsonInt = Field(
         default=24,
         ge=0,
         le=168,
@@ -160,7 +338,6 @@ class NotificationSettings(_In):
 ErrorCode = Literal[ERROR_CODES]  # type: ignore[valid-type]
 Action = Literal[USER_ACTIONS]  # type: ignore[valid-type]
 RoleName = Literal[ROLE_NAMES]  # type: ignore[valid-type]
-WebhookEvent = Literal[WEBHOOK_EVENT_CHOICES]  # type: ignore[valid-type]
 
 
 class Problem(BaseModel):

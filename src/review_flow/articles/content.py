@@ -19,8 +19,15 @@ MAX_TITLE = 300
 MAX_BODY = 200_000
 MAX_REFERENCES = 500
 
-_DOI = re.compile(r"^10\.\d{4,9}/\S+$")
-_PMID = re.compile(r"^\d{1,9}$")
+# A character that is not white space, spelled out: Python's, Rust's and ECMAScript's \s
+# differ (\x1c-\x1f, \x85, \ufeff), and these patterns are also the API document's.
+_SPACE = r"\x00-\x20\x7f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+NOT_SPACE = f"[^{_SPACE}]"
+URL_PATTERN = f"^[Hh][Tt][Tt][Pp][Ss]?://[^{_SPACE}/$.?#]{NOT_SPACE}*$"
+DOI_PATTERN = rf"^10\.[0-9]{{4,9}}/{NOT_SPACE}+$"
+_DOI = re.compile(DOI_PATTERN)
+_URL = re.compile(URL_PATTERN)
+_PMID = re.compile(r"^[0-9]{1,9}$")
 # [2], [1, 3], [2-4] / [2\u20134]; not a Markdown link text "[2](...)" nor a footnote "[^2]".
 _CITATION = re.compile(r"(?<![\\!])\[(\d+(?:\s*[,\u2013-]\s*\d+)*)\](?!\()")
 
@@ -50,21 +57,21 @@ class Reference(BaseModel):
     @field_validator("url")
     @classmethod
     def _url(cls, v: str | None) -> str | None:
-        if v and not re.match(r"^https?://[^\s/$.?#][^\s]*$", v, re.IGNORECASE):
+        if v and not _URL.fullmatch(v):
             raise ValueError("must be an http(s) URL")
         return v or None
 
     @field_validator("doi")
     @classmethod
     def _doi(cls, v: str | None) -> str | None:
-        if v and not _DOI.match(v):
+        if v and not _DOI.fullmatch(v):
             raise ValueError("must look like 10.1234/abc")
         return v or None
 
     @field_validator("pmid")
     @classmethod
     def _pmid(cls, v: str | None) -> str | None:
-        if v and not _PMID.match(v):
+        if v and not _PMID.fullmatch(v):
             raise ValueError("must be digits only")
         return v or None
 
