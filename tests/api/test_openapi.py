@@ -301,9 +301,11 @@ def test_rules_are_in_the_schema(client: Any) -> None:
     assert _params(_op(doc, "get", "/articles"))["query:limit"]["type"] == "integer"
     assert _params(_op(doc, "get", "/articles"))["query:state"]["enum"][0] == "draft"
     ref = schemas["Reference"]["properties"]
-    assert ref["url"]["anyOf"][0]["pattern"].startswith("^[Hh][Tt][Tt][Pp][Ss]?://")
-    assert ref["doi"]["anyOf"][0]["pattern"].startswith("^10\\.[0-9]{4,9}/")
-    assert len(schemas["Reference"]["anyOf"]) == 3  # one of url, doi, pmid
+    assert ref["url"]["pattern"].startswith("^[Hh][Tt][Tt][Pp][Ss]?://")
+    assert ref["doi"]["pattern"].startswith("^10\\.[0-9]{4,9}/")
+    # The title and one of url, doi, pmid (none of them may be null).
+    assert schemas["Reference"]["minProperties"] == 2
+    assert schemas["Reference"]["additionalProperties"] is False
     assert schemas["ArticleCreate"]["properties"]["title"]["pattern"] == "^[^\\x00]*$"
     hook = schemas["WebhookCreate"]["properties"]
     assert hook["url"]["pattern"].startswith("^[Hh][Tt][Tt][Pp][Ss]?://")
