@@ -68,7 +68,8 @@ def _validation_failed(_req: Any, _resp: Any, error: Exception | None, *_: Any) 
         path = ""
         for part in e["loc"]:
             path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
-        fields[path or "(body)"] = e["msg"].removeprefix("Value error, ")
+        rule = s.PATTERN_RULES.get(str((e.get("ctx") or {}).get("pattern")))
+        fields[path or "(body)"] = rule or e["msg"].removeprefix("Value error, ")
     first = next(iter(fields.items()))
     raise ValidationFailed(f"{first[0]}: {first[1]}", fields=fields)
 

@@ -24,6 +24,7 @@ from review_flow.articles import content
 from review_flow.articles.content import MAX_BODY, MAX_REFERENCES, MAX_TITLE
 from review_flow.articles.service import MAX_COMMENT
 from review_flow.notifications.kinds import EMAIL_KINDS
+from review_flow.notifications import webhooks
 from review_flow.notifications.webhooks import WEBHOOK_EVENTS
 from review_flow.users.roles import ROLE_NAMES
 from review_flow.workflow.definition import STATES, USER_ACTIONS
@@ -106,6 +107,16 @@ def _cursor(kind: str) -> Any:  # a type: mypy sees Any
     ]
 
 
+# What a pattern means, for the message naming a field that does not match it.
+PATTERN_RULES: dict[str, str] = {
+    NO_NUL: "must not contain NUL characters",
+    WEBHOOK_SECRET_PATTERN: f"must be {webhooks.SECRET_RULE}",
+    content.URL_PATTERN: "must be an http(s) URL",
+    content.DOI_PATTERN: "must look like 10.1234/abc",
+    r"^[0-9]{1,9}$": "must be digits only",
+}
+
+
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -156,33 +167,23 @@ class ActionHeaders(_Headers):
 
 # --- requests ---------------------------------------------------------------------------
 
-_LOCATOR: dict[str, Any] = {"type": "string"}
-
-
 class Reference(content.Reference):
-    """One cited source: a title and at least one of url, doi, pmid. The API takes text as
-    sent (the web forms trim it): what the patterns say is what is accepted."""
+    """One cited source: a title and at least one of url, doi, pmid (``minProperties``:
+    the title and one of them; a locator is a string when present, never null). The API
+    takes text as sent (the web forms trim it): what the patterns say is accepted."""
 
-    model_config = ConfigDict(
-        str_strip_whitespace=False,
-        json_schema_extra={
-            "anyOf": [
-                {"required": [name], "properties": {name: _LOCATOR}}
-                for name in ("url", "doi", "pmid")
-            ]
-        },
-    )
+    model_config = ConfigDict(str_strip_whitespace=False, json_schema_extra={"minProperties": 2})
 
     title: str = Field(min_length=1, max_length=500, pattern=NO_NUL)
-    url: str | None = Field(
+    url: str = Field(  # type: ignore[assignment]
         default=None, max_length=2000, pattern=content.URL_PATTERN,
         description="an http or https URL",
     )
-    doi: str | None = Field(
+    doi: str = Field(  # type: ignore[assignment]
         default=None, max_length=200, pattern=content.DOI_PATTERN,
         description="a DOI such as 10.1000/xyz123",
     )
-    pmid: str | None = Field(
+    pmid: str = Field(  # type: ignore[assignment]
         default=None, max_length=12, pattern=r"^[0-9]{1,9}$", description="a PubMed id"
     )
 
@@ -202,8 +203,16 @@ class Generator(content.Generator):
 class ArticleCreate(_In):
     """A new draft. ``generator`` records which pipeline and model wrote it."""
 
-    title: Annotated[Text, Field(min_length=1, max_length=MAX_TITLE)]
-    body: Annotated[Text, Field(max_length=MAX_BODY)]
+    title: Annotated[Text, Field(min_length=1, max_length=MAX_TITLE)] = Field(
+        description="Stored with each run of white space made one space (none at either "
+        "end) and in Unicode NFC."
+    )
+    body: Annotated[Text, Field(max_length=MAX_BODY)] = Field(
+        description="Markdown; cite references as [1], [2]. Stored as sent, except that CRLF "
+        "line ends become LF and the text is put in Unicode NFC: nothing is trimmed or "
+        "appended. The revision's content_hash is the SHA-256 of the canonical JSON "
+        '{"body":…,"references":[…],"title":…} of the stored text (README, "Content hash").'
+    )
     references: list[Reference] = Field(default_factory=list, max_length=MAX_REFERENCES)
     generator: Generator | None = None
 
@@ -275,8 +284,6 @@ WEBHOOK_SECRET = Annotated[
     str,
     Field(
         strict=True,
-        min_length=38,
-        max_length=94,
         pattern=WEBHOOK_SECRET_PATTERN,
         description="whsec_ followed by base64 (Standard Webhooks): the key is the decoded "
         "bytes, at least 24 of them",

@@ -172,9 +172,11 @@ def clean_title(title: Any) -> str:
 def clean_body(body: Any) -> str:
     if not isinstance(body, str):
         raise ValidationFailed("body: must be text", fields={"body": "must be text"})
-    body = unicodedata.normalize("NFC", body.replace("\r\n", "\n")).rstrip() + (
-        "\n" if body.strip() else ""
-    )
+    # Only what is the same text either way: CRLF line ends (a browser's textarea sends
+    # them) and the Unicode form (NFC). Nothing is trimmed or appended, so a pipeline's
+    # hash of the body it sent, line ends LF and in NFC, is the revision's content hash
+    # (before, trailing white space was cut and a newline appended).
+    body = unicodedata.normalize("NFC", body.replace("\r\n", "\n"))
     if len(body) > MAX_BODY:
         raise ValidationFailed(
             f"body: at most {MAX_BODY} characters",
