@@ -23,8 +23,8 @@ from review_flow.api.error_codes import ERROR_CODES
 from review_flow.articles import content
 from review_flow.articles.content import MAX_BODY, MAX_REFERENCES, MAX_TITLE
 from review_flow.articles.service import MAX_COMMENT
-from review_flow.notifications.kinds import EMAIL_KINDS
 from review_flow.notifications import webhooks
+from review_flow.notifications.kinds import EMAIL_KINDS
 from review_flow.notifications.webhooks import WEBHOOK_EVENTS
 from review_flow.users.roles import ROLE_NAMES
 from review_flow.workflow.definition import STATES, USER_ACTIONS
