@@ -89,7 +89,14 @@ spec = NamedSpecTree(
     "flask",
     title="review-flow API",
     description="Drafts, workflow actions, history and the audit log for writing pipelines "
-    "and integrations. Authenticate with 'Authorization: Bearer <token>'.",
+    "and integrations. Authenticate with 'Authorization: Bearer <token>'. Every error is "
+    '{"error": {"code", "message", "details"}}, code from a closed list. Every answer carries '
+    "the RateLimit-Policy and RateLimit fields; over a limit it is 429 with Retry-After. A "
+    "method a path does not have answers 405 with Allow (each path says which). Times are "
+    "RFC 3339 date-times. Webhook deliveries follow Standard Webhooks: a JSON body "
+    '{"id", "type", "created_at", "data"} whose created_at is the payload timestamp the '
+    "specification names (the same on every retry); the webhook-timestamp header is when "
+    "that attempt was signed, in Unix seconds.",
     version="1",
     path="docs",
     page_templates={},
