@@ -69,6 +69,9 @@ def _utc(value: datetime) -> datetime:
 # Text without NUL (PostgreSQL refuses it): said in the document as a pattern, checked
 # by it (and again by ``_plain_text``, which also refuses lone surrogates).
 NO_NUL = r"^[^\x00]*$"
+# Text with something besides white space (which is trimmed from reference and generator
+# fields when stored).
+NOT_BLANK = f"^[^\\x00]*{content.NOT_SPACE}[^\\x00]*$"
 Text = Annotated[str, Field(strict=True, pattern=NO_NUL), AfterValidator(_plain_text)]
 UtcTime = Annotated[datetime, AfterValidator(_utc)]
 State = Literal[STATES]  # type: ignore[valid-type]
@@ -110,6 +113,7 @@ def _cursor(kind: str) -> Any:  # a type: mypy sees Any
 # What a pattern means, for the message naming a field that does not match it.
 PATTERN_RULES: dict[str, str] = {
     NO_NUL: "must not contain NUL characters",
+    NOT_BLANK: "must contain more than white space, and no NUL characters",
     WEBHOOK_SECRET_PATTERN: f"must be {webhooks.SECRET_RULE}",
     content.URL_PATTERN: "must be an http(s) URL",
     content.DOI_PATTERN: "must look like 10.1234/abc",
@@ -167,14 +171,16 @@ class ActionHeaders(_Headers):
 
 # --- requests ---------------------------------------------------------------------------
 
+
+
 class Reference(content.Reference):
     """One cited source: a title and at least one of url, doi, pmid (``minProperties``:
-    the title and one of them; a locator is a string when present, never null). The API
-    takes text as sent (the web forms trim it): what the patterns say is accepted."""
+    the title and one of them; a locator is a string when present, never null). White
+    space around a title is trimmed when stored; url, doi and pmid have none (patterns)."""
 
     model_config = ConfigDict(str_strip_whitespace=False, json_schema_extra={"minProperties": 2})
 
-    title: str = Field(min_length=1, max_length=500, pattern=NO_NUL)
+    title: str = Field(min_length=1, max_length=500, pattern=NOT_BLANK)
     url: str = Field(  # type: ignore[assignment]
         default=None, max_length=2000, pattern=content.URL_PATTERN,
         description="an http or https URL",
@@ -189,11 +195,12 @@ class Reference(content.Reference):
 
 
 class Generator(content.Generator):
-    """Provenance of a machine-written draft: which pipeline (and model, version)."""
+    """Provenance of a machine-written draft: which pipeline (and model, version). White
+    space around each is trimmed when stored."""
 
     model_config = ConfigDict(str_strip_whitespace=False)
 
-    name: str = Field(min_length=1, max_length=200, pattern=NO_NUL)
+    name: str = Field(min_length=1, max_length=200, pattern=NOT_BLANK)
     model: str | None = Field(default=None, max_length=200, pattern=NO_NUL)
     version: str | None = Field(default=None, max_length=100, pattern=NO_NUL)
 

@@ -21,9 +21,9 @@ MAX_REFERENCES = 500
 
 # A character that is not white space, spelled out: Python's, Rust's and ECMAScript's \s
 # differ (\x1c-\x1f, \x85, \ufeff), and these patterns are also the API document's.
-_SPACE = r"\x00-\x20\x7f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
-NOT_SPACE = f"[^{_SPACE}]"
-URL_PATTERN = f"^[Hh][Tt][Tt][Pp][Ss]?://[^{_SPACE}/$.?#]{NOT_SPACE}*$"
+SPACE_CHARS = r"\x00-\x20\x7f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+NOT_SPACE = f"[^{SPACE_CHARS}]"
+URL_PATTERN = f"^[Hh][Tt][Tt][Pp][Ss]?://[^{SPACE_CHARS}/$.?#]{NOT_SPACE}*$"
 DOI_PATTERN = rf"^10\.[0-9]{{4,9}}/{NOT_SPACE}+$"
 _DOI = re.compile(DOI_PATTERN)
 _URL = re.compile(URL_PATTERN)
