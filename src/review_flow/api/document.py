@@ -10,7 +10,8 @@ have. Both are added here, from the same constants and declarations the code use
   ``Location``, ``Idempotent-Replayed``);
 - 405: each path item says which methods it has, as the ``Allow`` list a 405 carries;
 - optional parameters are plain typed (pydantic writes ``anyOf: [T, null]`` for
-  ``T | None``; a header or query argument is absent or a T, never null).
+  ``T | None``; a header or query argument is absent or a T, never null), and a field
+  that may be absent but not null has no ``default: null``.
 """
 
 from __future__ import annotations
@@ -115,6 +116,20 @@ def _plain_parameter(parameter: dict[str, Any]) -> None:
         del schema["default"]
 
 
+def _nullable(schema: dict[str, Any]) -> bool:
+    return schema.get("type") == "null" or any(
+        o.get("type") == "null" for o in schema.get("anyOf", []) if isinstance(o, dict))
+
+
+def _no_null_defaults(schemas: dict[str, Any]) -> None:
+    """A field that may be left out but not sent as null (``url: str = None``) gets no
+    ``default: null``, which its own schema would refuse."""
+    for schema in schemas.values():
+        for prop in schema.get("properties", {}).values():
+            if prop.get("default", 0) is None and not _nullable(prop):
+                del prop["default"]
+
+
 _METHODS = ("get", "put", "post", "patch", "delete")
 
 
@@ -130,6 +145,7 @@ def complete(generated: dict[str, Any]) -> dict[str, Any]:
     parameters (see the module docstring)."""
     document = copy.deepcopy(generated)
     document.setdefault("components", {})["headers"] = copy.deepcopy(HEADERS)
+    _no_null_defaults(document["components"].get("schemas", {}))
     for item in document.get("paths", {}).values():
         item["description"] = (
             f"Any other method answers 405 method_not_allowed with Allow: {_allow(item)}."
