@@ -123,6 +123,7 @@ def perform_action(
                 current_revision=revision.summary(),
                 expected_content_hash=expected_content_hash,
             )
+        signing.check_signer_credentials(signer, policy)
         signing.check_signer_password(session, signer, action, article.id, revision, password)
 
     now = utcnow()
