@@ -105,7 +105,11 @@ def _build_load(lock: bool) -> Any:
     if lock:
         # The chain head too: every action appends an event, so taking the head lock here
         # saves the statement the event would spend on it (see audit.log.seed_head).
-        columns += [AuditChainHead.seq.label("head_seq"), AuditChainHead.hash.label("head_hash")]
+        columns += [
+            AuditChainHead.seq.label("head_seq"),
+            AuditChainHead.hash.label("head_hash"),
+            AuditChainHead.at.label("head_at"),
+        ]
         # The version as this statement's snapshot saw it. On PostgreSQL a FOR UPDATE that
         # waited for another writer returns the locked row as that writer committed it,
         # but joins and subqueries still read the snapshot taken before the wait; when
@@ -157,7 +161,7 @@ def _load(session: Session, article_id: int, actor: Actor, *, lock: bool) -> _Lo
         raise NotConfigured("No review policy is installed; run `review-flow db upgrade`.")
     loaded = _Loaded(row.Article, bool(row.wrote), row.pv, row.approvals, bool(row.by_actor))
     if lock:
-        audit.seed_head(session, row.head_seq, row.head_hash)
+        audit.seed_head(session, row.head_seq, row.head_hash, row.head_at)
         loaded.webhook_generation = row.webhooks
     return loaded
 
@@ -260,7 +264,12 @@ _INSERT_ARTICLE = {
 # (every create appends an event, and holding the lock from here on makes choosing a
 # slug race-free), and whether this process's cached webhook endpoints are current.
 _CREATE_PREAMBLE = (
-    select(AuditChainHead.seq, AuditChainHead.hash, webhooks.generation_query().label("webhooks"))
+    select(
+        AuditChainHead.seq,
+        AuditChainHead.hash,
+        AuditChainHead.at,
+        webhooks.generation_query().label("webhooks"),
+    )
     .where(AuditChainHead.id == 1)
     .with_for_update(of=AuditChainHead)
 )
@@ -312,7 +321,7 @@ def create_article(
     gen = parse_generator(generator)
     now = utcnow()
     first = session.execute(_CREATE_PREAMBLE).one()
-    audit.seed_head(session, first.seq, first.hash)
+    audit.seed_head(session, first.seq, first.hash, first.at)
     article = _insert_with_unique_slug(
         session,
         title,
