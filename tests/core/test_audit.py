@@ -689,3 +689,27 @@ def test_the_migration_orders_times_after_the_last_event_that_goes_back(db, back
         head_at = s.scalar(select(AuditChainHead.at))
         assert head_at == _last_at(s)
         assert verify_chain(s).ok
+
+
+def test_sqlite_tests_for_a_real_only_where_one_can_be_stored(db, backend, history):
+    """A number written into a column of TEXT affinity is stored as text, never as a
+    REAL (tried here), so the walk tests only the other hashed fields for one; a REAL in
+    any of those still sends its row to the writer's encoder (the "a REAL" tamper)."""
+    if backend != "sqlite":
+        pytest.skip("SQLite only")
+    with db.reading() as s:
+        raw = s.connection().connection.driver_connection
+        columns = chainwalk.sqlite_real_columns(raw)
+    assert columns == ("seq", "at", "actor_id", "article_id", "revision", "policy_version")
+    text_fields = [f for f in HASHED_FIELDS if f not in columns]
+    _drop_triggers(db, backend)
+    with db.transaction() as s:
+        for f in text_fields:
+            s.execute(text(f'UPDATE audit_events SET "{f}" = 1.5 WHERE seq = 3'))
+        kinds = s.execute(text(
+            "SELECT " + ", ".join(f'typeof("{f}")' for f in text_fields)
+            + " FROM audit_events WHERE seq = 3")).one()
+    assert set(kinds) == {"text"}
+    assert chainwalk._text_affinity("VARCHAR(64)") and chainwalk._text_affinity("TEXT")
+    assert not any(chainwalk._text_affinity(t) for t in ("INTEGER", "DATETIME", "", "BLOB",
+                                                         "REAL", "CHARINT"))
