@@ -37,7 +37,7 @@ def audit_log(query: s.AuditQuery) -> Any:
     def work(session: Session, actor: Actor) -> Any:
         require(actor, AUDIT_ROLES, "Reading the audit log")
         stmt = select(AuditEvent).order_by(AuditEvent.seq).limit(query.limit + 1)
-        if after is not None:
+        if after is not None and query.since is None:  # ``_since`` places the cursor itself
             stmt = stmt.where(AuditEvent.seq > after)
         if query.actor is not None:
             stmt = stmt.where(AuditEvent.actor_id == query.actor)
@@ -81,7 +81,8 @@ def _first_at_or_after(when: Any, head: Any) -> Any:
 def _since(session: Session, stmt: Any, since: Any, after: int | None, until: Any,
            limit: int, *, choose: bool) -> list[AuditEvent]:
     """Up to ``limit`` events of ``stmt`` at or after ``since`` (and before ``until``), in
-    sequence order, after the cursor.
+    sequence order, after the cursor ``after``, which ``stmt`` leaves out: each read gets
+    one lower bound on the sequence (SQLite's planner starts a walk from only one of two).
 
     From the chain head's ``ordered_from`` on, event times never go back, so the events
     at or after ``since`` are all those from the first one dated at or after it, and
@@ -99,8 +100,11 @@ def _since(session: Session, stmt: Any, since: Any, after: int | None, until: An
     start = after or 0
     found: list[AuditEvent] = []
     if start + 1 < ordered_from:
-        found = _since_unordered(session, stmt.where(AuditEvent.seq < ordered_from), since,
-                                 after, until, limit, choose=choose, below=ordered_from)
+        old = stmt.where(AuditEvent.seq < ordered_from)
+        if after is not None:
+            old = old.where(AuditEvent.seq > after)
+        found = _since_unordered(session, old, since, after, until, limit, choose=choose,
+                                 below=ordered_from)
         if len(found) >= limit:
             return found
     if first is None:
