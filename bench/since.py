@@ -63,7 +63,7 @@ def main() -> None:
                 t, c = time.perf_counter(), time.process_time()
                 rows = audit_routes._since(s, stmt, since, after, None, 51, choose=True)
                 wall, cpu = time.perf_counter() - t, time.process_time() - c
-                assert len(rows) == 51 and all(r.at >= since for r in rows), name
+                assert len(rows) <= 51 and all(r.at >= since for r in rows), name
             if i >= WARM_UP:
                 walls.append(wall * 1000)
                 cpus.append(cpu * 1000)
