@@ -85,6 +85,34 @@ def test_database_refuses_an_event_that_does_not_extend_the_chain(db, history):
     assert "audit chain" in str(err.value)
 
 
+def _next_event(s, at):
+    """A well-formed next event dated ``at``, with its hash, as a writer would add it."""
+    seq, prev = s.execute(text("SELECT seq, hash FROM audit_chain_head")).one()
+    e = AuditEvent(seq=seq + 1, at=at, actor_id=None, actor_name="clock", action="auth.sign_out",
+                   object_type="user", prev_hash=prev)
+    e.hash = event_hash(prev, audit_log.hashed_values(e))
+    return e
+
+
+def test_database_refuses_an_event_dated_before_the_one_before_it(db, history):
+    """A writer that does not clamp (another program, an old version) is refused by the
+    chain trigger from ``ordered_from`` on; before it (an old log) it is let through."""
+    with db.reading() as s:
+        last = s.scalar(select(AuditEvent.at).order_by(AuditEvent.seq.desc()).limit(1))
+    n = event_count(db)
+    with pytest.raises(DBAPIError) as err, db.transaction() as s:
+        s.add(_next_event(s, last - timedelta(seconds=1)))
+    assert "audit chain" in str(err.value) and "dated before" in str(err.value)
+    assert event_count(db) == n
+    with db.transaction() as s:
+        s.add(_next_event(s, last))  # the same time is not before it
+        s.flush()
+        s.execute(text("UPDATE audit_chain_head SET ordered_from = seq + 2"))
+    with db.transaction() as s:
+        s.add(_next_event(s, last - timedelta(days=1)))
+    assert event_count(db) == n + 2
+
+
 def _drop_triggers(db, backend):
     with db.transaction() as s:
         if backend == "sqlite":
