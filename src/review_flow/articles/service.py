@@ -43,6 +43,7 @@ from review_flow.errors import (
 from review_flow.notifications import hooks as notify
 from review_flow.notifications import webhooks
 from review_flow.policy import service as policy_service
+from review_flow.policy.calendar import add_months
 from review_flow.policy.models import PolicySettings
 from review_flow.signatures import attempts
 from review_flow.signatures.models import Decision
@@ -684,7 +685,7 @@ def perform_action(
     if to_state == "approved" and state != "approved":
         article.approved_revision = revision
         article.published_at = now  # readers now see this text: the home page lists it
-        article.review_due = now + timedelta(days=round(policy.rereview_months * 30.44))
+        article.review_due = add_months(now, policy.rereview_months)
     if to_state == "retracted":
         article.published_at = None  # off the home page; its page shows the notice
     if to_state == "submitted":
