@@ -632,9 +632,10 @@ def demo_cmd(if_empty: bool) -> None:
 def commands() -> list[click.Command]:
     """Every review-flow command group, for the app (``flask --app wsgi``) and for main."""
     from review_flow.api.cli import GROUPS  # tokens, webhooks, outbox, ...
+    from review_flow.policy.cli import policy_group
 
     return [db_group, users_group, articles_group, audit_group, workflow_group, demo_cmd,
-            *GROUPS]
+            policy_group, *GROUPS]
 
 
 def register(app: Flask) -> None:
