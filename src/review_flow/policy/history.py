@@ -28,7 +28,9 @@ class VersionRow:
     first: bool
 
 
-def page(session: Session, *, before: int | None, limit: int) -> tuple[list[VersionRow], int | None]:
+def page(
+    session: Session, *, before: int | None, limit: int
+) -> tuple[list[VersionRow], int | None]:
     """Up to ``limit`` versions older than ``before`` (newest first) and the ``before``
     of the next page, or None when these are the oldest."""
     stmt = (
