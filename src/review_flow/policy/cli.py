@@ -7,6 +7,7 @@ A thin adapter over ``policy.service`` (the browser's "Review policy" page calls
 from __future__ import annotations
 
 import json
+from typing import IO
 
 import click
 
@@ -60,7 +61,7 @@ def policy_show(as_json: bool) -> None:
 @click.option("--note", help="Why the policy changes (kept with the version).")
 @with_core_appcontext
 @domain_errors
-def policy_set(policy_file: click.utils.LazyFile, as_email: str, note: str | None) -> None:
+def policy_set(policy_file: IO[str], as_email: str, note: str | None) -> None:
     """Put a new policy version in force (editors and admins only), audited.
 
     The file describes the whole policy: a key it leaves out takes its default, not the
