@@ -112,7 +112,7 @@ def _clean_note(note: str | None) -> str | None:
     note = (note or "").strip()
     if len(note) > NOTE_MAX:
         raise ValidationFailed(f"note: at most {NOTE_MAX} characters",
-                               fields={"note": "too long"})
+                               fields={"note": f"at most {NOTE_MAX} characters"})
     return note or None
 
 

@@ -23,7 +23,7 @@ SECURITY_HEADERS = {
 }
 
 WEB_BLUEPRINTS = ("assets", "public", "auth", "authoring", "review", "audit", "admin",
-                  "account")
+                  "account", "policy")
 
 
 def truthy(value: Any) -> bool:
@@ -66,6 +66,7 @@ def init_app(app: Flask) -> None:
         auth,
         authoring,
         errors,
+        policy_page,
         public,
         review,
     )
@@ -90,7 +91,7 @@ def init_app(app: Flask) -> None:
 
     assets = Blueprint("assets", __name__, static_folder="static", static_url_path="/assets")
     for blueprint in (assets, public.bp, auth.bp, authoring.bp, review.bp, audit_log.bp,
-                      admin.bp, account.bp):
+                      admin.bp, account.bp, policy_page.bp):
         app.register_blueprint(blueprint)
     for endpoint, view in list(app.view_functions.items()):
         if endpoint.split(".")[0] in WEB_BLUEPRINTS and endpoint != "assets.static":

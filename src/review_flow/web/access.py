@@ -47,6 +47,12 @@ def can_administer(user: Principal) -> bool:
     return user.is_authenticated and Role.ADMIN in user.roles
 
 
+def can_set_policy(user: Principal) -> bool:
+    """The "Review policy" page: editors and admins (``policy.service.may_set_policy``
+    says the same to the CLI, and refuses API tokens)."""
+    return user.is_authenticated and bool(user.roles & {Role.EDITOR, Role.ADMIN})
+
+
 def is_signed_in(user: Principal) -> bool:
     return user.is_authenticated
 
@@ -70,6 +76,7 @@ WRITER = Rule("author or editor", can_write)
 REVIEW_READER = Rule("reviewer, editor or auditor", can_review)
 AUDIT_READER = Rule("auditor, editor or admin", can_read_audit_log)
 ADMIN = Rule("admin", can_administer)
+POLICY_EDITOR = Rule("editor or admin", can_set_policy)
 # The JSON API checks its own bearer tokens on every request (``review_flow.api``).
 API_TOKEN = Rule("API bearer token", anyone, token_auth=True)
 
@@ -107,6 +114,8 @@ ROUTE_RULES: dict[str, Rule] = {
     "admin.webhook_deliveries": ADMIN,
     "admin.redrive_webhook": ADMIN,
     "admin.roll_webhook_secret": ADMIN,
+    "policy.page": POLICY_EDITOR,
+    "policy.save": POLICY_EDITOR,
     "account.notifications": SIGNED_IN,
     "account.save_notifications": SIGNED_IN,
     "account.security": SIGNED_IN,
