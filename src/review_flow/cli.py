@@ -595,12 +595,17 @@ def workflow_group() -> None:
 
 @workflow_group.command("show")
 @click.option(
-    "--format", "fmt", type=click.Choice(["text", "mermaid"]), default="text", show_default=True
+    "--format", "fmt", type=click.Choice(["text", "mermaid", "svg"]), default="text",
+    show_default=True,
 )
 def workflow_show(fmt: str) -> None:
-    """Print the workflow: a table, or a Mermaid state diagram."""
-    from review_flow.workflow import diagram
+    """Print the workflow: a table, a Mermaid state diagram, or the SVG picture the
+    editorial-policy page shows."""
+    from review_flow.workflow import diagram, svg
 
+    if fmt == "svg":
+        click.echo(svg.render())
+        return
     click.echo(diagram.mermaid() if fmt == "mermaid" else diagram.text())
 
 
