@@ -445,6 +445,8 @@ def edit_article(
         at=now,
     )
     notify.article_edited(session, actor, article, revision, loaded.webhook_generation)
+    if from_state == "approved":
+        notify.revised_by_other(session, actor, article)  # the author hears of it
     session.flush()
     return article, revision
 

@@ -279,6 +279,13 @@ def article_edited(
     enqueue_many(session, rows, now=now)
 
 
+def revised_by_other(session: Session, actor: Actor, article: Article) -> None:
+    """Someone other than the author (an editor) edited approved text, so the article
+    went back to draft: tell the author, who would otherwise find a draft they did not
+    write. Once per revision; nothing when the author revised it themselves."""
+    _queue_emails(session, "revised_by_editor", "author", article, actor, None, utcnow())
+
+
 def action_taken(session: Session, actor: Actor, result: ActionResult) -> None:
     """E-mails and webhooks for one workflow action (``perform_action`` calls this last).
 
