@@ -27,7 +27,7 @@ def test_the_revising_editor_gets_the_button_and_submits(as_role: Any, story: An
     aid, editor = _revised_by_editor(as_role, story)
     page = editor.get(f"/write/{aid}").get_data(as_text=True)
     assert SUBMIT_BUTTON in page
-    assert "Revision 2 was written by Erin Editor</strong>, not by the article’s author, " \
+    assert "Revision 2 was written by Erin Editor</strong>, not by the article\u2019s author, " \
         "Alex Author." in page
     response = editor.post(f"/write/{aid}", _form(body=NEW_BODY, op="submit",
                                                   expected_version=story.version(aid)))

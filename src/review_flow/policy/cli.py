@@ -39,8 +39,8 @@ def policy_show(as_json: bool) -> None:
     from review_flow.policy import document, history, service
 
     with _db().reading() as session:
-        [row], _ = history.page(session, before=None, limit=1)
-        version, settings = service.active_policy(session)
+        version, settings = service.active_policy(session)  # refuses an empty database
+        [row], _ = history.page(session, before=version + 1, limit=1)
         doc = document.as_document(settings)
     if as_json:
         click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
