@@ -111,6 +111,7 @@ def test_keys_left_out_take_their_defaults_not_the_values_in_force(
          "approvals but required_approvals is 1"),
         ({"checklist": ["Dosages", "Dosages"]}, "policy: checklist: an item appears twice"),
         ({"review_checks": ["vibes"]}, "policy: review_checks: unknown review check(s): vibes"),
+        ({"name": ""}, "policy: name: must not be empty"),
     ],
 )
 def test_a_bad_file_is_refused_naming_the_problem_and_writes_nothing(

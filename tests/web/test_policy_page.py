@@ -122,6 +122,7 @@ def test_an_admin_may_change_it_too(as_role: Any) -> None:
         ({"conflicts": "ignore"}, "conflicts", "Input should be &#39;refuse&#39; or"),
         ({"review_due_days": "999"}, "review_due_days", "less than or equal to 180"),
         ({"note": "x" * 501}, "note", "at most 500 characters"),
+        ({"name": "  "}, "name", "must not be empty"),
     ],
 )
 def test_a_bad_value_is_refused_naming_the_key_and_writes_nothing(

@@ -38,6 +38,9 @@ def validated(document: Mapping[str, Any]) -> PolicySettings:
     unknown = [k for k in document if k not in KEYS]
     if unknown:
         raise _refuse({k: f"unknown key (known keys: {', '.join(KEYS)})" for k in unknown})
+    name = document.get("name")
+    if isinstance(name, str) and not name.strip():
+        raise _refuse({"name": "must not be empty (readers see it on the editorial-policy page)"})
     try:
         return PolicySettings.model_validate(dict(document))
     except ValidationError as exc:
