@@ -66,3 +66,37 @@ def test_a_round_of_review_keeps_acting_under_the_version_it_read(db: Any, peopl
     with db.reading() as s:
         assert policy.settings_for(s, 1) == before
         assert policy.active_policy(s)[1].required_approvals == 3
+
+
+def test_two_editors_saving_at_once_make_two_versions_in_turn(db: Any, people: Any,
+                                                              backend: Any,
+                                                              make_user: Any) -> None:
+    """Each writer takes the audit head's lock before reading the version in force, so
+    racing saves become versions 2 and 3 (never a clash on the version number), and with
+    an expected version exactly one wins."""
+    if backend != "postgresql":
+        pytest.skip("row-level races need PostgreSQL; SQLite serializes writers")
+    from tests.core.test_concurrency import race
+
+    admin = make_user("root@example.org", "admin", name="Ada Admin")
+    for expected in (None, 1):
+        start = _counts(db)[0]
+
+        def save(who: Any, change: dict[str, Any], exp: Any = expected,
+                 base: int = start) -> Any:
+            with db.transaction() as s:
+                return policy.put_policy(s, who, change,
+                                         expected_version=None if exp is None else base)
+
+        results = race(lambda s=start: save(people["editor"], {"rereview_months": 6 + s}),
+                       lambda s=start: save(admin, {"required_approvals": 2 + s}))
+        if expected is None:
+            assert sorted(results) == [start + 1, start + 2]
+        else:
+            wins = [r for r in results if isinstance(r, int)]
+            losses = [r for r in results if isinstance(r, Conflict)]
+            assert wins == [start + 1] and len(losses) == 1
+        with db.reading() as s:
+            from review_flow.audit.verify import verify_chain
+
+            assert verify_chain(s).ok
