@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from review_flow.articles import service as articles
+from review_flow.articles import queries, writes
 from review_flow.errors import PermissionDenied
 from review_flow.notifications.kinds import render
 from review_flow.outbox.models import OutboxMessage
@@ -25,9 +25,9 @@ def _approved(db: Any, people: Any) -> int:
 
 def _edit(db: Any, who: Any, aid: int, body: str = BODY + "\nUpdated dosage [1].\n") -> None:
     with db.transaction() as s:
-        cur = articles.get_article(s, aid).current_revision
+        cur = queries.get_article(s, aid).current_revision
         assert cur is not None
-        articles.edit_article(s, who, aid, title=cur.title, body=body,
+        writes.edit_article(s, who, aid, title=cur.title, body=body,
                               references=cur.references)
 
 
@@ -48,8 +48,8 @@ def revised(db: Any, people: Any) -> int:
 
 def test_the_editor_who_revised_it_may_submit_it(db: Any, people: Any, revised: int) -> None:
     with db.reading() as s:
-        article = articles.get_article(s, revised)
-        assert "submit" in articles.allowed_actions(s, people["editor"], article)
+        article = queries.get_article(s, revised)
+        assert "submit" in queries.allowed_actions(s, people["editor"], article)
     result = act(db, people["editor"], revised, "submit")
     assert (result.from_state, result.to_state) == ("draft", "submitted")
     assert result.event.actor_name == "Erin Editor"
@@ -71,8 +71,8 @@ def test_an_editor_who_did_not_revise_it_may_not_submit_it(
     other = make_user("second-editor@example.org", "editor", name="Sam Second")
     before = snapshot(db, revised)
     with db.reading() as s:
-        assert "submit" not in articles.allowed_actions(s, other,
-                                                        articles.get_article(s, revised))
+        assert "submit" not in queries.allowed_actions(s, other,
+                                                        queries.get_article(s, revised))
     with pytest.raises(PermissionDenied) as err:
         act(db, other, revised, "submit")
     assert err.value.message == (

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from review_flow.articles import service as articles
+from review_flow.articles import queries
 from review_flow.policy import service as policy
 from review_flow.policy.calendar import add_months
 from review_flow.signatures.models import Decision
@@ -23,7 +23,7 @@ def _approve(db: Any, people: Any) -> int:
 
 def _due_and_signed(db: Any, aid: int) -> tuple[Any, Any]:
     with db.reading() as s:
-        article = articles.get_article(s, aid)
+        article = queries.get_article(s, aid)
         signed = s.scalars(select(Decision.signed_at).where(Decision.article_id == aid)).one()
         return article.review_due, signed
 

@@ -13,10 +13,12 @@ from sqlalchemy.orm import Session
 
 from review_flow.audit import log as audit
 from review_flow.audit.log import RequestContext
+from review_flow.domain_events import PolicyChanged
 from review_flow.errors import Conflict, NotConfigured, PermissionDenied, ValidationFailed
-from review_flow.notifications import hooks
 from review_flow.policy import document
 from review_flow.policy.models import PolicySettings, PolicyVersion
+from review_flow.timeutil import utcnow
+from review_flow.unit_of_work import record
 from review_flow.users.models import User
 from review_flow.users.roles import Role
 
@@ -161,5 +163,5 @@ def _write(
         context=context,
         data={"changes": changes},
     )
-    hooks.policy_changed(session, changed_by, row.version)
+    record(session, PolicyChanged(changed_by, row.version, utcnow()))
     return row.version
