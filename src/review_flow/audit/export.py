@@ -92,11 +92,12 @@ def _columns(session: Session) -> tuple[Any, ...]:
 
 
 def iter_rows(session: Session, f: EventFilter = EventFilter(), *, through: int | None = None,
-              batch: int = BATCH) -> Iterator[tuple[Any, ...]]:
+              batch: int | None = None) -> Iterator[tuple[Any, ...]]:
     """The events of ``f`` in chain order as tuples in :data:`COLUMNS` order, the time as
     ISO text and ``data`` as the stored canonical JSON text (what the hash covers)."""
     stmt = query.in_chain_order(f, through=through, columns=_columns(session))
-    result = session.execute(stmt.execution_options(stream_results=True, yield_per=batch))
+    result = session.execute(stmt.execution_options(stream_results=True,
+                                                    yield_per=batch or BATCH))
     text_times = session.get_bind().dialect.name == "sqlite"
     for rows in result.partitions():
         if text_times:
@@ -128,12 +129,12 @@ def _batches(rows: Iterator[tuple[Any, ...]], size: int) -> Iterator[list[tuple[
         yield chunk
 
 
-def csv_chunks(rows: Iterator[tuple[Any, ...]], size: int = BATCH) -> Iterator[str]:
+def csv_chunks(rows: Iterator[tuple[Any, ...]], size: int | None = None) -> Iterator[str]:
     """The CSV text: a header row, then one row per event, ``size`` rows a chunk."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(COLUMNS)
-    for chunk in _batches(rows, size):
+    for chunk in _batches(rows, size or BATCH):
         writer.writerows(chunk)
         yield buf.getvalue()
         buf.seek(0)
@@ -161,9 +162,9 @@ def _jsonl_line(row: tuple[Any, ...]) -> str:
     return "{" + ",".join(parts) + "}\n"
 
 
-def jsonl_chunks(rows: Iterator[tuple[Any, ...]], size: int = BATCH) -> Iterator[str]:
+def jsonl_chunks(rows: Iterator[tuple[Any, ...]], size: int | None = None) -> Iterator[str]:
     """The JSON Lines text, one object per event, ``size`` events a chunk."""
-    for chunk in _batches(rows, size):
+    for chunk in _batches(rows, size or BATCH):
         yield "".join(map(_jsonl_line, chunk))
 
 
