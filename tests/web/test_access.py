@@ -75,6 +75,7 @@ def _get_matrix(ids: dict[str, int], slug: str) -> list[tuple[str, str, dict[str
         ("review.article", f"/review/{u}", review_reader),
         ("review.sign", f"/review/{u}/sign/approve",
          {**review_reader, "editor": 403, "auditor": 403}),
+        ("compare.revisions", f"/review/{a}/compare", review_reader),
         ("audit.log", "/audit", {"anonymous": SIGN_IN, "author": 403, "reviewer": 403,
                                  "editor": 200, "auditor": 200, "admin": 200}),
         ("audit.export_events", "/audit/export.csv?action=article.approve",

@@ -235,7 +235,6 @@ def test_exports_hold_what_the_explorer_shows_and_are_recorded(
 def test_exports_and_the_log_change_nothing_by_post(as_role: Any, story: Any,
                                                     history: Any) -> None:
     """The explorer and its exports are read by GET; a POST is no way in for anyone."""
-    before = story.event_count()
     for role in ("auditor", "admin", "editor"):
         client = as_role(role)
         before = story.event_count()

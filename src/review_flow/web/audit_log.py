@@ -54,8 +54,8 @@ def log() -> ResponseReturnValue:
     except query.BadFilter as exc:
         return _form(400, error=exc.message, events=[], filter=None)
     session = db_session()
-    rows = session.execute(
-        query.page(f, before=_position(request.args.get("before")), limit=PAGE + 1)).all()
+    before = _position(request.args.get("before"))
+    rows = session.execute(query.page(f, before=before, limit=PAGE + 1)).all()
     shown = [_event(r) for r in rows[:PAGE]]
     _fill_attestations(session, rows[:PAGE], shown)
     older = None
@@ -63,7 +63,7 @@ def log() -> ResponseReturnValue:
         last = rows[PAGE - 1]
         older = keyset.encode(last.at, last.seq)
     return _form(200, events=shown, filter=f, older=older, error=None,
-                 paged=request.args.get("before") is not None)
+                 paged=before is not None)
 
 
 def _event(row: Any) -> dict[str, Any]:
