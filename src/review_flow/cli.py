@@ -573,7 +573,7 @@ def _os_user() -> str | None:
 @click.option("--since", help="ISO 8601 time; events at or after it (UTC if no zone).")
 @click.option("--until", help="ISO 8601 time; events before it (UTC if no zone).")
 @click.option("--as", "as_email", help="Record the export as done by this person (e-mail).")
-@with_appcontext
+@with_core_appcontext
 @domain_errors
 def audit_export_cmd(fmt: str, as_email: str | None, **filters: str | None) -> None:
     """Write the audit log to stdout in chain order, streaming.

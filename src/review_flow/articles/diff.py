@@ -19,7 +19,9 @@ from review_flow.articles.rendering import references_text
 
 Op = Literal["equal", "insert", "delete"]
 
-_WORD = re.compile(r"\w+\s*|[^\w\s]\s*|\s+")
+# A word or a punctuation mark with the spaces after it (not line breaks): a lone space
+# would be the commonest token by far, which is what makes difflib slow.
+_WORD = re.compile(r"\w+[^\S\n]*|[^\w\s][^\S\n]*|\s+")
 # A line with the blank lines after it: a blank line alone would be the commonest line,
 # and difflib's time grows with how often its items repeat.
 _LINE = re.compile(r"[^\n]*\n+|[^\n]+$")
