@@ -22,6 +22,7 @@ import os
 import random
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -164,20 +165,19 @@ def build(url: str, events: int) -> None:
 
 
 def run_export(url: str, code: Path, args: list[str]) -> dict[str, Any]:
-    """One export in a fresh process, its output thrown away: wall, CPU, peak RSS."""
+    """One export in a fresh process, its output thrown away: wall, CPU, peak RSS, as
+    GNU time reports them for that process alone (a forked child's own high-water mark
+    would include this process's memory from before its exec)."""
     env = {**os.environ, "PYTHONPATH": str(code), "REVIEW_FLOW_DATABASE_URL": url,
            "REVIEW_FLOW_SECRET_KEY": "bench"}
-    cmd = [sys.executable, "-c", "import sys; from review_flow.cli import main; "
-           "sys.argv[0] = 'review-flow'; main()", "audit", "export", *args]
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - t0
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode:
-        raise SystemExit(f"{cmd} failed ({proc.returncode})")
-    return {"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime,
-            "peak_rss_mb": usage.ru_maxrss / 1024}
+    with tempfile.NamedTemporaryFile("r", suffix=".time") as report:
+        cmd = ["/usr/bin/time", "-f", "%e %U %S %M", "-o", report.name, sys.executable,
+               "-c", "import sys; from review_flow.cli import main; "
+               "sys.argv[0] = 'review-flow'; main()", "audit", "export", *args]
+        subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, check=True)
+        wall, user, system, rss_kb = report.read().split()[-4:]
+    return {"wall_s": float(wall), "cpu_s": float(user) + float(system),
+            "peak_rss_mb": int(rss_kb) / 1024}
 
 
 def count(url: str, code: Path, args: list[str]) -> int:
@@ -211,6 +211,7 @@ def main() -> None:
         "all, csv": ["--format", "csv"],
         "all, jsonl": ["--format", "jsonl"],
         "one article, csv": ["--format", "csv", "--article", "4242"],
+        "one article, jsonl": ["--format", "jsonl", "--article", "4242"],
         "action=article.approve, csv": ["--format", "csv", "--action", "article.approve"],
         "since (last 10 %), jsonl": ["--format", "jsonl", "--since", since],
     }

@@ -16,7 +16,7 @@ import json
 import sys
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -599,8 +599,7 @@ def audit_export_cmd(fmt: str, as_email: str | None, **filters: str | None) -> N
             extra={"os_user": _os_user()})
     out = sys.stdout
     with db.reading() as session:
-        for chunk in audit_export.chunks(fmt, audit_export.iter_rows(session, f,
-                                                                     through=through)):
+        for chunk in audit_export.chunks(fmt, session, f, through=through):
             out.write(chunk)
 
 

@@ -13,11 +13,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import IO, Any
 
-from sqlalchemy import String, type_coerce
+from sqlalchemy import JSON, String, Text, cast, func, literal, type_coerce
 from sqlalchemy.orm import Session
 
 from review_flow.audit import log as audit_log
@@ -52,7 +52,6 @@ COLUMNS: tuple[str, ...] = (
 FORMATS = ("csv", "jsonl")
 MEDIA_TYPES = {"csv": "text/csv; charset=utf-8", "jsonl": "application/jsonl; charset=utf-8"}
 BATCH = 5_000
-_DATA = COLUMNS.index("data")
 
 
 def event_as_dict(e: Any) -> dict[str, Any]:
@@ -81,30 +80,88 @@ def event_as_dict(e: Any) -> dict[str, Any]:
     }
 
 
-def _columns(session: Session) -> tuple[Any, ...]:
-    """query.COLUMNS in export order; on SQLite the time as stored, which is already the
-    export's ISO form (timeutil), so no datetime is built per row."""
-    cols = list(query.COLUMNS)
-    cols[2], cols[3] = cols[3], cols[2]  # actor (name), then actor_id
-    if session.get_bind().dialect.name == "sqlite":
-        cols[1] = type_coerce(query.E.at, String).label("at")
-    return tuple(cols)
+def _time_text(dialect: str) -> Any:
+    """The event's time as the export's ISO text, made by the database: on SQLite the
+    text as stored (timeutil's storage format is that form), on PostgreSQL ``to_char``
+    in UTC. No datetime is built per row."""
+    if dialect == "sqlite":
+        return type_coerce(query.E.at, String)
+    return func.to_char(func.timezone("UTC", query.E.at), 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
 
 
-def iter_rows(session: Session, f: EventFilter = EventFilter(), *, through: int | None = None,
+def _columns(dialect: str) -> list[Any]:
+    """query.COLUMNS in export order (the name as shown then before the id), the time
+    as text."""
+    cols: list[Any] = list(query.COLUMNS)
+    cols[2], cols[3] = cols[3], cols[2]
+    cols[1] = _time_text(dialect).label("at")
+    return cols
+
+
+def _json_object(dialect: str) -> Any:
+    """One JSON object per event, built by the database (SQLite's ``json_object``,
+    PostgreSQL's ``json_build_object``): keys in :data:`COLUMNS` order, ``data`` embedded
+    as the JSON it is stored as."""
+    args: list[Any] = []
+    for name, column in zip(COLUMNS, _columns(dialect), strict=True):
+        if name == "data":
+            column = (func.json(query.E.data_json) if dialect == "sqlite"
+                      else cast(query.E.data_json, JSON))
+        args += [literal(name), column]
+    if dialect == "sqlite":
+        return func.json_object(*args)
+    return cast(func.json_build_object(*args), Text)  # as text: psycopg would parse json
+
+
+def _fetch(session: Session, stmt: Any, batch: int | None) -> Iterator[Sequence[Any]]:
+    """The rows of ``stmt`` a batch at a time. PostgreSQL: a server-side cursor
+    (``stream_results``), read through SQLAlchemy's result. SQLite has no server-side
+    cursors but its cursor steps through the rows as they are fetched, so the driver's
+    cursor is read directly, as plain tuples: SQLAlchemy has bound the parameters and
+    fetched nothing (without ``stream_results`` it buffers no rows ahead)."""
+    size = batch or BATCH
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        result = connection.execute(stmt.execution_options(stream_results=True,
+                                                           yield_per=size))
+        yield from result.partitions()
+        return
+    result = connection.execute(stmt)
+    cursor = result.cursor
+    try:
+        while rows := cursor.fetchmany(size):
+            yield rows
+    finally:
+        result.close()
+
+
+def row_batches(session: Session, f: EventFilter | None = None, *,
+                through: int | None = None,
+                batch: int | None = None) -> Iterator[Sequence[Any]]:
+    """The events of ``f`` in chain order, a batch at a time, as tuples in
+    :data:`COLUMNS` order: the time as ISO text, ``data`` as the stored canonical JSON
+    text (what the hash covers)."""
+    dialect = session.get_bind().dialect.name
+    stmt = query.in_chain_order(f or EventFilter(), through=through,
+                                columns=tuple(_columns(dialect)))
+    return _fetch(session, stmt, batch)
+
+
+def iter_rows(session: Session, f: EventFilter | None = None, *, through: int | None = None,
               batch: int | None = None) -> Iterator[tuple[Any, ...]]:
-    """The events of ``f`` in chain order as tuples in :data:`COLUMNS` order, the time as
-    ISO text and ``data`` as the stored canonical JSON text (what the hash covers)."""
-    stmt = query.in_chain_order(f, through=through, columns=_columns(session))
-    result = session.execute(stmt.execution_options(stream_results=True,
-                                                    yield_per=batch or BATCH))
-    text_times = session.get_bind().dialect.name == "sqlite"
-    for rows in result.partitions():
-        if text_times:
-            yield from rows  # type: ignore[misc]
-        else:
-            for r in rows:
-                yield (r[0], isoformat(r[1]), *r[2:])
+    """:func:`row_batches`, a row at a time."""
+    for rows in row_batches(session, f, through=through, batch=batch):
+        yield from rows
+
+
+def jsonl_chunks(session: Session, f: EventFilter | None = None, *,
+                 through: int | None = None, batch: int | None = None) -> Iterator[str]:
+    """The JSON Lines text of ``f``'s events in chain order, a batch of lines a chunk."""
+    dialect = session.get_bind().dialect.name
+    stmt = query.in_chain_order(f or EventFilter(), through=through,
+                                columns=(_json_object(dialect),))
+    for rows in _fetch(session, stmt, batch):
+        yield "\n".join([r[0] for r in rows]) + "\n"
 
 
 def iter_events(session: Session, *, article_id: int | None = None,
@@ -118,58 +175,25 @@ def iter_events(session: Session, *, article_id: int | None = None,
         yield event
 
 
-def _batches(rows: Iterator[tuple[Any, ...]], size: int) -> Iterator[list[tuple[Any, ...]]]:
-    chunk: list[tuple[Any, ...]] = []
-    for row in rows:
-        chunk.append(row)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
-def csv_chunks(rows: Iterator[tuple[Any, ...]], size: int | None = None) -> Iterator[str]:
-    """The CSV text: a header row, then one row per event, ``size`` rows a chunk."""
+def csv_chunks(batches: Iterable[Sequence[Any]]) -> Iterator[str]:
+    """The CSV text: a header row, then one row per event, a batch of rows a chunk."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(COLUMNS)
-    for chunk in _batches(rows, size or BATCH):
-        writer.writerows(chunk)
-        yield buf.getvalue()
+    yield buf.getvalue()
+    for rows in batches:
         buf.seek(0)
         buf.truncate()
-    if buf.tell():
+        writer.writerows(rows)
         yield buf.getvalue()
 
 
-_ENCODE = json.JSONEncoder(ensure_ascii=False).encode
-# One JSON object per event; ``data`` is spliced in as stored (canonical JSON already).
-_HEAD = tuple(f'"{name}":' for name in COLUMNS)
-
-
-def _jsonl_line(row: tuple[Any, ...]) -> str:
-    parts = []
-    for i, value in enumerate(row):
-        if i == _DATA:
-            parts.append(_HEAD[i] + (value or "null"))
-        elif value is None:
-            parts.append(_HEAD[i] + "null")
-        elif isinstance(value, int):
-            parts.append(_HEAD[i] + str(value))
-        else:
-            parts.append(_HEAD[i] + _ENCODE(value))
-    return "{" + ",".join(parts) + "}\n"
-
-
-def jsonl_chunks(rows: Iterator[tuple[Any, ...]], size: int | None = None) -> Iterator[str]:
-    """The JSON Lines text, one object per event, ``size`` events a chunk."""
-    for chunk in _batches(rows, size or BATCH):
-        yield "".join(map(_jsonl_line, chunk))
-
-
-def chunks(fmt: str, rows: Iterator[tuple[Any, ...]]) -> Iterator[str]:
-    return csv_chunks(rows) if fmt == "csv" else jsonl_chunks(rows)
+def chunks(fmt: str, session: Session, f: EventFilter, *,
+           through: int | None = None) -> Iterator[str]:
+    """The export of ``f``'s events in ``fmt`` as text chunks."""
+    if fmt == "jsonl":
+        return jsonl_chunks(session, f, through=through)
+    return csv_chunks(row_batches(session, f, through=through))
 
 
 def record_export(session: Session, *, actor: Any | None, f: EventFilter, fmt: str,

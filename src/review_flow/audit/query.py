@@ -53,8 +53,10 @@ class EventFilter:
         out: dict[str, str] = {}
         for name in PARAMETERS:
             value = getattr(self, name)
-            if value is not None:
-                out[name] = isoformat(value) if isinstance(value, datetime) else str(value)
+            if isinstance(value, datetime):
+                out[name] = isoformat(value) or ""
+            elif value is not None:
+                out[name] = str(value)
         return out
 
     @property

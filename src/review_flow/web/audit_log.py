@@ -55,7 +55,7 @@ def log() -> ResponseReturnValue:
         return _form(400, error=exc.message, events=[], filter=None)
     session = db_session()
     before = _position(request.args.get("before"))
-    rows = session.execute(query.page(f, before=before, limit=PAGE + 1)).all()
+    rows = list(session.execute(query.page(f, before=before, limit=PAGE + 1)))
     shown = [_event(r) for r in rows[:PAGE]]
     _fill_attestations(session, rows[:PAGE], shown)
     older = None
@@ -100,7 +100,7 @@ def export_events(fmt: str) -> ResponseReturnValue:
 
     def stream() -> Any:
         with db.reading() as session:
-            yield from export.chunks(fmt, export.iter_rows(session, f, through=through))
+            yield from export.chunks(fmt, session, f, through=through)
 
     stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
     return Response(stream(), content_type=export.MEDIA_TYPES[fmt], headers={
