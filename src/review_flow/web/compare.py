@@ -10,8 +10,8 @@ from __future__ import annotations
 from flask import Blueprint, current_app, render_template, request
 from flask.typing import ResponseReturnValue
 
-from review_flow.articles import service as articles
 from review_flow.articles.diff import diff_revisions
+from review_flow.articles.queries import get_article
 from review_flow.web import read_models
 from review_flow.web.context import db_session
 
@@ -23,7 +23,7 @@ VIEWS = ("side", "inline")
 @bp.get("/review/<id:article_id>/compare")
 def revisions(article_id: int) -> ResponseReturnValue:
     session = db_session()
-    article = articles.get_article(session, article_id)
+    article = get_article(session, article_id)
     listed = read_models.revision_list(session, article_id)  # newest first
     numbers = [r.number for r in listed]
     newest = numbers[0]
