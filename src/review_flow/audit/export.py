@@ -114,17 +114,25 @@ def _json_object(dialect: str) -> Any:
 
 
 def _fetch(session: Session, stmt: Any, batch: int | None) -> Iterator[Sequence[Any]]:
-    """The rows of ``stmt`` a batch at a time. PostgreSQL: a server-side cursor
-    (``stream_results``), read through SQLAlchemy's result. SQLite has no server-side
-    cursors but its cursor steps through the rows as they are fetched, so the driver's
-    cursor is read directly, as plain tuples: SQLAlchemy has bound the parameters and
-    fetched nothing (without ``stream_results`` it buffers no rows ahead)."""
+    """The rows of ``stmt`` a batch at a time, as the driver's plain tuples, without a
+    SQLAlchemy row per event (a fifth of the export's time at a million events).
+
+    PostgreSQL: a named (server-side) psycopg cursor in the session's transaction, given
+    the statement as SQLAlchemy compiles it; its parameters are whole numbers, text and
+    aware datetimes, which psycopg adapts as SQLAlchemy would. SQLite has no server-side
+    cursors, but its cursor steps through the rows as they are fetched: SQLAlchemy runs
+    the statement (without ``stream_results`` it reads no rows ahead) and the driver's
+    cursor is read directly."""
     size = batch or BATCH
     connection = session.connection()
-    if connection.dialect.name != "sqlite":
-        result = connection.execute(stmt.execution_options(stream_results=True,
-                                                           yield_per=size))
-        yield from result.partitions()
+    if connection.dialect.name == "postgresql":
+        compiled = stmt.compile(dialect=connection.dialect)
+        driver = connection.connection.driver_connection
+        with driver.cursor(name="review_flow_audit_export") as cursor:  # type: ignore[union-attr]
+            cursor.itersize = size
+            cursor.execute(str(compiled), compiled.params)
+            while rows := cursor.fetchmany(size):
+                yield rows
         return
     result = connection.execute(stmt)
     cursor = result.cursor
