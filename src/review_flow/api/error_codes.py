@@ -1,0 +1,66 @@
+"""Every ``error.code`` the API can answer, as one closed list: the OpenAPI document
+declares it as an enum, so a generated client gets a type it can match on.
+
+The list covers the codes of every error the service layer raises (a test collects them
+from the source and fails on one missing here), the guards' problem codes, and the HTTP
+and adapter codes below. An error answered with a code not listed is a bug: it is logged
+and sent as ``error`` so a client's enum never meets a value it does not know."""
+
+from __future__ import annotations
+
+ERROR_CODES: tuple[str, ...] = (
+    "action_not_allowed",
+    "already_approved",
+    "bad_note",
+    "checkpoint_key",
+    "checkpoint_refused",
+    "comment_required",
+    "conflict",
+    "content_changed",
+    "csrf",
+    "dangling_citation",
+    "error",
+    "forbidden",
+    "guard_failed",
+    "http_error",
+    "idempotency_key_reused",
+    "internal_error",
+    "invalid_cursor",
+    "invalid_idempotency_key",
+    "invalid_if_match",
+    "invalid_token",
+    "invalid_transition",
+    "malformed_authorization",
+    "malformed_json",
+    "malformed_request",
+    "method_not_allowed",
+    "missing_body",
+    "missing_references",
+    "missing_title",
+    "missing_token",
+    "not_configured",
+    "not_editable",
+    "not_found",
+    "not_the_author",
+    "nul_character",
+    "precondition_mismatch",
+    "rate_limited",
+    "request_too_large",
+    "review_checks_missing",
+    "review_not_due",
+    "role_required",
+    "search_too_long",
+    "search_too_many_words",
+    "search_without_words",
+    "separation_of_duties",
+    "server_misconfigured",
+    "signature_locked",
+    "signature_refused",
+    "slug_taken",
+    "token_cannot_sign",
+    "unauthorized",
+    "unknown_action",
+    "unsupported_media_type",
+    "validation_failed",
+    "wrong_password",
+)
