@@ -10,14 +10,14 @@ each on from_state and to_state, read as two ranges and merged. The existing
 (column, seq) indexes stay: the API and the chain walks page by sequence.
 
 Revision ID: 0024
-Revises: 0018
+Revises: 0022
 Create Date: 2026-11-30 17:00:00
 """
 
 from alembic import op
 
 revision = "0024"
-down_revision = "0018"
+down_revision = "0022"
 branch_labels = None
 depends_on = None
 

@@ -68,13 +68,24 @@ class AuditEvent(Base):
 
 
 class AuditChainHead(Base):
-    """The last sequence number and hash; one row (id = 1), locked by each append."""
+    """The last sequence number, hash and time; one row (id = 1), locked by each append.
+
+    ``at`` is the last event's time (kept by the chain trigger): a new event is never
+    dated before it (``audit.log.record``), so from event ``ordered_from`` on, times never
+    go back along the chain, ``audit verify`` checks that they do not, and a ``since``
+    query seeks the first event at or after a time instead of reading every one
+    (migration 0022; events before ``ordered_from`` come from a log written before).
+    """
 
     __tablename__ = "audit_chain_head"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
     hash: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ordered_from: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), server_default="1"
+    )
 
 
 class AuditCheckpoint(Base):
