@@ -33,6 +33,8 @@ AUDIT_ACTIONS: dict[str, str] = {
     "user.notifications": "A person turned e-mail notification kinds on or off.",
     "outbox.redrive": "Dead notifications were queued to be sent again.",
     "audit.checkpoint": "The chain head was signed as a checkpoint (the signed note is kept).",
+    "audit.export": "Audit events were exported (the filter and format are recorded; the "
+    "export holds the events before this one).",
 }
 AUDIT_ACTIONS.update({f"article.{a.name}": f"Workflow action: {a.label}." for a in ACTIONS})
 

@@ -96,7 +96,10 @@ ROUTE_RULES: dict[str, Rule] = {
     # Any signed-in person may try; the service refuses what their roles do not allow.
     "review.act": SIGNED_IN,
     "review.comment": SIGNED_IN,
+    "compare.revisions": REVIEW_READER,
     "audit.log": AUDIT_READER,
+    # A GET that records the export (its own small transaction) before streaming.
+    "audit.export_events": AUDIT_READER,
     "admin.tokens_page": ADMIN,
     "admin.create_token": ADMIN,
     "admin.revoke_token": ADMIN,
