@@ -188,6 +188,71 @@ def users_list() -> None:
             click.echo(f"{u.id}\t{u.email}\t{u.name}{creds}\t{','.join(sorted(u.roles))}{status}")
 
 
+def _verified_until_option(value: str | None) -> Any:
+    """``--verified-until``: a date, or ``none`` to clear it; absent: unchanged."""
+    from review_flow.users.changes import UNSET
+
+    if value is None:
+        return UNSET
+    if value.strip().lower() == "none":
+        return None
+    try:
+        return datetime.strptime(value.strip(), "%Y-%m-%d").date()
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD) or 'none'",
+                                 param_hint="--verified-until") from None
+
+
+@users_group.command("update")
+@click.argument("email")
+@click.option("--name", help="New display name.")
+@click.option("--credentials", help="New credentials, e.g. 'MD, FACP' ('' clears them).")
+@click.option("--specialty", "specialties", multiple=True,
+              help="Replaces the specialties; repeatable. Use --clear-specialties for none.")
+@click.option("--clear-specialties", is_flag=True, help="Remove every specialty.")
+@click.option("--verified-until", metavar="YYYY-MM-DD|none",
+              help="Last day the credentials count as verified (re-verify), or 'none'.")
+@click.option("--role", "roles", multiple=True,
+              help=f"Replaces the roles; repeatable. One of: {', '.join(ROLE_NAMES)}.")
+@with_appcontext
+@domain_errors
+def users_update(email: str, name: str | None, credentials: str | None,
+                 specialties: tuple[str, ...], clear_specialties: bool,
+                 verified_until: str | None, roles: tuple[str, ...]) -> None:
+    """Change a person's details; one audited change naming each field (old → new)."""
+    from review_flow.audit.log import RequestContext
+    from review_flow.users import service as users
+    from review_flow.users.changes import UNSET, update_person
+
+    if specialties and clear_specialties:
+        raise click.UsageError("--specialty and --clear-specialties exclude each other")
+    until = _verified_until_option(verified_until)
+    with _db().transaction() as session:
+        user = users.get_by_email(session, email)
+        changes = update_person(
+            session, user, changed_by=None, today=datetime.now(UTC).date(),
+            name=UNSET if name is None else name,
+            credentials=UNSET if credentials is None else credentials,
+            specialties=[] if clear_specialties else (list(specialties) or UNSET),
+            credentials_verified_until=until,
+            roles=list(roles) or UNSET,
+            context=RequestContext(uuid.uuid4().hex, "cli"))
+        if not changes:
+            click.echo(f"Nothing changed for {user.email}.")
+            return
+        for field, change in changes.items():
+            click.echo(f"{field}: {_shown(change.old)} -> {_shown(change.new)}")
+        click.echo(f"Updated {user.email}.")
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "(none)"
+    if isinstance(value, list):
+        return ", ".join(value) or "(none)"
+    return str(value)
+
+
 @users_group.command("set-password")
 @click.argument("email")
 @click.option("--password-stdin", is_flag=True, required=True,
@@ -553,37 +618,55 @@ def audit_checkpoint_cmd(key_file: str | None) -> None:
     click.echo(note, nl=False)
 
 
-def _parse_since(value: str | None) -> datetime | None:
-    if value is None:
-        return None
+def _os_user() -> str | None:
+    """Who ran the command, as the operating system knows them (None if it cannot say)."""
+    import getpass
+
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise click.BadParameter(
-            f"{value!r} is not an ISO 8601 time (e.g. 2026-01-31T12:00:00Z)", param_hint="--since"
-        ) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return None
 
 
 @audit_group.command("export")
 @click.option(
     "--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True
 )
-@click.option("--article", "article_id", type=int)
-@click.option("--since", help="ISO 8601 time; events at or after it.")
-@with_appcontext
-def audit_export_cmd(fmt: str, article_id: int | None, since: str | None) -> None:
-    """Write the audit log to stdout, streaming."""
-    from review_flow.audit import export as audit_export
+@click.option("--article", help="Only this article's events (its id).")
+@click.option("--actor", help="Only events done by this person (their id).")
+@click.option("--action", help="Only this audit action, e.g. article.approve.")
+@click.option("--state", help="Only events that left or entered this workflow state.")
+@click.option("--since", help="ISO 8601 time; events at or after it (UTC if no zone).")
+@click.option("--until", help="ISO 8601 time; events before it (UTC if no zone).")
+@click.option("--as", "as_email", help="Record the export as done by this person (e-mail).")
+@with_core_appcontext
+@domain_errors
+def audit_export_cmd(fmt: str, as_email: str | None, **filters: str | None) -> None:
+    """Write the audit log to stdout in chain order, streaming.
 
-    since_dt = _parse_since(since)
-    with _db().reading() as session:
-        events = audit_export.iter_events(session, article_id=article_id, since=since_dt)
-        out = sys.stdout
-        if fmt == "jsonl":
-            audit_export.write_jsonl(events, out)
-        else:
-            audit_export.write_csv(events, out)
+    The export is recorded first as an audit event of its own (who, which filter, when)
+    and holds the events before that record."""
+    from review_flow.audit import export as audit_export
+    from review_flow.audit import query
+    from review_flow.audit.log import RequestContext
+    from review_flow.users import service as users
+
+    try:
+        f = query.parse(filters)
+    except query.BadFilter as exc:
+        raise click.BadParameter(exc.message,
+                                 param_hint=f"--{exc.details['parameter']}") from None
+    db = _db()
+    with db.transaction() as session:
+        user = users.get_by_email(session, as_email) if as_email else None
+        through = audit_export.record_export(
+            session, actor=user, f=f, fmt=fmt,
+            context=RequestContext(request_id=uuid.uuid4().hex, client_addr="cli"),
+            extra={"os_user": _os_user()})
+    out = sys.stdout
+    with db.reading() as session:
+        for chunk in audit_export.chunks(fmt, session, f, through=through):
+            out.write(chunk)
 
 
 # --- workflow ---------------------------------------------------------------------------

@@ -179,3 +179,15 @@ def test_earlier_versions_are_paged(as_role: Any, story: Any, monkeypatch: Any) 
     assert "<td>2</td>" in second and "<td>1</td>" in second
     assert "Re-review interval (months): 6" in second
     assert "Older versions" not in second
+
+
+def test_every_policy_key_has_a_label_and_a_field(as_role: Any) -> None:
+    """A key added to the policy model shows up here, or this fails."""
+    from review_flow.policy import document
+    from review_flow.web import policy_page
+
+    assert set(document.KEYS) <= set(policy_page.LABELS)
+    form = form_of(as_role("admin").get("/policy").get_data(as_text=True))
+    html = as_role("admin").get("/policy").get_data(as_text=True)
+    for key in document.KEYS:
+        assert key in form or f'name="{key}"' in html, key

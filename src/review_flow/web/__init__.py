@@ -23,7 +23,7 @@ SECURITY_HEADERS = {
 }
 
 WEB_BLUEPRINTS = ("assets", "public", "auth", "authoring", "review", "audit", "admin",
-                  "account", "policy")
+                  "account", "people", "invitations", "compare", "policy")
 
 
 def truthy(value: Any) -> bool:
@@ -65,7 +65,10 @@ def init_app(app: Flask) -> None:
         audit_log,
         auth,
         authoring,
+        compare,
         errors,
+        invitations,
+        people,
         policy_page,
         public,
         review,
@@ -82,6 +85,10 @@ def init_app(app: Flask) -> None:
     from review_flow.web.templating import register_template_helpers
 
     configure(app)
+    from review_flow.users.invitations import lifetime_from_days
+
+    # A malformed REVIEW_FLOW_INVITATION_DAYS stops start-up here, naming the setting.
+    app.extensions[people.LIFETIME_KEY] = lifetime_from_days(app.config.get("INVITATION_DAYS"))
     app.url_map.converters["id"] = IdConverter
     csrf = CSRFProtect(app)
     login = LoginManager(app)
@@ -91,7 +98,8 @@ def init_app(app: Flask) -> None:
 
     assets = Blueprint("assets", __name__, static_folder="static", static_url_path="/assets")
     for blueprint in (assets, public.bp, auth.bp, authoring.bp, review.bp, audit_log.bp,
-                      admin.bp, account.bp, policy_page.bp):
+                      admin.bp, account.bp, people.bp, invitations.bp, compare.bp,
+                      policy_page.bp):
         app.register_blueprint(blueprint)
     install(app)  # one unit of work per request, committed when a write's view succeeds
 

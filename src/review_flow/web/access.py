@@ -43,7 +43,7 @@ def can_read_audit_log(user: Principal) -> bool:
 
 
 def can_administer(user: Principal) -> bool:
-    """Users, roles, API tokens and webhooks."""
+    """People (roles, credentials, invitations), API tokens and webhooks."""
     return user.is_authenticated and Role.ADMIN in user.roles
 
 
@@ -103,7 +103,10 @@ ROUTE_RULES: dict[str, Rule] = {
     # Any signed-in person may try; the service refuses what their roles do not allow.
     "review.act": SIGNED_IN,
     "review.comment": SIGNED_IN,
+    "compare.revisions": REVIEW_READER,
     "audit.log": AUDIT_READER,
+    # A GET that records the export (its own small transaction) before streaming.
+    "audit.export_events": AUDIT_READER,
     "admin.tokens_page": ADMIN,
     "admin.create_token": ADMIN,
     "admin.revoke_token": ADMIN,
@@ -116,6 +119,18 @@ ROUTE_RULES: dict[str, Rule] = {
     "admin.roll_webhook_secret": ADMIN,
     "policy.page": POLICY_EDITOR,
     "policy.save": POLICY_EDITOR,
+    "people.people_page": ADMIN,
+    "people.add_person": ADMIN,
+    "people.person": ADMIN,
+    "people.save_person": ADMIN,
+    "people.invite": ADMIN,
+    "people.activate": ADMIN,
+    "people.deactivate": ADMIN,
+    # The token in the address is the credential: the invited person has no password yet.
+    "invitations.accept": PUBLIC,
+    "invitations.choose_password": PUBLIC,
+    "account.password": SIGNED_IN,
+    "account.change_password": SIGNED_IN,
     "account.notifications": SIGNED_IN,
     "account.save_notifications": SIGNED_IN,
     "account.security": SIGNED_IN,

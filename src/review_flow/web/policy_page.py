@@ -46,6 +46,10 @@ LABELS: dict[str, tuple[str, str]] = {
                            "Only a reviewer an editor assigned (and who accepted) acts on "
                            "a review."),
     "allow_claiming": ("Reviewers may claim unassigned articles", ""),
+    "require_verified_credentials": (
+        "Only reviewers with verified credentials sign",
+        "A reviewer whose credentials were never verified, or whose verification lapsed, "
+        "cannot approve or reject; the editorial-policy page lists verified members only."),
     "show_pending_publicly": ("Show articles pending review to readers",
                               "With the notice that content is pending human review."),
     "response_due_days": ("Response due (days)",
