@@ -28,7 +28,7 @@ def board(db: Database, people: dict[str, Actor]) -> dict[str, Actor]:
             users.add_user(s, email=email, name=name, roles=roles, password=PASSWORD,
                            credentials="MD", specialties=specs)
         users.set_active(s, users.get_by_email(s, "gone@example.org"), False)
-    with db.reading() as s:
+    with db.transaction() as s:  # committed, not rolled back: the roles stay loaded
         for key, email in (("cardio", "cardio@example.org"), ("gone", "gone@example.org"),
                            ("writer", "writer@example.org")):
             out[key] = Actor(users.get_by_email(s, email))
@@ -49,5 +49,5 @@ def user(db: Database, email: str) -> Any:
 
     from review_flow.users.models import User
 
-    with db.reading() as s:
+    with db.transaction() as s:
         return s.scalars(select(User).where(User.email == email).options(with_roles())).one()

@@ -125,6 +125,10 @@ def prepare(
     step.assignment = a
     acting_assignee = a is not None and a.state in ("accepted", "completed")
     if action.name == "start_review" and a is None:
+        # Claiming: an unassigned member takes the round; never where assignment is
+        # required (then only an accepted assignee acts on it).
+        if policy.require_assignment:
+            _refuse_unassigned(action, review, a)
         if not policy.allow_claiming:
             raise PermissionDenied(
                 "Start review: this board's policy does not let reviewers claim articles; "
@@ -220,7 +224,7 @@ def offered(session: Session, actor: Actor, article: Article, actions: list[str]
     out = []
     for name in actions:
         if name == "start_review":
-            if a is None and not policy.allow_claiming:
+            if a is None and (policy.require_assignment or not policy.allow_claiming):
                 continue
         elif name in REVIEWER_ACTIONS and policy.require_assignment and not acting_assignee:
             continue
