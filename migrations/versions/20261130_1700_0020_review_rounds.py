@@ -117,6 +117,20 @@ def upgrade() -> None:
         sqlite_where=sa.text(OPEN_SQL),
         postgresql_where=sa.text(OPEN_SQL),
     )
+    op.create_index(
+        "ix_review_assignments_reviewer_article",
+        "review_assignments",
+        ["reviewer_id", "article_id"],
+        sqlite_where=sa.text(OPEN_SQL),
+        postgresql_where=sa.text(OPEN_SQL),
+    )
+    op.create_index(
+        "ix_review_assignments_open_article",
+        "review_assignments",
+        ["article_id", "review_due"],
+        sqlite_where=sa.text(OPEN_SQL),
+        postgresql_where=sa.text(OPEN_SQL),
+    )
     op.create_index("ix_review_assignments_round_id", "review_assignments", ["round_id"])
     op.create_index("ix_review_assignments_article_id", "review_assignments", ["article_id"])
     op.create_table(

@@ -245,7 +245,8 @@ def act(article_id: int, action: str, json: s.ActionRequest) -> Any:
     def work(session: Session, actor: Actor) -> idempotency.Stored:
         _visible_article(session, actor, article_id)
         result = articles.perform_action(
-            session, actor, article_id, action, comment=body.comment, expected_version=expected
+            session, actor, article_id, action, comment=body.comment, expected_version=expected,
+            conflict=body.conflict,
         )
         return idempotency.Stored(
             200,

@@ -149,6 +149,15 @@ def prepare(
     return step
 
 
+def policy_for(session: Session, article_id: int) -> PolicySettings:
+    """The policy an action on the article runs under now: its open round's version,
+    else the one in force (what the signature page asks for must match)."""
+    review = opening.open_round_of(session, article_id)
+    if review is not None:
+        return policy_service.settings_for(session, review.policy_version)
+    return policy_service.active_policy(session)[1]
+
+
 def attested_conflict(step: RoundStep, attestations: dict[str, Any]) -> dict[str, Any]:
     """The ``conflict_of_interest`` check answered by the declaration, not by a bare flag."""
     out = dict(attestations)

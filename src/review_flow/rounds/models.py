@@ -96,6 +96,21 @@ class Assignment(Base):
             sqlite_where=text(OPEN_SQL),
             postgresql_where=text(OPEN_SQL),
         ),
+        # The editors' list filtered by assignee, or by due date: article ids in order.
+        Index(
+            "ix_review_assignments_reviewer_article",
+            "reviewer_id",
+            "article_id",
+            sqlite_where=text(OPEN_SQL),
+            postgresql_where=text(OPEN_SQL),
+        ),
+        Index(
+            "ix_review_assignments_open_article",
+            "article_id",
+            "review_due",
+            sqlite_where=text(OPEN_SQL),
+            postgresql_where=text(OPEN_SQL),
+        ),
         Index("ix_review_assignments_round_id", "round_id"),
         Index("ix_review_assignments_article_id", "article_id"),
     )

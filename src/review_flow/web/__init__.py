@@ -23,7 +23,7 @@ SECURITY_HEADERS = {
 }
 
 WEB_BLUEPRINTS = ("assets", "public", "auth", "authoring", "review", "audit", "admin",
-                  "account")
+                  "account", "rounds")
 
 
 def truthy(value: Any) -> bool:
@@ -68,6 +68,7 @@ def init_app(app: Flask) -> None:
         errors,
         public,
         review,
+        rounds,
     )
     from review_flow.web.context import (
         SAFE_METHODS,
@@ -90,7 +91,7 @@ def init_app(app: Flask) -> None:
 
     assets = Blueprint("assets", __name__, static_folder="static", static_url_path="/assets")
     for blueprint in (assets, public.bp, auth.bp, authoring.bp, review.bp, audit_log.bp,
-                      admin.bp, account.bp):
+                      admin.bp, account.bp, rounds.bp):
         app.register_blueprint(blueprint)
     for endpoint, view in list(app.view_functions.items()):
         if endpoint.split(".")[0] in WEB_BLUEPRINTS and endpoint != "assets.static":
