@@ -19,7 +19,7 @@ from review_flow.timeutil import UTCDateTime
 from review_flow.users.models import User, UserRole
 
 _START = (datetime(1970, 1, 1, tzinfo=UTC), 0)
-MAX_ID = 2**62
+MAX_ID = 2_147_483_647  # article ids are INTEGER
 
 
 @dataclass(frozen=True)
