@@ -14,7 +14,7 @@ from sqlalchemy import and_, bindparam, exists, func, or_, select, text, tuple_
 from sqlalchemy.orm import Session, aliased
 
 from review_flow.articles.models import WAITING_SQL, Article, Revision
-from review_flow.rounds.models import OPEN_SQL, OPEN_STATES, Assignment, ReviewRound
+from review_flow.rounds.models import OPEN_SQL, Assignment, ReviewRound
 from review_flow.timeutil import UTCDateTime
 from review_flow.users.models import User, UserRole
 
@@ -203,10 +203,11 @@ def all_articles(
         .join(Article, Article.id == Assignment.article_id)
         .join(Revision, Revision.id == Article.current_revision_id)
         .join(User, User.id == Assignment.reviewer_id)
-        .where(Assignment.article_id.in_(ids), Assignment.state.in_(OPEN_STATES))
-        .order_by(Assignment.id)
+        .where(Assignment.article_id.in_(ids), _open_term())
     ):
         held.setdefault(r.article_id, []).append(AssignmentRow(*r))
+    for rows_of in held.values():  # a page's few assignments, in the order they were made
+        rows_of.sort(key=lambda a: a.id)
     by_id = {r.id: r for r in rows}
     return [
         ArticleRow(*by_id[i], assignments=tuple(held.get(i, ())))  # type: ignore[misc]
@@ -235,7 +236,10 @@ def board_members(session: Session) -> list[BoardMember]:
         select(User.id, User.name, User.credentials, User.specialties, load.label("load"))
         .join(role, and_(role.user_id == User.id, role.role == "reviewer"))
         .where(User.active.is_(True))
-        .order_by(User.name, User.id)
     )
-    return [BoardMember(r.id, r.name, r.credentials, tuple(r.specialties or ()), r.load)
-            for r in rows]
+    # The board is a few dozen people: sorted here, so the list's query needs no sort.
+    return sorted(
+        (BoardMember(r.id, r.name, r.credentials, tuple(r.specialties or ()), r.load)
+         for r in rows),
+        key=lambda m: (m.name.casefold(), m.id),
+    )
