@@ -274,3 +274,38 @@ def test_required_assignment_rules_out_claiming(db, board, set_policy):
         "Start review: this board's policy lets only an accepted assignee act on a review, "
         "and you are not assigned to round 1 of this article.")
     assert assignment_rows(db) == []
+
+
+def test_an_assignment_racing_the_close_of_its_round_never_outlives_it(db, board, backend):
+    """PostgreSQL: assigning and withdrawing at once queue on the article's row lock (no
+    deadlock); the assignment either lands first and is cancelled by the close, or is
+    refused because no round is open."""
+    if backend != "postgresql":
+        pytest.skip("row-level races need PostgreSQL; SQLite serializes writers")
+    from tests.core.test_concurrency import race
+
+    reed = user(db, "reed@example.org")
+    for _ in range(5):
+        aid = create(db, board["author"])
+        act(db, board["author"], aid, "submit")
+
+        def do_assign(aid: int = aid) -> object:
+            with db.transaction() as s:
+                return assignments.assign(s, board["editor"], aid, s.merge(reed)).state
+
+        def do_withdraw(aid: int = aid) -> object:
+            with db.transaction() as s:
+                from review_flow.articles import service as articles
+
+                return articles.perform_action(s, board["author"], aid, "withdraw").to_state
+
+        results = race(do_assign, do_withdraw)
+        assert results[1] == "draft", results
+        assert results[0] == "invited" or (
+            isinstance(results[0], InvalidTransition) and results[0].code == "no_open_round"
+        ), results
+        with db.reading() as s:
+            states = list(s.scalars(select(Assignment.state).where(Assignment.article_id == aid)))
+            assert states in ([], ["cancelled"])
+    with db.reading() as s:
+        assert verify_all(s).ok

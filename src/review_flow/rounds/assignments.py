@@ -42,8 +42,17 @@ def _require_editor(actor: Actor, what: str) -> None:
                                role="editor")
 
 
+def _lock_article(session: Session, article_id: int) -> str | None:
+    """Take the article's row lock, as workflow actions do first: every writer then
+    locks article, round and assignments, and the audit chain's head in that order, so
+    an assignment and an action that closes the round queue instead of deadlocking."""
+    return session.scalar(
+        select(Article.state).where(Article.id == article_id).with_for_update()
+    )
+
+
 def _round_for(session: Session, article_id: int) -> ReviewRound:
-    article_state = session.scalar(select(Article.state).where(Article.id == article_id))
+    article_state = _lock_article(session, article_id)
     if article_state is None:
         raise NotFound(f"Article {article_id} does not exist.", article_id=article_id)
     review = open_round_of(session, article_id, lock=True)
@@ -171,7 +180,10 @@ def claim(session: Session, actor: Actor, review: ReviewRound, now: datetime) ->
 
 
 def _get_open(session: Session, assignment_id: int, article_id: int | None) -> Assignment:
-    a = session.get(Assignment, assignment_id, with_for_update=True)
+    owner = session.scalar(select(Assignment.article_id).where(Assignment.id == assignment_id))
+    if owner is not None:
+        _lock_article(session, owner)  # the article first, as everywhere (see above)
+    a = session.get(Assignment, assignment_id, with_for_update=True, populate_existing=True)
     if a is None or (article_id is not None and a.article_id != article_id):
         raise NotFound(f"Assignment {assignment_id} does not exist"
                        + (f" on article {article_id}." if article_id is not None else "."),
