@@ -111,7 +111,7 @@ def test_assign_accept_declare_approve_twice_then_the_public_page_names_both(
     shot(reed, "assigned-390.png")
     _accept_and_approve(reed, site, aid, start=True)
     expect(reed.get_by_role("status").first).to_contain_text(
-        "still needed: 1 more approval from cardiology")
+        "Still needed: 1 more approval from cardiology.")
 
     heart = chromium.new_context(viewport={"width": 1280, "height": 900}).new_page()
     sign_in(heart, site, "heart@example.org")

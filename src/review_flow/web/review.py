@@ -235,8 +235,8 @@ def sign(article_id: int, action: str) -> ResponseReturnValue:
                   f"{result.required_approvals} approvals): the article is published.", "success")
         else:
             flash(f"Your approval is signed and recorded ({result.approvals} of "
-                  f"{result.required_approvals} approvals needed; still needed: "
-                  f"{result.still_missing}).", "success")
+                  f"{result.required_approvals} approvals needed). Still needed: "
+                  f"{result.still_missing}.", "success")
     else:
         flash("Rejected with your signature.", "success")
     return redirect(url_for("review.article", article_id=article_id), 303)
