@@ -24,7 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from _common import DriverClock, StatementCounter, fresh_database
 
 from review_flow.actor import Actor
-from review_flow.articles import service as articles
+from review_flow.articles.actions import perform_action
+from review_flow.articles.writes import create_article
 from review_flow.users import passwords
 from review_flow.users import service as users
 
@@ -58,15 +59,15 @@ def run_one(backend: str, cycles: int) -> dict[str, float]:
 
         def cycle(i: int) -> None:
             with db.transaction() as s:
-                aid = articles.create_article(
+                aid = create_article(
                     s, author, title=f"Article {i}", body=BODY, references=REFS
                 ).id
             with db.transaction() as s:
-                articles.perform_action(s, author, aid, "submit")
+                perform_action(s, author, aid, "submit")
             with db.transaction() as s:
-                articles.perform_action(s, reviewer, aid, "start_review")
+                perform_action(s, reviewer, aid, "start_review")
             with db.transaction() as s:
-                articles.perform_action(s, reviewer, aid, "approve", password=PASSWORD)
+                perform_action(s, reviewer, aid, "approve", password=PASSWORD)
 
         for i in range(20):  # warm caches and connections
             cycle(-i - 1)

@@ -41,7 +41,7 @@ from review_flow import migrate
 from review_flow.actor import Actor
 from review_flow.articles.content import content_hash
 from review_flow.articles.models import Article, Comment, Revision
-from review_flow.articles.service import slugify
+from review_flow.articles.slugs import slugify
 from review_flow.audit.chain import canonical_data, event_hash
 from review_flow.audit.models import AuditChainHead, AuditEvent
 from review_flow.db import Database, make_engine

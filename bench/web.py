@@ -39,7 +39,8 @@ from tests.support.servers import gunicorn  # noqa: E402
 
 from review_flow import demo  # noqa: E402
 from review_flow.actor import Actor  # noqa: E402
-from review_flow.articles import service as articles  # noqa: E402
+from review_flow.articles.actions import perform_action  # noqa: E402
+from review_flow.articles.writes import create_article  # noqa: E402
 from review_flow.users import passwords  # noqa: E402
 from review_flow.users import service as users  # noqa: E402
 
@@ -56,10 +57,10 @@ def load_data(db: Any) -> None:
     with db.transaction() as s:
         author = Actor(users.get_by_email(s, "author@example.org"))
         for i in range(40):
-            article = articles.create_article(
+            article = create_article(
                 s, author, title=f"Waiting article {i}", body="Text [1].\n" * 30,
                 references=[{"title": "Source", "pmid": str(1000 + i)}])
-            articles.perform_action(s, author, article.id, "submit")
+            perform_action(s, author, article.id, "submit")
 
 
 def percentiles(samples: list[float]) -> tuple[float, float]:

@@ -283,14 +283,14 @@ def _read_text(path: str, what: str) -> str:
 @domain_errors
 def articles_create(as_email: str, title: str, body_file: str, references_file: str | None) -> None:
     """Create a draft; prints the new article's id alone on stdout."""
-    from review_flow.articles import service as articles
+    from review_flow.articles.writes import create_article
     from review_flow.users import service as users
 
     body = _read_text(body_file, "body file")
     refs = _load_references(references_file)
     with _db().transaction() as session:
         actor = _cli_actor(users.get_by_email(session, as_email))
-        article = articles.create_article(session, actor, title=title, body=body, references=refs)
+        article = create_article(session, actor, title=title, body=body, references=refs)
         article_id = article.id
     click.echo(article_id)
 
@@ -313,15 +313,16 @@ def articles_edit(
     expected_version: int | None,
 ) -> None:
     """Save a new revision (only the parts given change)."""
-    from review_flow.articles import service as articles
+    from review_flow.articles.queries import get_article
+    from review_flow.articles.writes import edit_article
     from review_flow.users import service as users
 
     with _db().transaction() as session:
         actor = _cli_actor(users.get_by_email(session, as_email))
-        article = articles.get_article(session, article_id)
+        article = get_article(session, article_id)
         cur = article.current_revision
         assert cur is not None
-        _, rev = articles.edit_article(
+        _, rev = edit_article(
             session,
             actor,
             article_id,
@@ -364,7 +365,7 @@ def articles_act(
     expected_version: int | None,
 ) -> None:
     """Take a workflow action (submit, start_review, approve, ...)."""
-    from review_flow.articles import service as articles
+    from review_flow.articles.actions import perform_action
     from review_flow.users import service as users
 
     spec = ACTIONS_BY_NAME.get(action)
@@ -383,7 +384,7 @@ def articles_act(
     try:
         with _db().transaction() as session:
             actor = _cli_actor(users.get_by_email(session, as_email))
-            result = articles.perform_action(
+            result = perform_action(
                 session,
                 actor,
                 article_id,
@@ -418,14 +419,14 @@ def articles_act(
 @domain_errors
 def articles_show(article_id: int, as_json: bool, as_email: str | None) -> None:
     """Show an article's state and revisions."""
-    from review_flow.articles import service as articles
+    from review_flow.articles.queries import article_as_dict, get_article
     from review_flow.rounds import reading as round_reading
     from review_flow.users import service as users
 
     with _db().reading() as session:
-        article = articles.get_article(session, article_id)
+        article = get_article(session, article_id)
         actor = _cli_actor(users.get_by_email(session, as_email)) if as_email else None
-        data = articles.article_as_dict(session, article, actor)
+        data = article_as_dict(session, article, actor)
         data["round"] = round_reading.round_as_dict(session, article.id)
         if actor is None:
             from review_flow.workflow.engine import can_fire

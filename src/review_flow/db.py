@@ -1,8 +1,10 @@
 """Engine, sessions and the transaction boundary.
 
 Services only ``flush()``; the entry point (a web request, a CLI command, a test)
-owns the transaction through :meth:`Database.transaction`, so a state change, its
-audit event and its outgoing notifications commit together or not at all.
+owns the transaction through a :class:`~review_flow.unit_of_work.UnitOfWork`
+(:meth:`Database.transaction` for the CLI and the API, one per request in the web app),
+so a state change, its audit event and its outgoing notifications commit together or
+not at all.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from typing import Any, cast
 from sqlalchemy import MetaData, Table, create_engine, event
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+from review_flow.unit_of_work import UnitOfWork, install
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -71,6 +75,14 @@ def make_engine(url: str | URL, **kwargs: Any) -> Engine:
     return create_engine(url, **kwargs)
 
 
+def _dispatch(session: Session, events: list[Any]) -> None:
+    """The notifications dispatcher, imported on the first event: a command that changes
+    nothing (``audit verify``) does not load the webhook machinery."""
+    from review_flow.notifications.dispatcher import dispatch
+
+    dispatch(session, events)
+
+
 class Database:
     """One engine and its session factory; the unit of work for every entry point."""
 
@@ -78,6 +90,7 @@ class Database:
         self.url = make_url(url)
         self.engine = make_engine(self.url, **engine_kwargs)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        install(self.sessions, _dispatch)
 
     @property
     def is_sqlite(self) -> bool:
@@ -85,28 +98,20 @@ class Database:
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        """A write transaction: commit on success, roll back on any exception."""
-        session = self.sessions()
-        try:
-            if self.is_sqlite:
-                session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            session.close()
+        """A write transaction (a :class:`UnitOfWork`): commit on success, roll back on
+        any exception."""
+        with UnitOfWork.writing(self.sessions, sqlite=self.is_sqlite) as uow:
+            yield uow.session
 
     @contextmanager
     def reading(self) -> Iterator[Session]:
         """A read-only unit of work: never commits."""
-        session = self.sessions()
-        try:
-            yield session
-        finally:
-            session.rollback()
-            session.close()
+        with UnitOfWork.reading(self.sessions) as uow:
+            yield uow.session
+
+    def unit_of_work(self, *, write: bool) -> UnitOfWork:
+        """A unit of work the caller ends (the web app: one per request)."""
+        return UnitOfWork.begin(self.sessions, write=write, sqlite=self.is_sqlite)
 
     def dispose(self) -> None:
         self.engine.dispose()

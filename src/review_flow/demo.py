@@ -7,7 +7,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from review_flow.actor import Actor
-from review_flow.articles import service as articles
+from review_flow.articles.actions import perform_action
+from review_flow.articles.writes import create_article, edit_article
 from review_flow.audit.log import RequestContext
 from review_flow.policy import service as policy
 from review_flow.users import service as users
@@ -133,7 +134,7 @@ def load(session: Session) -> None:
     checks = {"checklist": True, "references_verified": True, "conflict_of_interest": "none"}
 
     def make(title: str, body: str, refs: str, who: Actor = author, gen: dict | None = None) -> int:
-        return articles.create_article(
+        return create_article(
             session, who, title=title, body=body, references=REFS[refs], generator=gen
         ).id
 
@@ -142,7 +143,7 @@ def load(session: Session) -> None:
             kw.setdefault("password", DEMO_PASSWORD)
         if action == "approve":
             kw.setdefault("attestations", checks)
-        articles.perform_action(session, a, aid, action, **kw)  # type: ignore[arg-type]
+        perform_action(session, a, aid, action, **kw)  # type: ignore[arg-type]
 
     # approved
     bp = make(*ARTICLES[0])
@@ -159,7 +160,7 @@ def load(session: Session) -> None:
     act(okafor, flu, "start_review")
     act(okafor, flu, "approve")
     title, body, refs = ARTICLES[1]
-    articles.edit_article(
+    edit_article(
         session,
         pipeline,
         flu,

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from review_flow.articles import service as articles
+from review_flow.articles.actions import perform_action
 from review_flow.audit.export import iter_events
 from review_flow.audit.models import AuditEvent
 from review_flow.tokens.models import ApiToken
@@ -59,7 +59,7 @@ def test_whole_workflow_over_http(api_as: Any, people: Any, db: Any, snapshot: A
 
     # The person signs (password); the pipeline then sees it approved.
     with db.transaction() as s:
-        articles.perform_action(s, people["reviewer"], aid, "approve", password=PASSWORD)
+        perform_action(s, people["reviewer"], aid, "approve", password=PASSWORD)
     r = author.get(f"/articles/{aid}")
     assert r.json["state"] == "approved"
     assert r.json["approved_revision"]["number"] == 2

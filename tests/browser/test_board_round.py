@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from review_flow.actor import Actor
-from review_flow.articles import service as articles
+from review_flow.articles import actions, writes
 from review_flow.db import Database
 from review_flow.policy import service as policy_service
 from review_flow.users import service as users
@@ -54,11 +54,11 @@ def board_site(sqlite_template: Path,
             "allow_claiming": False, "review_checks": ["conflict_of_interest"]})
     with db.transaction() as s:
         author = Actor(users.get_by_email(s, "author@example.org"))
-        article = articles.create_article(s, author, title="Statins and your heart",
+        article = writes.create_article(s, author, title="Statins and your heart",
                                           body=BODY, references=REFS)
         aid, slug = article.id, article.slug
     with db.transaction() as s:
-        articles.perform_action(s, Actor(users.get_by_email(s, "author@example.org")), aid,
+        actions.perform_action(s, Actor(users.get_by_email(s, "author@example.org")), aid,
                                 "submit")
     db.dispose()
     with gunicorn(url, workers=2) as base:
@@ -75,7 +75,8 @@ def _assign(page: Page, site: str, aid: int, name: str) -> None:
 
 def _accept_and_approve(page: Page, site: str, aid: int, *, start: bool) -> None:
     page.goto(f"{site}/review/{aid}")
-    expect(page.get_by_role("heading", name="You are invited to review this article")).to_be_visible()
+    invited = page.get_by_role("heading", name="You are invited to review this article")
+    expect(invited).to_be_visible()
     page.get_by_role("button", name="Accept").click()
     expect(page.get_by_role("status").first).to_contain_text("You accepted the review")
     if start:

@@ -15,7 +15,8 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
-from review_flow.articles import service as articles
+from review_flow.articles.actions import perform_action
+from review_flow.articles.writes import create_article
 from review_flow.audit.models import AuditEvent
 from review_flow.db import Database
 from tests.conftest import PASSWORD, _pg_admin_url, new_pg_database
@@ -62,12 +63,12 @@ def _chain(db: Database) -> tuple[int, str]:
 
 def _approved_article(db: Database, people: Any, title: str) -> int:
     with db.transaction() as s:
-        aid = articles.create_article(s, people["author"], title=title, body=BODY,
-                                      references=REFS).id
+        aid = create_article(s, people["author"], title=title, body=BODY,
+                             references=REFS).id
     for who, action, kw in (("author", "submit", {}), ("reviewer", "start_review", {}),
                             ("reviewer", "approve", {"password": PASSWORD})):
         with db.transaction() as s:
-            articles.perform_action(s, people[who], aid, action, **kw)
+            perform_action(s, people[who], aid, action, **kw)
     return aid
 
 
@@ -79,7 +80,7 @@ def test_a_pg_dump_restored_into_a_new_database_verifies(
     first = _approved_article(db, people, "Salt and blood pressure")
     _approved_article(db, people, "Sleep and blood pressure")
     with db.transaction() as s:
-        articles.perform_action(s, people["editor"], first, "retract", comment="New trial.")
+        perform_action(s, people["editor"], first, "retract", comment="New trial.")
     count, head = _chain(db)
 
     dump = tmp_path / "review-flow.dump"
@@ -105,7 +106,7 @@ def test_a_pg_dump_restored_into_a_new_database_verifies(
                 s.execute(text("UPDATE audit_events SET comment = 'edited' WHERE seq = 1"))
             # ... and its sequences did too: the next action extends the same chain.
             with restored.transaction() as s:
-                articles.perform_action(s, people["editor"], first, "reopen")
+                perform_action(s, people["editor"], first, "reopen")
             assert _chain(restored)[0] == count + 1
         finally:
             restored.dispose()

@@ -22,7 +22,7 @@ HEAVY = (
     "sqlalchemy", "alembic", "psycopg", "pydantic", "spectree", "cryptography", "argon2",
     "requests", "urllib3", "markdown_it", "nh3", "transitions", "tqdm", "flask_login",
     "flask_wtf", "review_flow.app", "review_flow.db", "review_flow.web",
-    "review_flow.api.blueprint", "review_flow.articles.service", "review_flow.audit.log",
+    "review_flow.api.blueprint", "review_flow.articles.actions", "review_flow.audit.log",
     "review_flow.notifications.webhooks",
 )
 

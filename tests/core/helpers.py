@@ -7,7 +7,9 @@ from typing import Any
 from sqlalchemy import func, select
 
 from review_flow.actor import Actor
-from review_flow.articles import service as articles
+from review_flow.articles.actions import perform_action
+from review_flow.articles.queries import get_article
+from review_flow.articles.writes import create_article
 from review_flow.audit.models import AuditEvent
 from review_flow.db import Database
 from tests.conftest import PASSWORD
@@ -21,7 +23,7 @@ REFS = [
 
 def create(db: Database, author: Actor, **kw: Any) -> int:
     with db.transaction() as s:
-        return articles.create_article(
+        return create_article(
             s,
             author,
             title=kw.get("title", "High Blood Pressure"),
@@ -37,12 +39,12 @@ def act(db: Database, actor: Actor, article_id: int, action: str, **kw: Any) -> 
     if action in ("request_changes", "reject", "retract"):
         kw.setdefault("comment", "Please fix the dosage.")
     with db.transaction() as s:
-        return articles.perform_action(s, actor, article_id, action, **kw)
+        return perform_action(s, actor, article_id, action, **kw)
 
 
 def state(db: Database, article_id: int) -> str:
     with db.reading() as s:
-        return articles.get_article(s, article_id).state
+        return get_article(s, article_id).state
 
 
 def event_count(db: Database) -> int:
@@ -53,7 +55,7 @@ def event_count(db: Database) -> int:
 def snapshot(db: Database, article_id: int) -> tuple[Any, ...]:
     """Everything a refused action must leave untouched."""
     with db.reading() as s:
-        a = articles.get_article(s, article_id)
+        a = get_article(s, article_id)
         return (
             a.state,
             a.version,

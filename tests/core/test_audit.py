@@ -15,7 +15,7 @@ from sqlalchemy import event, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
-from review_flow.articles import service as articles
+from review_flow.articles.actions import perform_action
 from review_flow.audit import chainwalk
 from review_flow.audit import log as audit_log
 from review_flow.audit import verify as audit_verify
@@ -182,7 +182,7 @@ def test_failure_before_commit_leaves_neither_change_nor_event(db, people):
 
     with pytest.raises(RuntimeError), db.transaction() as s:
         event.listen(s, "before_commit", boom)
-        result = articles.perform_action(s, people["author"], aid, "submit")
+        result = perform_action(s, people["author"], aid, "submit")
         assert result.article.state == "submitted"  # changed in the session...
     assert snapshot(db, aid) == before  # ...and gone with the rollback
 
@@ -196,7 +196,7 @@ def test_failure_writing_the_event_rolls_back_the_state_change(db, people, monke
 
     monkeypatch.setattr(audit_log, "record", broken_record)
     with pytest.raises(RuntimeError), db.transaction() as s:
-        articles.perform_action(s, people["author"], aid, "submit")
+        perform_action(s, people["author"], aid, "submit")
     assert snapshot(db, aid) == before
 
 

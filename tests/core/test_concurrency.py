@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from review_flow.articles import service as articles
+from review_flow.articles.actions import perform_action
 from review_flow.articles.models import Article
+from review_flow.articles.queries import get_article
 from review_flow.audit.verify import verify_chain
 from review_flow.errors import Conflict, InvalidTransition
 from tests.conftest import PASSWORD
@@ -45,18 +46,18 @@ def test_approve_races_request_changes_exactly_one_wins(db, backend, people, wit
         act(db, people["author"], aid, "submit")
         act(db, people["reviewer"], aid, "start_review")
         with db.reading() as s:
-            version = articles.get_article(s, aid).version
+            version = get_article(s, aid).version
         kw = {"expected_version": version} if with_expected_version else {}
 
         def approve(aid: int = aid, kw: dict[str, Any] = kw) -> Any:
             with db.transaction() as s:
-                return articles.perform_action(
+                return perform_action(
                     s, people["reviewer"], aid, "approve", password=PASSWORD, **kw
                 ).to_state
 
         def send_back(aid: int = aid, kw: dict[str, Any] = kw) -> Any:
             with db.transaction() as s:
-                return articles.perform_action(
+                return perform_action(
                     s,
                     people["reviewer2"],
                     aid,
@@ -71,8 +72,8 @@ def test_approve_races_request_changes_exactly_one_wins(db, backend, people, wit
         assert len(winners) == 1 and len(losers) == 1, results
         assert isinstance(losers[0], (Conflict, InvalidTransition)), losers
         with db.reading() as s:
-            assert articles.get_article(s, aid).state == winners[0]
-            assert articles.get_article(s, aid).version == version + 1
+            assert get_article(s, aid).state == winners[0]
+            assert get_article(s, aid).version == version + 1
     with db.reading() as s:
         result = verify_chain(s)
         assert result.ok, result.message

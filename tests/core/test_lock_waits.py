@@ -17,8 +17,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select, text
 
-from review_flow.articles import service as articles
+from review_flow.articles.actions import perform_action
 from review_flow.articles.models import Revision
+from review_flow.articles.queries import approvals_for, get_article
+from review_flow.articles.writes import edit_article
 from review_flow.audit.verify import verify_chain
 from review_flow.db import Database
 from review_flow.errors import Conflict, GuardFailed
@@ -44,8 +46,8 @@ def _waiting_on_a_lock(db: Database) -> int:
 
 def _edit(db: Database, actor: Any, article_id: int, body: str, **kw: Any) -> Any:
     with db.transaction() as s:
-        _, revision = articles.edit_article(s, actor, article_id, title="High Blood Pressure",
-                                            body=body, references=REFS, **kw)
+        _, revision = edit_article(s, actor, article_id, title="High Blood Pressure",
+                                   body=body, references=REFS, **kw)
         return revision.number if revision else None
 
 
@@ -84,27 +86,27 @@ def test_a_submit_that_waited_on_an_edit_submits_the_new_revision(db, people) ->
     aid = create(db, people["author"])
 
     def edit(s: Any) -> None:
-        articles.edit_article(s, people["author"], aid, title="High Blood Pressure",
-                              body=BODY + "\nA new paragraph [1].\n", references=REFS)
+        edit_article(s, people["author"], aid, title="High Blood Pressure",
+                     body=BODY + "\nA new paragraph [1].\n", references=REFS)
 
     def submit() -> Any:
         with db.transaction() as s:
-            return articles.perform_action(s, people["author"], aid, "submit")
+            return perform_action(s, people["author"], aid, "submit")
 
     result = _hold_then_commit(db, edit, submit)
     assert not isinstance(result, Exception), repr(result)
     assert result.to_state == "submitted"
     assert result.event.revision == 2
     with db.reading() as s:
-        assert articles.get_article(s, aid).current_revision.number == 2
+        assert get_article(s, aid).current_revision.number == 2
 
 
 def test_an_edit_that_waited_on_an_edit_numbers_its_revision_after_it(db, people) -> None:
     aid = create(db, people["author"])
 
     def first(s: Any) -> None:
-        articles.edit_article(s, people["author"], aid, title="High Blood Pressure",
-                              body=BODY + "\nFirst [1].\n", references=REFS)
+        edit_article(s, people["author"], aid, title="High Blood Pressure",
+                     body=BODY + "\nFirst [1].\n", references=REFS)
 
     result = _hold_then_commit(
         db, first, lambda: _edit(db, people["author"], aid, BODY + "\nSecond [2].\n"))
@@ -113,15 +115,15 @@ def test_an_edit_that_waited_on_an_edit_numbers_its_revision_after_it(db, people
         numbers = list(s.scalars(select(Revision.number).where(Revision.article_id == aid)
                                  .order_by(Revision.number)))
         assert numbers == [1, 2, 3]
-        assert "Second" in articles.get_article(s, aid).current_revision.body
+        assert "Second" in get_article(s, aid).current_revision.body
 
 
 def test_a_stale_edit_that_waited_is_a_conflict_naming_the_change(db, people) -> None:
     aid = create(db, people["author"])
 
     def first(s: Any) -> None:
-        articles.edit_article(s, people["editor"], aid, title="High Blood Pressure",
-                              body=BODY + "\nBy the editor [1].\n", references=REFS)
+        edit_article(s, people["editor"], aid, title="High Blood Pressure",
+                     body=BODY + "\nBy the editor [1].\n", references=REFS)
 
     result = _hold_then_commit(db, first, lambda: _edit(
         db, people["author"], aid, BODY + "\nBy the author [1].\n", expected_version=1))
@@ -140,12 +142,12 @@ def _approval_waiting_on_another(db: Any, people: Any, second_reviewer: str) -> 
     act(db, people["reviewer"], aid, "start_review")
 
     def first(s: Any) -> None:
-        articles.perform_action(s, people["reviewer"], aid, "approve", password=PASSWORD)
+        perform_action(s, people["reviewer"], aid, "approve", password=PASSWORD)
 
     def second() -> Any:
         with db.transaction() as s:
-            return articles.perform_action(s, people[second_reviewer], aid, "approve",
-                                           password=PASSWORD)
+            return perform_action(s, people[second_reviewer], aid, "approve",
+                                  password=PASSWORD)
 
     return aid, _hold_then_commit(db, first, second)
 
@@ -155,7 +157,7 @@ def test_the_second_of_two_required_approvals_that_waited_approves(db, people) -
     assert not isinstance(result, Exception), repr(result)
     assert (result.approvals, result.to_state) == (2, "approved")
     with db.reading() as s:
-        assert articles.get_article(s, aid).state == "approved"
+        assert get_article(s, aid).state == "approved"
         assert verify_chain(s).ok
 
 
@@ -164,5 +166,5 @@ def test_the_same_reviewer_approving_twice_at_once_signs_once(db, people) -> Non
     assert isinstance(result, GuardFailed), repr(result)
     assert result.code == "already_approved"
     with db.reading() as s:
-        assert len(articles.approvals_for(
-            s, articles.get_article(s, aid).current_revision_id)) == 1
+        assert len(approvals_for(
+            s, get_article(s, aid).current_revision_id)) == 1

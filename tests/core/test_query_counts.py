@@ -1,10 +1,15 @@
-"""Query budgets for the hot path, pinned so an N+1 or a stray reload fails the suite."""
+"""Query budgets for the hot path, pinned so an N+1 or a stray reload fails the suite.
+
+Budgets are upper bounds, kept at today's numbers: fewer statements always pass, one
+more fails. A plain query per concern is preferred to a hand-fused one; when a change
+needs one more statement, raise the bound here and say why in the docstring."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from review_flow.articles import service as articles
+from review_flow.articles.actions import perform_action
+from review_flow.articles.writes import create_article
 from review_flow.notifications import webhooks
 from tests.conftest import PASSWORD
 from tests.core.helpers import BODY, REFS
@@ -17,14 +22,22 @@ def _cycle(db: Any, people: Any, title: str, count_queries: Any) -> list[list[st
     """One full cycle; the statements of each of its four transactions."""
     per_step: list[list[str]] = []
     with count_queries() as q, db.transaction() as s:
-        aid = articles.create_article(s, people["author"], title=title, body=BODY,
-                                      references=REFS).id
+        aid = create_article(s, people["author"], title=title, body=BODY,
+                             references=REFS).id
     per_step.append(q.statements)
     for who, action in STEPS:
         with count_queries() as q, db.transaction() as s:
-            articles.perform_action(s, people[who], aid, action, password=PASSWORD)
+            perform_action(s, people[who], aid, action, password=PASSWORD)
         per_step.append(q.statements)
     return per_step
+
+
+def _within_budget(steps: list[list[str]], budget: list[int], listing: str) -> None:
+    """Each step's statements are at most its budget (an upper bound, not a pin)."""
+    counts = [len(step) for step in steps]
+    assert len(counts) == len(budget)
+    over = [(i, n, b) for i, (n, b) in enumerate(zip(counts, budget, strict=True)) if n > b]
+    assert not over, f"statements per step {counts} over the budget {budget}:\n{listing}"
 
 
 def test_one_full_cycle_query_budget(db: Any, people: Any, count_queries: Any) -> None:
@@ -40,7 +53,7 @@ def test_one_full_cycle_query_budget(db: Any, people: Any, count_queries: Any) -
     _cycle(db, people, "Warm-up", count_queries)  # the per-process policy cache
     steps = _cycle(db, people, "Cycle", count_queries)
     listing = "\n\n".join(st for step in steps for st in step)
-    assert [len(step) for step in steps] == [5, 6, 5, 10], listing
+    _within_budget(steps, [5, 6, 5, 10], listing)
     assert sum(len(step) for step in steps) <= 26, listing
     # Mail goes out as one INSERT ... SELECT that picks its recipients itself.
     mail = [st for step in steps for st in step if st.startswith("INSERT INTO outbox_messages")]
@@ -59,7 +72,7 @@ def test_registered_webhooks_cost_one_insert_per_change(
         register(s, url="http://127.0.0.1:9/b", events=["*"])
     steps = _cycle(db, people, "With hooks", count_queries)
     listing = "\n\n".join(st for step in steps for st in step)
-    assert [len(step) for step in steps] == [7, 7, 6, 11], listing
+    _within_budget(steps, [7, 7, 6, 11], listing)
     lookups = [[st for st in step if st.startswith("SELECT webhooks")] for step in steps]
     assert [len(x) for x in lookups] == [1, 0, 0, 0], listing
 
@@ -70,20 +83,20 @@ def test_webhook_cache_sees_a_change_made_elsewhere(
     """Another process registering or disabling an endpoint changes the generation the
     load query reads, so the very next change reaches (or stops reaching) it."""
     with db.transaction() as s:
-        aid = articles.create_article(s, people["author"], title="Gen", body=BODY,
-                                      references=REFS).id
+        aid = create_article(s, people["author"], title="Gen", body=BODY,
+                             references=REFS).id
     with db.transaction() as s:
         hook = register(s, url="http://127.0.0.1:9/new", events=["*"]).id
     webhooks._cache.clear()  # as if the endpoint had been registered by another process
     with db.transaction() as s:
-        articles.perform_action(s, people["author"], aid, "submit")
+        perform_action(s, people["author"], aid, "submit")
     with db.transaction() as s:
         webhooks._cache[str(s.get_bind().url)] = ("stale", ())  # a process that cached before
-        articles.perform_action(s, people["author"], aid, "withdraw")
+        perform_action(s, people["author"], aid, "withdraw")
     with db.transaction() as s:
         webhooks.update_webhook(s, TEST_WEBHOOKS, hook, active=False)
     with db.transaction() as s:
-        articles.perform_action(s, people["author"], aid, "submit")
+        perform_action(s, people["author"], aid, "submit")
     from sqlalchemy import select
 
     from review_flow.outbox.models import OutboxMessage

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from review_flow.articles import service as articles
+from review_flow.articles.loading import LOAD
 
 
 def test_action_load_probes_the_writer_index(db: Any, backend: str) -> None:
@@ -18,7 +18,7 @@ def test_action_load_probes_the_writer_index(db: Any, backend: str) -> None:
     walk over every revision the author ever wrote (a pipeline writes thousands)."""
     if backend != "sqlite":
         pytest.skip("PostgreSQL's plans depend on table statistics; SQLite's are stable")
-    stmt = articles._LOAD[True]
+    stmt = LOAD[True]
     sql = str(stmt.compile(dialect=db.engine.dialect))
     params = (1, "approve", "approve", 1, 1, 1)
     with db.engine.connect() as conn:

@@ -37,17 +37,19 @@ def story(db, people):
     act(db, people["editor"], gone, "retract", comment="A cited trial was withdrawn.")
     draft = create(db, people["author"], title="Flu vaccines")
     with db.transaction() as s:
-        from review_flow.articles import service
+        from review_flow.articles.comments import add_comment
+        from review_flow.articles.writes import edit_article
 
-        service.edit_article(s, people["author"], draft, title="Flu vaccines",
-                             body=BODY + "More.\n", references=REFS)
+        edit_article(s, people["author"], draft, title="Flu vaccines",
+                     body=BODY + "More.\n", references=REFS)
     talk = create(db, people["author"], title="Statins")
     act(db, people["author"], talk, "submit")
     act(db, people["reviewer2"], talk, "start_review")
     with db.transaction() as s:
-        from review_flow.articles import service
+        from review_flow.articles.comments import add_comment
+        from review_flow.articles.writes import edit_article
 
-        service.add_comment(s, people["reviewer2"], talk, "Paragraph 2 needs a source.")
+        add_comment(s, people["reviewer2"], talk, "Paragraph 2 needs a source.")
     return {"ok": ok, "gone": gone, "draft": draft, "talk": talk, "people": people}
 
 
@@ -185,10 +187,10 @@ def test_a_truncated_tail_with_the_head_moved_back_is_caught(db, backend, story)
     the chain is whole again, but the rows those events wrote are still there."""
     aid = story["talk"]
     with db.transaction() as s:
-        from review_flow.articles import service
+        from review_flow.articles.comments import add_comment
 
         for i in range(22):
-            service.add_comment(s, story["people"]["reviewer2"], aid, f"Note {i}.")
+            add_comment(s, story["people"]["reviewer2"], aid, f"Note {i}.")
     total = event_count(db)
     _drop_guards(db, backend, ("audit_events", "audit_chain_head"))
     with db.transaction() as s:
@@ -261,10 +263,10 @@ def test_an_approved_revision_pointed_elsewhere_is_caught(db, story):
     (never approved) is named with both revisions."""
     aid = story["ok"]
     with db.transaction() as s:
-        from review_flow.articles import service
+        from review_flow.articles.writes import edit_article
 
-        service.edit_article(s, story["people"]["author"], aid, title="High Blood Pressure",
-                             body=BODY + "Unreviewed.\n", references=REFS)
+        edit_article(s, story["people"]["author"], aid, title="High Blood Pressure",
+                     body=BODY + "Unreviewed.\n", references=REFS)
     with db.transaction() as s:
         s.execute(text("UPDATE articles SET approved_revision_id = current_revision_id "
                        "WHERE id = :a"), {"a": aid})

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from review_flow.articles import service as articles
+from review_flow.articles.queries import allowed_actions, approvals_for, get_article
+from review_flow.articles.writes import create_article, edit_article
 from review_flow.audit.models import AuditEvent
 from review_flow.audit.verify import verify_chain
 from review_flow.errors import (
@@ -29,7 +30,7 @@ def test_full_path_draft_to_approved(db, people):
     result = act(db, people["reviewer"], aid, "approve")
     assert result.to_state == "approved"
     with db.reading() as s:
-        article = articles.get_article(s, aid)
+        article = get_article(s, aid)
         assert article.state == "approved"
         assert article.approved_revision_id == article.current_revision_id
         assert article.review_due is not None
@@ -70,13 +71,13 @@ def test_two_approvals_need_two_different_reviewers(db, people):
     assert err.value.code == "already_approved"
     assert snapshot(db, aid) == before
     with db.reading() as s:
-        a = articles.get_article(s, aid)
-        assert "approve" not in articles.allowed_actions(s, people["reviewer"], a)
-        assert "approve" in articles.allowed_actions(s, people["reviewer2"], a)
+        a = get_article(s, aid)
+        assert "approve" not in allowed_actions(s, people["reviewer"], a)
+        assert "approve" in allowed_actions(s, people["reviewer2"], a)
     second = act(db, people["reviewer2"], aid, "approve")
     assert second.to_state == "approved"
     with db.reading() as s:
-        assert len(articles.approvals_for(s, articles.get_article(s, aid).current_revision_id)) == 2
+        assert len(approvals_for(s, get_article(s, aid).current_revision_id)) == 2
 
 
 @pytest.mark.parametrize("action", ["start_review", "approve"])
@@ -98,7 +99,7 @@ def test_an_editor_who_edited_cannot_approve(db, make_user, people):
     editor_reviewer = make_user("er@example.org", "editor", "reviewer", name="Ed Rev")
     aid = create(db, people["author"])
     with db.transaction() as s:
-        articles.edit_article(
+        edit_article(
             s,
             editor_reviewer,
             aid,
@@ -192,7 +193,7 @@ def test_a_token_can_never_sign(db, people):
         act(db, token_actor, aid, "approve")
     assert err.value.code == "token_cannot_sign"
     with db.reading() as s:
-        allowed = articles.allowed_actions(s, token_actor, articles.get_article(s, aid))
+        allowed = allowed_actions(s, token_actor, get_article(s, aid))
     assert "approve" not in allowed and "request_changes" in allowed
 
 
@@ -232,7 +233,7 @@ def test_review_checks_from_policy(db, people):
 def test_stale_version_is_a_conflict_that_says_what_changed(db, people):
     aid = create(db, people["author"])
     with db.reading() as s:
-        seen = articles.get_article(s, aid).version
+        seen = get_article(s, aid).version
     act(db, people["author"], aid, "submit")
     before = snapshot(db, aid)
     with pytest.raises(Conflict) as err:
@@ -242,7 +243,7 @@ def test_stale_version_is_a_conflict_that_says_what_changed(db, people):
     assert "submit by Alex Author" in err.value.message
     assert snapshot(db, aid) == before
     with pytest.raises(Conflict), db.transaction() as s:
-        articles.edit_article(
+        edit_article(
             s, people["author"], aid, title="x", body="y", references=REFS, expected_version=seen
         )
     act(db, people["author"], aid, "withdraw", expected_version=seen + 1)
@@ -255,7 +256,7 @@ def test_editing_approved_text_makes_a_draft_and_keeps_the_approved_revision(db,
     act(db, people["reviewer"], aid, "start_review")
     act(db, people["reviewer"], aid, "approve")
     with db.transaction() as s:
-        article, rev = articles.edit_article(
+        article, rev = edit_article(
             s,
             people["author"],
             aid,
@@ -265,11 +266,11 @@ def test_editing_approved_text_makes_a_draft_and_keeps_the_approved_revision(db,
         )
         assert rev is not None and rev.number == 2
     with db.reading() as s:
-        article = articles.get_article(s, aid)
+        article = get_article(s, aid)
         assert article.state == "draft"
         assert article.current_revision.number == 2
         assert article.approved_revision.number == 1
-        assert articles.approvals_for(s, article.current_revision_id) == []
+        assert approvals_for(s, article.current_revision_id) == []
         edit = s.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1)).one()
         assert (edit.action, edit.from_state, edit.to_state, edit.revision) == (
             "article.edit",
@@ -281,19 +282,19 @@ def test_editing_approved_text_makes_a_draft_and_keeps_the_approved_revision(db,
     act(db, people["author"], aid, "submit")
     act(db, people["reviewer"], aid, "start_review")
     with db.reading() as s:
-        a = articles.get_article(s, aid)
-        assert "approve" in articles.allowed_actions(s, people["reviewer"], a)
+        a = get_article(s, aid)
+        assert "approve" in allowed_actions(s, people["reviewer"], a)
     result = act(db, people["reviewer"], aid, "approve")
     assert result.approvals == 1 and result.to_state == "approved"
     with db.reading() as s:
-        assert articles.get_article(s, aid).approved_revision.number == 2
+        assert get_article(s, aid).approved_revision.number == 2
 
 
 def test_an_edit_that_changes_nothing_makes_no_revision(db, people):
     aid = create(db, people["author"])
     before = snapshot(db, aid)
     with db.transaction() as s:
-        _, rev = articles.edit_article(
+        _, rev = edit_article(
             s,
             people["author"],
             aid,
@@ -309,7 +310,7 @@ def test_text_under_review_cannot_be_edited(db, people):
     aid = create(db, people["author"])
     act(db, people["author"], aid, "submit")
     with pytest.raises(InvalidTransition) as err, db.transaction() as s:
-        articles.edit_article(s, people["author"], aid, title="x", body="y", references=REFS)
+        edit_article(s, people["author"], aid, title="x", body="y", references=REFS)
     assert err.value.code == "not_editable"
     assert "withdraw it first" in err.value.message
 
@@ -349,7 +350,7 @@ def test_bad_input_writes_nothing(db, people):
         {"title": "t", "body": "b", "references": REFS, "generator": {"model": "x"}},
     ):
         with pytest.raises(ValidationFailed), db.transaction() as s:
-            articles.create_article(s, people["author"], **bad)
+            create_article(s, people["author"], **bad)
     with pytest.raises(PermissionDenied), db.transaction() as s:
-        articles.create_article(s, people["auditor"], title="t", body="b", references=REFS)
+        create_article(s, people["auditor"], title="t", body="b", references=REFS)
     assert event_count(db) == n

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from review_flow.articles import service as articles
+from review_flow.articles.actions import perform_action
+from review_flow.articles.writes import create_article
 from review_flow.db import Database
 from tests.api.conftest import api_as, token_for  # noqa: F401 - fixtures shared with API tests
 
@@ -38,7 +39,7 @@ def clock() -> FakeClock:
 def new_article(db: Database, people: dict[str, Any]) -> Callable[..., int]:
     def make(*, title: str = "Managing high blood pressure", submit: bool = False) -> int:
         with db.transaction() as s:
-            aid = articles.create_article(
+            aid = create_article(
                 s,
                 people["author"],
                 title=title,
@@ -47,7 +48,7 @@ def new_article(db: Database, people: dict[str, Any]) -> Callable[..., int]:
             ).id
         if submit:
             with db.transaction() as s:
-                articles.perform_action(s, people["author"], aid, "submit")
+                perform_action(s, people["author"], aid, "submit")
         return aid
 
     return make

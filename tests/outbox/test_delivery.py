@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from review_flow.articles import service as articles
+from review_flow.articles.actions import perform_action
 from review_flow.notifications import webhooks
 from review_flow.outbox.deliver import Deliverer, DeliverySettings
 from review_flow.outbox.models import OutboxAttempt, OutboxMessage
@@ -60,7 +60,7 @@ def _request_changes(db: Any, people: Any, aid: int, comment: str) -> None:
         (people["reviewer"], "request_changes", {"comment": comment}),
     ):
         with db.transaction() as s:
-            articles.perform_action(s, actor, aid, action, **extra)
+            perform_action(s, actor, aid, action, **extra)
 
 
 def test_email_arrives_over_smtp_with_recipient_and_text(

@@ -5,11 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from review_flow.articles import service as articles
+from review_flow.articles.actions import perform_action
+from review_flow.articles.queries import get_article
+from review_flow.articles.writes import create_article
 from review_flow.notifications import preferences, webhooks
 from review_flow.outbox.models import OutboxMessage
+from review_flow.unit_of_work import UnitOfWork
 from tests.conftest import PASSWORD
 from tests.support.webhook_config import TEST_WEBHOOKS, register
 
@@ -34,14 +37,38 @@ def test_a_rolled_back_change_leaves_no_message(db: Any, people: Any, new_articl
     aid = new_article()
     assert [m.kind for m in _messages(db)] == ["article.create"]
     with pytest.raises(Boom), db.transaction() as s:
-        articles.perform_action(s, people["author"], aid, "submit")
-        kinds = set(s.scalars(select(OutboxMessage.kind)))
-        assert {"article.submit", "review_requested"} <= kinds  # written, not yet committed
+        perform_action(s, people["author"], aid, "submit")
+        # Recorded on the unit of work; its rows are written just before the commit.
+        assert [type(e).__name__ for e in UnitOfWork.of(s).events] == ["ActionTaken"]
         raise Boom
     # Neither the state change nor its e-mails and webhook survive the rollback.
     assert [m.kind for m in _messages(db)] == ["article.create"]
     with db.reading() as s:
-        assert articles.get_article(s, aid).state == "draft"
+        assert get_article(s, aid).state == "draft"
+
+
+def test_a_failing_dispatcher_rolls_the_change_back(
+    db: Any, people: Any, new_article: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The outbox rows are written at commit time; if that fails, the state change and
+    its audit event are not committed either."""
+    from review_flow.audit.models import AuditEvent
+    from review_flow.notifications import hooks
+
+    aid = new_article()
+    with db.reading() as s:
+        events_before = s.scalar(select(func.count()).select_from(AuditEvent))
+
+    def broken(session: Any, ev: Any) -> None:
+        raise Boom(ev.action)
+
+    monkeypatch.setattr(hooks, "action_taken", broken)
+    with pytest.raises(Boom, match="submit"), db.transaction() as s:
+        perform_action(s, people["author"], aid, "submit")
+    with db.reading() as s:
+        assert get_article(s, aid).state == "draft"
+        assert s.scalar(select(func.count()).select_from(AuditEvent)) == events_before
+    assert _messages(db) == []  # no e-mail to the reviewers either
 
 
 def test_submit_tells_every_reviewer_who_may_review(
@@ -72,20 +99,20 @@ def test_author_hears_of_changes_approval_and_rejection(
     aid = new_article(submit=True)
     rev = people["reviewer"]
     with db.transaction() as s:
-        articles.perform_action(s, rev, aid, "start_review")
+        perform_action(s, rev, aid, "start_review")
     with db.transaction() as s:
-        articles.perform_action(s, rev, aid, "request_changes", comment="Cite the guideline.")
+        perform_action(s, rev, aid, "request_changes", comment="Cite the guideline.")
     with db.transaction() as s:
-        articles.perform_action(s, people["author"], aid, "submit")
+        perform_action(s, people["author"], aid, "submit")
     with db.transaction() as s:
-        articles.perform_action(s, rev, aid, "start_review")
+        perform_action(s, rev, aid, "start_review")
     with db.transaction() as s:
-        articles.perform_action(s, rev, aid, "approve", password=PASSWORD)
+        perform_action(s, rev, aid, "approve", password=PASSWORD)
     aid2 = new_article(title="Second", submit=True)
     with db.transaction() as s:
-        articles.perform_action(s, rev, aid2, "start_review")
+        perform_action(s, rev, aid2, "start_review")
     with db.transaction() as s:
-        articles.perform_action(
+        perform_action(
             s, rev, aid2, "reject", comment="Unsupported claims.", password=PASSWORD
         )
     to_author = [
@@ -115,9 +142,9 @@ def test_opt_out_is_per_user_and_per_kind(db: Any, people: Any, new_article: Any
     }
     aid = new_article(submit=True)
     with db.transaction() as s:
-        articles.perform_action(s, people["reviewer"], aid, "start_review")
+        perform_action(s, people["reviewer"], aid, "start_review")
     with db.transaction() as s:
-        articles.perform_action(s, people["reviewer"], aid, "request_changes", comment="Fix.")
+        perform_action(s, people["reviewer"], aid, "request_changes", comment="Fix.")
     assert not [m for m in _messages(db, "email") if m.recipient == "author@example.org"]
     with pytest.raises(Exception, match="unknown e-mail kind"), db.transaction() as s:
         preferences.set_email_preferences(s, s.merge(people["author"].user), {"nope": False})
@@ -159,9 +186,9 @@ def test_rereview_asks_reviewers_again(db: Any, people: Any, new_article: Any) -
 
     aid = new_article(submit=True)
     with db.transaction() as s:
-        articles.perform_action(s, people["reviewer"], aid, "start_review")
+        perform_action(s, people["reviewer"], aid, "start_review")
     with db.transaction() as s:
-        articles.perform_action(s, people["reviewer"], aid, "approve", password=PASSWORD)
+        perform_action(s, people["reviewer"], aid, "approve", password=PASSWORD)
     with db.transaction() as s:
         s.execute(
             Article.__table__.update()
@@ -170,7 +197,7 @@ def test_rereview_asks_reviewers_again(db: Any, people: Any, new_article: Any) -
         )
     before = len(_messages(db, "email"))
     with db.transaction() as s:
-        articles.perform_action(s, people["editor"], aid, "request_rereview")
+        perform_action(s, people["editor"], aid, "request_rereview")
     new = _messages(db, "email")[before:]
     assert sorted((m.kind, m.recipient) for m in new) == [
         ("review_requested", "okafor@example.org"),
@@ -198,7 +225,7 @@ def test_notification_query_budget(db: Any, people: Any, count_queries: Any) -> 
     created: list[int] = []
     ours = statements(
         lambda s: created.append(
-            articles.create_article(
+            create_article(
                 s,
                 people["author"],
                 title="Budget",
@@ -209,7 +236,7 @@ def test_notification_query_budget(db: Any, people: Any, count_queries: Any) -> 
     )
     assert len(ours) == 2  # webhooks lookup + one INSERT for two webhook rows
     aid = created[0]
-    ours = statements(lambda s: articles.perform_action(s, people["author"], aid, "submit"))
+    ours = statements(lambda s: perform_action(s, people["author"], aid, "submit"))
     # One INSERT for 2 webhook rows, one INSERT ... SELECT for the 2 reviewers' e-mails.
     assert len(ours) == 2, [o[:60] for o in ours]
     assert "SELECT" in ours[1]

@@ -9,8 +9,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from review_flow.articles import service as articles
+from review_flow.articles.actions import perform_action
 from review_flow.articles.models import Article
+from review_flow.articles.queries import get_article
+from review_flow.articles.writes import edit_article
 from review_flow.db import Database
 from review_flow.errors import Conflict
 from review_flow.outbox.deliver import Deliverer, DeliverySettings
@@ -45,7 +47,7 @@ def _data(db: Database, n: int) -> dict[str, Any]:
 
 def _act(db: Database, who: Any, aid: int, action: str, **kw: Any) -> None:
     with db.transaction() as s:
-        articles.perform_action(s, who, aid, action, **kw)
+        perform_action(s, who, aid, action, **kw)
 
 
 @pytest.fixture
@@ -60,7 +62,7 @@ def test_each_state_change_sends_one_purge_naming_the_page_and_the_index(
     rev, editor = people["reviewer"], people["editor"]
     aid = new_article(submit=True)
     with db.reading() as s:
-        slug = articles.get_article(s, aid).slug
+        slug = get_article(s, aid).slug
     _act(db, rev, aid, "start_review")
     _act(db, rev, aid, "approve", password=PASSWORD)
     _act(db, editor, aid, "retract", comment="New evidence.")
@@ -118,8 +120,8 @@ def test_edit_of_an_approved_article_keeps_its_page_but_a_pending_one_changes(
     count = len(_purges(db))
     for aid in (approved, pending):
         with db.transaction() as s:
-            articles.edit_article(s, author, aid, title="New title", body="New text [1].\n",
-                                  references=[{"title": "Trial", "pmid": "123"}])
+            edit_article(s, author, aid, title="New title", body="New text [1].\n",
+                         references=[{"title": "Trial", "pmid": "123"}])
     assert [(c, a) for c, _, a in _purges(db)][count:] == [("article.edit", pending)]
 
 
@@ -129,7 +131,7 @@ def test_a_refused_action_writes_no_purge(
     aid = new_article(submit=True)
     count = len(_purges(db))
     with pytest.raises(Conflict), db.transaction() as s:
-        articles.perform_action(s, people["reviewer"], aid, "start_review", expected_version=99)
+        perform_action(s, people["reviewer"], aid, "start_review", expected_version=99)
     assert len(_purges(db)) == count
 
 

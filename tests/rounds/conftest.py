@@ -12,6 +12,8 @@ from review_flow.db import Database
 from review_flow.policy import service as policy
 from review_flow.users import service as users
 from review_flow.users.service import with_roles
+from tests.api.conftest import api_as, snapshot, token_for  # noqa: F401  (fixtures)
+from tests.cli.test_cli import cli, files  # noqa: F401  (fixtures)
 from tests.conftest import PASSWORD
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.conftest import api_as, snapshot, token_for  # noqa: F401  (fixtures)
 from tests.core.helpers import act, create
 
 

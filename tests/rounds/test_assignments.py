@@ -8,6 +8,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
+from review_flow.articles import actions, queries, writes
 from review_flow.audit.models import AuditEvent
 from review_flow.audit.verify import verify_all
 from review_flow.errors import (
@@ -112,11 +113,10 @@ def test_one_who_wrote_or_edited_the_article_cannot_be_assigned(db, board):
 def test_an_editor_who_edited_a_revision_cannot_be_assigned(db, board, make_user):
     both = make_user("both@example.org", "editor", "reviewer", name="Dr. Both")
     aid = create(db, board["author"])
-    from review_flow.articles import service as articles
     from tests.core.helpers import BODY, REFS
 
     with db.transaction() as s:
-        articles.edit_article(s, both, aid, title="Edited", body=BODY + "More.\n",
+        writes.edit_article(s, both, aid, title="Edited", body=BODY + "More.\n",
                               references=REFS)
     act(db, board["author"], aid, "submit")
     with pytest.raises(PermissionDenied) as err:
@@ -170,9 +170,8 @@ def test_accept_and_decline_with_a_reason(db, board, submitted):
 
 def test_cancel_and_reassign(db, board, submitted):
     first = assign(db, board["editor"], submitted, "reed@example.org")
-    with pytest.raises(PermissionDenied):
-        with db.transaction() as s:
-            assignments.cancel(s, board["reviewer"], first)
+    with pytest.raises(PermissionDenied), db.transaction() as s:
+        assignments.cancel(s, board["reviewer"], first)
     okafor = user(db, "okafor@example.org")
     with db.transaction() as s:
         new = assignments.reassign(s, board["editor"], first, okafor)
@@ -183,9 +182,8 @@ def test_cancel_and_reassign(db, board, submitted):
         assert s.get(Assignment, first).reason == "reassigned to Dr. Chidi Okafor"
     with db.transaction() as s:
         assignments.cancel(s, board["editor"], new_id, reason="Conflict with a co-author.")
-    with pytest.raises(InvalidTransition) as err:
-        with db.transaction() as s:
-            assignments.cancel(s, board["editor"], new_id)
+    with pytest.raises(InvalidTransition) as err, db.transaction() as s:
+        assignments.cancel(s, board["editor"], new_id)
     assert err.value.message == (
         f"Assignment {new_id} is cancelled: only an invited or accepted assignment can be "
         "cancelled.")
@@ -218,10 +216,9 @@ def test_claiming_is_refused_when_the_policy_does_not_allow_it(db, board, set_po
         "assigns them.")
     assert snapshot(db, aid) == before and assignment_rows(db) == []
     with db.reading() as s:
-        from review_flow.articles import service as articles
 
-        a = articles.get_article(s, aid)
-        assert "start_review" not in articles.allowed_actions(s, board["reviewer"], a)
+        a = queries.get_article(s, aid)
+        assert "start_review" not in queries.allowed_actions(s, board["reviewer"], a)
     assign(db, board["editor"], aid, "reed@example.org")
     act(db, board["reviewer"], aid, "start_review")
     assert state(db, aid) == "under_review"
@@ -251,11 +248,10 @@ def test_only_an_accepted_assignee_acts_when_assignment_is_required(db, board, s
         "Approve: accept your assignment to round 1 first; this board's policy lets only an "
         "accepted assignee act on a review.")
     with db.reading() as s:
-        from review_flow.articles import service as articles
 
-        a = articles.get_article(s, aid)
-        assert "approve" not in articles.allowed_actions(s, board["cardio"], a)
-        assert "approve" in articles.allowed_actions(s, board["reviewer"], a)
+        a = queries.get_article(s, aid)
+        assert "approve" not in queries.allowed_actions(s, board["cardio"], a)
+        assert "approve" in queries.allowed_actions(s, board["reviewer"], a)
     act(db, board["reviewer"], aid, "approve")
     respond(db, board["reviewer2"], aid, "accept")
     assert act(db, board["reviewer2"], aid, "approve").to_state == "approved"
@@ -295,9 +291,8 @@ def test_an_assignment_racing_the_close_of_its_round_never_outlives_it(db, board
 
         def do_withdraw(aid: int = aid) -> object:
             with db.transaction() as s:
-                from review_flow.articles import service as articles
 
-                return articles.perform_action(s, board["author"], aid, "withdraw").to_state
+                return actions.perform_action(s, board["author"], aid, "withdraw").to_state
 
         results = race(do_assign, do_withdraw)
         assert results[1] == "draft", results

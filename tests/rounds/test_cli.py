@@ -7,7 +7,6 @@ import json
 
 import pytest
 
-from tests.cli.test_cli import cli, files  # noqa: F401  (fixtures)
 from tests.conftest import PASSWORD
 
 

@@ -3,7 +3,7 @@ round's decisions under the round's policy version."""
 
 from __future__ import annotations
 
-from review_flow.articles import service as articles
+from review_flow.articles import writes
 from review_flow.audit.verify import verify_all
 from review_flow.rounds.quorum import evaluate
 from tests.core.helpers import act, create, state
@@ -68,7 +68,7 @@ def test_a_policy_change_mid_review_leaves_the_round_on_its_version(db, board, s
     with db.transaction() as s:
         from tests.core.helpers import BODY, REFS
 
-        articles.edit_article(s, board["author"], aid, title="High Blood Pressure",
+        writes.edit_article(s, board["author"], aid, title="High Blood Pressure",
                               body=BODY + "Exercise helps.\n", references=REFS)
     act(db, board["author"], aid, "submit")
     act(db, board["reviewer"], aid, "start_review")

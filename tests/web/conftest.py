@@ -11,7 +11,9 @@ import pytest
 from sqlalchemy import func, select
 
 from review_flow.actor import Actor
-from review_flow.articles import service as articles
+from review_flow.articles.actions import perform_action
+from review_flow.articles.queries import get_article
+from review_flow.articles.writes import create_article, edit_article
 from review_flow.audit.models import AuditEvent
 from review_flow.db import Database
 from review_flow.policy import service as policy_service
@@ -129,25 +131,25 @@ class Story:
                refs: list[dict[str, Any]] | None = None, who: str = "author",
                generator: dict[str, Any] | None = None) -> int:
         with self.db.transaction() as s:
-            return articles.create_article(s, self.people[who], title=title, body=body,
-                                           references=REFS if refs is None else refs,
-                                           generator=generator).id
+            return create_article(s, self.people[who], title=title, body=body,
+                                  references=REFS if refs is None else refs,
+                                  generator=generator).id
 
     def act(self, article_id: int, action: str, who: str, **kw: Any) -> None:
         if action in ("approve", "reject"):
             kw.setdefault("password", PASSWORD)
         with self.db.transaction() as s:
-            articles.perform_action(s, self.people[who], article_id, action, **kw)
+            perform_action(s, self.people[who], article_id, action, **kw)
 
     def edit(self, article_id: int, who: str = "author", **changes: Any) -> None:
         with self.db.transaction() as s:
-            art = articles.get_article(s, article_id)
+            art = get_article(s, article_id)
             cur = art.current_revision
             assert cur is not None
-            articles.edit_article(s, self.people[who], article_id,
-                                  title=changes.get("title", cur.title),
-                                  body=changes.get("body", cur.body),
-                                  references=changes.get("references", cur.references))
+            edit_article(s, self.people[who], article_id,
+                         title=changes.get("title", cur.title),
+                         body=changes.get("body", cur.body),
+                         references=changes.get("references", cur.references))
 
     def in_state(self, state: str, title: str | None = None) -> int:
         aid = self.create(title=title or f"Article {state.replace('_', ' ')}")
@@ -174,19 +176,19 @@ class Story:
 
     def state(self, article_id: int) -> str:
         with self.db.reading() as s:
-            return articles.get_article(s, article_id).state
+            return get_article(s, article_id).state
 
     def version(self, article_id: int) -> int:
         with self.db.reading() as s:
-            return articles.get_article(s, article_id).version
+            return get_article(s, article_id).version
 
     def slug(self, article_id: int) -> str:
         with self.db.reading() as s:
-            return articles.get_article(s, article_id).slug
+            return get_article(s, article_id).slug
 
     def revisions(self, article_id: int) -> int:
         with self.db.reading() as s:
-            art = articles.get_article(s, article_id)
+            art = get_article(s, article_id)
             assert art.current_revision is not None
             return art.current_revision.number
 

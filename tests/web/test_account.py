@@ -7,7 +7,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from review_flow.articles import service as articles
+from review_flow.articles.actions import perform_action
+from review_flow.articles.writes import create_article
 from review_flow.audit.models import AuditEvent
 from review_flow.notifications import preferences
 from review_flow.notifications.kinds import EMAIL_KINDS, render
@@ -58,11 +59,11 @@ def test_turning_a_kind_off_stops_those_emails_and_is_audited(
     assert _events(db) == [{"email": {"review_requested": False}}]
     # A submitted article now mails the other reviewer, not this one.
     with db.transaction() as s:
-        aid = articles.create_article(
+        aid = create_article(
             s, people["author"], title="Salt", body="Less [1].",
             references=[{"title": "Guideline", "doi": "10.1000/xyz123"}]).id
     with db.transaction() as s:
-        articles.perform_action(s, people["author"], aid, "submit")
+        perform_action(s, people["author"], aid, "submit")
     with db.reading() as s:
         mailed = set(s.scalars(select(OutboxMessage.recipient).where(
             OutboxMessage.kind == "review_requested")))

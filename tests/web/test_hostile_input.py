@@ -306,18 +306,19 @@ def test_nul_in_a_web_field_is_refused_by_name_and_nothing_is_stored(
 def test_the_domain_refuses_nul_in_titles_references_and_comments(
         db: Any, people: dict[str, Any], story: Any) -> None:
     """For every entry point (the CLI too), not only the web gate."""
-    from review_flow.articles import service as articles
+    from review_flow.articles.comments import add_comment
+    from review_flow.articles.writes import create_article
     from review_flow.errors import ValidationFailed
 
     article_id = story.in_state("under_review")
     before = story.event_count()
     attempts = [
-        lambda s: articles.create_article(s, people["author"], title="A\x00", body="b"),
-        lambda s: articles.create_article(s, people["author"], title="A", body="b",
-                                          references=[{"title": "R\x00", "doi": "10.1000/x"}]),
-        lambda s: articles.create_article(s, people["author"], title="A", body="b",
-                                          generator={"name": "pipe\x00line"}),
-        lambda s: articles.add_comment(s, people["reviewer"], article_id, "fine\x00"),
+        lambda s: create_article(s, people["author"], title="A\x00", body="b"),
+        lambda s: create_article(s, people["author"], title="A", body="b",
+                                 references=[{"title": "R\x00", "doi": "10.1000/x"}]),
+        lambda s: create_article(s, people["author"], title="A", body="b",
+                                 generator={"name": "pipe\x00line"}),
+        lambda s: add_comment(s, people["reviewer"], article_id, "fine\x00"),
     ]
     for attempt in attempts:
         with pytest.raises(ValidationFailed, match="must not contain NUL characters"), \

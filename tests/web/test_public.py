@@ -165,11 +165,11 @@ def test_editorial_policy_page(client: Any, story: Any) -> None:
 
 
 def test_last_updated_is_the_shown_revisions_date(client: Any, story: Any, db: Any) -> None:
-    from review_flow.articles import service as articles
+    from review_flow.articles.queries import get_article
 
     article_id = story.in_state("approved")
     with db.reading() as s:
-        created = articles.get_article(s, article_id).current_revision.created_at  # type: ignore[union-attr]
+        created = get_article(s, article_id).current_revision.created_at  # type: ignore[union-attr]
     story.edit(article_id, body=BODY + "\nLater [1].\n")
     page = client.get(f"/articles/{story.slug(article_id)}").get_data(as_text=True)
     assert f'Last updated: <time datetime="{created.isoformat()}">' in page

@@ -80,9 +80,9 @@ def test_wrong_passwords_are_audited_then_signing_locks(as_role: Any, story: Any
     assert [e.data["reason"] for e in new] == ["wrong_password"] * 4 + ["locked_now", "locked"]
     assert [e.data["action"] for e in new] == ["reject"] * 4 + ["approve"] * 2
     with db.reading() as s:
-        from review_flow.articles import service as articles
+        from review_flow.articles.queries import get_article
 
-        rev = articles.get_article(s, article_id).current_revision
+        rev = get_article(s, article_id).current_revision
         assert rev is not None
         for event in new:
             assert event.actor_id == people["reviewer"].id
@@ -185,7 +185,7 @@ def test_the_command_line_is_throttled_and_audited_too(as_role: Any, story: Any,
 def test_parallel_guesses_are_each_recorded(db: Any, people: Any, story: Any) -> None:
     """Six wrong passwords at once on six articles (no shared row lock): none is lost,
     every one is an audit event, the chain stays whole, and signing ends up locked."""
-    from review_flow.articles import service as articles
+    from review_flow.articles.actions import perform_action
     from review_flow.audit.verify import verify_chain
     from review_flow.errors import SignatureRefused
     from tests.core.test_concurrency import race
@@ -196,8 +196,8 @@ def test_parallel_guesses_are_each_recorded(db: Any, people: Any, story: Any) ->
     def guess(article_id: int) -> Any:
         try:
             with db.transaction() as s:
-                articles.perform_action(s, people["reviewer"], article_id, "approve",
-                                        password="guess-guess")
+                perform_action(s, people["reviewer"], article_id, "approve",
+                               password="guess-guess")
         except SignatureRefused as exc:
             attempts.record_refused(db, exc)
             return exc.code

@@ -28,7 +28,7 @@ from review_flow.api.blueprint import (
 from review_flow.api.errors import (
     Malformed,
 )
-from review_flow.articles import service as articles
+from review_flow.articles import actions, queries, writes
 from review_flow.articles.models import Article, Revision
 from review_flow.audit.export import event_as_dict
 from review_flow.audit.models import AuditEvent
@@ -74,7 +74,7 @@ def _reads_all(actor: Actor) -> bool:
 
 
 def _visible_article(session: Session, actor: Actor, article_id: int) -> Article:
-    article = articles.get_article(session, article_id)
+    article = queries.get_article(session, article_id)
     if article.author_id != actor.id and not _reads_all(actor):
         # Drafts are not public: do not reveal whether someone else's exists.
         raise NotFound(f"Article {article_id} does not exist.", article_id=article_id)
@@ -88,7 +88,7 @@ def _visible_article(session: Session, actor: Actor, article_id: int) -> Article
 def _article_detail(
     session: Session, article: Article, actor: Actor, *, actor_just_wrote: bool = False
 ) -> dict[str, Any]:
-    data = articles.article_as_dict(session, article, actor, actor_just_wrote=actor_just_wrote)
+    data = queries.article_as_dict(session, article, actor, actor_just_wrote=actor_just_wrote)
     rev = article.current_revision
     data["content"] = (
         None
@@ -176,7 +176,7 @@ def create_article(json: s.ArticleCreate) -> Any:
     same key and body returns the first answer and creates nothing."""
 
     def work(session: Session, actor: Actor) -> idempotency.Stored:
-        article = articles.create_article(
+        article = writes.create_article(
             session,
             actor,
             title=json.title,
@@ -211,7 +211,7 @@ def update_article(article_id: int, json: s.ArticleUpdate) -> Any:
 
     def work(session: Session, actor: Actor) -> idempotency.Stored:
         _visible_article(session, actor, article_id)
-        article, revision = articles.edit_article(
+        article, revision = writes.edit_article(
             session,
             actor,
             article_id,
@@ -244,7 +244,7 @@ def act(article_id: int, action: str, json: s.ActionRequest) -> Any:
 
     def work(session: Session, actor: Actor) -> idempotency.Stored:
         _visible_article(session, actor, article_id)
-        result = articles.perform_action(
+        result = actions.perform_action(
             session, actor, article_id, action, comment=body.comment, expected_version=expected,
             conflict=body.conflict,
         )

@@ -9,8 +9,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
+from review_flow.articles.comments import MAX_COMMENT
 from review_flow.articles.content import MAX_BODY, MAX_REFERENCES, MAX_TITLE, Generator, Reference
-from review_flow.articles.service import MAX_COMMENT
 from review_flow.notifications.webhooks import WEBHOOK_EVENTS
 from review_flow.workflow.definition import STATES, USER_ACTIONS
 

@@ -62,7 +62,7 @@ def _head(session: Session) -> tuple[int, str]:
 
 def seed_head(session: Session, seq: int, hash_: str) -> None:
     """Hand over a head the caller read under the head lock in its own query, so the
-    transaction's first event need not read it again (``articles.service._load``)."""
+    transaction's first event need not read it again (``articles.loading.load_article``)."""
     session.info[_HEAD_KEY] = (session.get_transaction(), seq, hash_)
 
 

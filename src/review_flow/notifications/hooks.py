@@ -1,6 +1,6 @@
-"""Called by the article service at the end of each change: decides who hears about it
-and writes the outbox rows in the same transaction, so a rolled-back change notifies
-nobody and a committed one is never forgotten.
+"""Who hears about each domain event, as outbox rows written in the event's transaction
+(called by ``notifications/dispatcher.py`` just before the commit), so a rolled-back
+change notifies nobody and a committed one is never forgotten.
 
 No Flask, no network here: only rows. The deliverer (``outbox/deliver.py``) sends them.
 """
@@ -9,24 +9,28 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import JSON, Integer, String, bindparam, cast, exists, insert, literal, select
 from sqlalchemy.orm import Session
 
 from review_flow.actor import Actor
-from review_flow.articles.models import Article, Revision
+from review_flow.articles.models import Revision
 from review_flow.db import table_of
+from review_flow.domain_events import (
+    ActionTaken,
+    ArticleAsOf,
+    ArticleCreated,
+    ArticleEdited,
+    PolicyChanged,
+)
 from review_flow.notifications.models import EmailOptOut
 from review_flow.notifications.webhooks import GENERATION_UNKNOWN, PAGE_CHANGED, subscribed
 from review_flow.outbox.models import OutboxMessage
 from review_flow.outbox.service import enqueue_many
-from review_flow.timeutil import UTCDateTime, isoformat, utcnow
+from review_flow.timeutil import UTCDateTime, isoformat
 from review_flow.users.models import User, UserRole
 from review_flow.users.roles import Role
-
-if TYPE_CHECKING:
-    from review_flow.articles.service import ActionResult
 
 # Which e-mail each workflow action sends, and to whom ("author" or "reviewers").
 EMAIL_ON_ACTION: dict[str, tuple[str, str]] = {
@@ -43,25 +47,10 @@ def _signed_name(user: User) -> str:
     return f"{user.name}, {user.credentials}" if user.credentials else user.name
 
 
-def _article_summary(article: Article) -> dict[str, Any]:
-    rev = article.current_revision
-    appr = article.approved_revision
-    return {
-        "id": article.id,
-        "slug": article.slug,
-        "title": rev.title if rev else None,
-        "state": article.state,
-        "version": article.version,
-        "revision": rev.number if rev else None,
-        "content_hash": rev.content_hash if rev else None,
-        "approved_revision": appr.summary() if appr else None,
-    }
-
-
 def _webhooks(
     session: Session,
     event: str,
-    article: Article,
+    article: ArticleAsOf,
     actor: Actor,
     now: datetime,
     extra: dict[str, Any],
@@ -73,7 +62,7 @@ def _webhooks(
     if not hooks:
         return []
     data = {
-        "article": _article_summary(article),
+        "article": article.summary(session),
         "actor": {"id": actor.id, "name": actor.user.name},
         **extra,
     }
@@ -107,7 +96,7 @@ def public_paths(slug: str) -> list[str]:
 
 def _page_changed(
     session: Session,
-    article: Article,
+    article: ArticleAsOf,
     actor: Actor,
     now: datetime,
     cause: str,
@@ -125,19 +114,19 @@ def _page_changed(
     )
 
 
-def policy_changed(session: Session, changed_by: User | None, version: int) -> None:
+def policy_changed(session: Session, ev: PolicyChanged) -> None:
     """A new policy version can change every public page (what is shown while pending,
     review dates, the editorial-policy page): one site-wide ``page.changed`` per endpoint."""
     hooks = subscribed(session, PAGE_CHANGED)
     if not hooks:
         return
-    now = utcnow()
+    now, changed_by = ev.at, ev.changed_by
     data = {
         "cause": "policy.update",
         "scope": "site",
         "paths": ["/", "/editorial-policy"],
         "prefixes": ["/articles/"],
-        "policy_version": version,
+        "policy_version": ev.version,
         "actor": {"id": changed_by.id, "name": changed_by.name} if changed_by else None,
     }
     rows: list[dict[str, Any]] = []
@@ -218,7 +207,7 @@ def _queue_emails(
     session: Session,
     kind: str,
     to: str,
-    article: Article,
+    article: ArticleAsOf,
     actor: Actor,
     comment: str | None,
     now: datetime,
@@ -228,7 +217,7 @@ def _queue_emails(
     payload = {
         "kind": kind,
         "actor": _signed_name(actor.user),
-        "article": _article_summary(article),
+        "article": article.summary(session),
         "comment": comment,
     }
     session.execute(
@@ -244,51 +233,42 @@ def _queue_emails(
     )
 
 
-def article_created(
-    session: Session,
-    actor: Actor,
-    article: Article,
-    webhook_generation: str | None = GENERATION_UNKNOWN,
-) -> None:
-    now = utcnow()
-    rows = _webhooks(session, "article.create", article, actor, now, {}, webhook_generation)
-    enqueue_many(session, rows, now=now)
+def article_created(session: Session, ev: ArticleCreated) -> None:
+    rows = _webhooks(
+        session, "article.create", ev.article, ev.actor, ev.at, {}, ev.webhook_generation
+    )
+    enqueue_many(session, rows, now=ev.at)
 
 
-def article_edited(
-    session: Session,
-    actor: Actor,
-    article: Article,
-    revision: Revision,
-    webhook_generation: str | None = GENERATION_UNKNOWN,
-) -> None:
-    now = utcnow()
+def article_edited(session: Session, ev: ArticleEdited) -> None:
+    article, now = ev.article, ev.at
     rows = _webhooks(
         session,
         "article.edit",
         article,
-        actor,
+        ev.actor,
         now,
-        {"revision": revision.number},
-        webhook_generation,
+        {"revision": ev.revision_number},
+        ev.webhook_generation,
     )
     # Readers see the new text only where no approved text stands in front of it (a
     # pending article shown publicly); an approved page keeps its approved text.
     if article.approved_revision_id is None and article.state in _PENDING_STATES:
-        rows += _page_changed(session, article, actor, now, "article.edit", webhook_generation)
+        rows += _page_changed(session, article, ev.actor, now, "article.edit",
+                              ev.webhook_generation)
     enqueue_many(session, rows, now=now)
 
 
-def action_taken(session: Session, actor: Actor, result: ActionResult) -> None:
-    """E-mails and webhooks for one workflow action (``perform_action`` calls this last).
+def action_taken(session: Session, ev: ActionTaken) -> None:
+    """E-mails and webhooks for one workflow action.
 
     Costs one INSERT for the webhook rows when an endpoint wants the event, and one
     INSERT ... SELECT when the action sends mail; the endpoints come from a per-process
     cache that the action's own load query validates.
     """
-    article, action = result.article, result.action
-    now = result.event.at
-    comment = result.event.comment
+    article, action, actor = ev.article, ev.action, ev.actor
+    now = ev.at
+    comment = ev.comment
     rows = _webhooks(
         session,
         f"article.{action}",
@@ -297,27 +277,27 @@ def action_taken(session: Session, actor: Actor, result: ActionResult) -> None:
         now,
         {
             "action": action,
-            "from_state": result.from_state,
-            "to_state": result.to_state,
+            "from_state": ev.from_state,
+            "to_state": ev.to_state,
             "comment": comment,
-            "audit_seq": result.event.seq,
+            "audit_seq": ev.audit_seq,
             **(
-                {"approvals": result.approvals, "required_approvals": result.required_approvals}
+                {"approvals": ev.approvals, "required_approvals": ev.required_approvals}
                 if action == "approve"
                 else {}
             ),
         },
-        result.webhook_generation,
+        ev.webhook_generation,
     )
     # Every action moves the article's state (its stepper, its text, a retraction notice),
     # except an approval short of the quorum, which readers do not see.
-    if result.from_state != result.to_state:
+    if ev.from_state != ev.to_state:
         rows += _page_changed(
-            session, article, actor, now, f"article.{action}", result.webhook_generation
+            session, article, actor, now, f"article.{action}", ev.webhook_generation
         )
     enqueue_many(session, rows, now=now)
     rule = EMAIL_ON_ACTION.get(action)
     # Approvals short of the quorum tell nobody: the author hears once, when approved.
-    if rule is not None and not (action == "approve" and result.to_state != "approved"):
+    if rule is not None and not (action == "approve" and ev.to_state != "approved"):
         kind, to = rule
         _queue_emails(session, kind, to, article, actor, comment, now)

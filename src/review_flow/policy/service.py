@@ -14,9 +14,11 @@ from sqlalchemy.orm import Session
 
 from review_flow.audit import log as audit
 from review_flow.audit.log import RequestContext
+from review_flow.domain_events import PolicyChanged
 from review_flow.errors import NotConfigured, ValidationFailed
-from review_flow.notifications import hooks
 from review_flow.policy.models import PolicySettings, PolicyVersion
+from review_flow.timeutil import utcnow
+from review_flow.unit_of_work import record
 from review_flow.users.models import User
 
 # Keyed by database as well as version: one process may talk to several databases (tests).
@@ -80,5 +82,5 @@ def set_policy(
         context=context,
         data={"changes": changes},
     )
-    hooks.policy_changed(session, changed_by, row.version)
+    record(session, PolicyChanged(changed_by, row.version, utcnow()))
     return row.version

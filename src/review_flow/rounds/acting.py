@@ -3,7 +3,7 @@ fires, the quorum it needs, and the records it leaves (claims, completed assignm
 the conflict declaration, the round opened or closed).
 
 ``prepare`` runs before the action changes anything and raises named errors; ``finish``
-runs after the engine fired, in the same transaction. ``articles.service`` calls both,
+runs after the engine fired, in the same transaction. ``articles.actions`` calls both,
 so the rules live here rather than in the article service.
 """
 

@@ -74,8 +74,8 @@ def init_app(app: Flask) -> None:
         SAFE_METHODS,
         Anonymous,
         close_session,
+        install,
         load_user,
-        unit_of_work,
     )
     from review_flow.web.converters import IdConverter
     from review_flow.web.input_gate import refuse_nul
@@ -93,9 +93,7 @@ def init_app(app: Flask) -> None:
     for blueprint in (assets, public.bp, auth.bp, authoring.bp, review.bp, audit_log.bp,
                       admin.bp, account.bp, rounds.bp):
         app.register_blueprint(blueprint)
-    for endpoint, view in list(app.view_functions.items()):
-        if endpoint.split(".")[0] in WEB_BLUEPRINTS and endpoint != "assets.static":
-            app.view_functions[endpoint] = unit_of_work(view)
+    install(app)  # one unit of work per request, committed when a write's view succeeds
 
     @app.before_request
     def _request_id() -> None:

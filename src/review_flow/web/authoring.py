@@ -1,8 +1,8 @@
 """Authors: "My articles", the editor (title, Markdown body, references), earlier revisions.
 
-Thin handlers: read the form, call ``articles.service``, flash what happened. The
-editor works without JavaScript: adding, removing and reordering references are submit
-buttons that return the form with the rows changed and nothing saved.
+Thin handlers: read the form, call ``articles.writes`` or ``articles.actions``, flash what
+happened. The editor works without JavaScript: adding, removing and reordering references
+are submit buttons that return the form with the rows changed and nothing saved.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
-from review_flow.articles import service as articles
+from review_flow.articles import actions, queries, writes
 from review_flow.articles.models import Article
 from review_flow.errors import Conflict, GuardFailed, InvalidTransition, ValidationFailed
 from review_flow.web import access, keyset, read_models
@@ -93,7 +93,7 @@ def _render_editor(form: ArticleForm, article: Article | None, *, status: int = 
     }
     if article is not None:
         context.update(
-            allowed=articles.allowed_actions(session, actor, article),
+            allowed=queries.allowed_actions(session, actor, article),
             comments=read_models.comments_for(session, article.id),
             revisions=read_models.revision_list(session, article.id),
             editable=article.state in EDITABLE_STATES,
@@ -140,11 +140,11 @@ def new_article() -> ResponseReturnValue:
     session = db_session()
     actor = current_actor()
     try:
-        article = articles.create_article(session, actor, title=form.title.data or "",
-                                          body=form.body.data or "",
-                                          references=form.references_data())
+        article = writes.create_article(session, actor, title=form.title.data or "",
+                                        body=form.body.data or "",
+                                        references=form.references_data())
         if op == "submit":
-            articles.perform_action(session, actor, article.id, "submit")
+            actions.perform_action(session, actor, article.id, "submit")
     except (ValidationFailed, GuardFailed) as exc:
         abandon()
         return _render_editor(form, None, status=422, errors=[exc.message],
@@ -157,7 +157,7 @@ def new_article() -> ResponseReturnValue:
 
 
 def _load_for_author(article_id: int) -> Article:
-    article = articles.get_article(db_session(), article_id)
+    article = queries.get_article(db_session(), article_id)
     denied = permissions.may_edit(current_actor(), article_author_id=article.author_id)
     if denied:
         raise denied
@@ -185,24 +185,24 @@ def edit_article(article_id: int) -> ResponseReturnValue:
     session = db_session()
     actor = current_actor()
     try:
-        _, revision = articles.edit_article(
+        _, revision = writes.edit_article(
             session, actor, article.id, title=form.title.data or "", body=form.body.data or "",
             references=form.references_data(), generator=current.generator,
             expected_version=_expected_version(form, op),
         )
         if op == "submit":
-            articles.perform_action(session, actor, article.id, "submit")
+            actions.perform_action(session, actor, article.id, "submit")
     except (ValidationFailed, GuardFailed) as exc:
         abandon()
         session.expire_all()
-        return _render_editor(form, articles.get_article(session, article_id), status=422,
+        return _render_editor(form, queries.get_article(session, article_id), status=422,
                               errors=[exc.message], fields=_field_errors(exc))
     except (Conflict, InvalidTransition) as exc:
         abandon()
         session.expire_all()
         conflict = _conflict(exc) if isinstance(exc, Conflict) else None
         return _render_editor(
-            form, articles.get_article(session, article_id), status=409,
+            form, queries.get_article(session, article_id), status=409,
             errors=[] if conflict else [
                 exc.message, "Nothing was saved. Your text is still in the form below: "
                 "copy what you need, then reload the page to see the latest version."],
@@ -220,7 +220,7 @@ def edit_article(article_id: int) -> ResponseReturnValue:
 @bp.get("/write/<id:article_id>/revisions/<id:number>")
 def revision(article_id: int, number: int) -> ResponseReturnValue:
     session = db_session()
-    article = articles.get_article(session, article_id)
+    article = queries.get_article(session, article_id)
     if not access.can_view_revisions(current_user, is_article_author=(
             article.author_id == current_user.id)):
         abort(403)

@@ -1,19 +1,18 @@
 """Per-request plumbing: the request's database session, the signed-in person, the actor.
 
-One web request is one unit of work. The first use of :func:`db_session` opens a session;
-views of the web blueprints are wrapped (:func:`unit_of_work`) so that a POST commits
-when its view returns and rolls back when it raises, and a GET never commits. On
-SQLite a POST takes the write lock up front (``BEGIN IMMEDIATE``), as the CLI does.
+One web request is one :class:`~review_flow.unit_of_work.UnitOfWork`, as a CLI command or
+an API call is. The first use of :func:`db_session` opens it; :func:`install` makes every
+view of the app, whichever blueprint it is in, commit a state-changing request when the
+view returns and roll back when it raises, and a GET never commits. On SQLite a POST
+takes the write lock up front (``BEGIN IMMEDIATE``), as the CLI does.
 """
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
-from flask import current_app, g, request
+from flask import Flask, current_app, g, request
 from flask_login import current_user
 from sqlalchemy.orm import Session
 
@@ -21,63 +20,63 @@ from review_flow.actor import Actor
 from review_flow.app import database
 from review_flow.audit.log import RequestContext
 from review_flow.timeutil import utcnow
+from review_flow.unit_of_work import UnitOfWork
 from review_flow.users import sessions
 from review_flow.users.models import User
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-_SESSION = "_rf_session"
+_UOW = "_rf_unit_of_work"
 _ABANDON = "_rf_abandon"
 
-F = TypeVar("F", bound=Callable[..., Any])
+def _unit_of_work() -> UnitOfWork | None:
+    return g.get(_UOW)
 
 
 def db_session() -> Session:
     """The request's session, opened on first use."""
-    session: Session | None = g.get(_SESSION)
-    if session is None:
-        db = database(current_app)
-        session = db.sessions()
-        if db.is_sqlite and request.method not in SAFE_METHODS:
-            session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
-        setattr(g, _SESSION, session)
-    return session
+    uow = _unit_of_work()
+    if uow is None:
+        uow = database(current_app).unit_of_work(write=request.method not in SAFE_METHODS)
+        setattr(g, _UOW, uow)
+    return uow.session
 
 
 def abandon() -> None:
     """Roll back this request's writes although the view returns normally (a form that
     failed validation is shown again, and nothing it tried may be committed)."""
-    session: Session | None = g.get(_SESSION)
-    if session is not None:
-        session.rollback()
+    uow = _unit_of_work()
+    if uow is not None:
+        uow.rollback()
     setattr(g, _ABANDON, True)
 
 
 def close_session(_exc: BaseException | None = None) -> None:
-    session: Session | None = g.pop(_SESSION, None)
-    if session is not None:
-        session.close()  # ends (rolls back) whatever was not committed, returns the connection
+    uow: UnitOfWork | None = g.pop(_UOW, None)
+    if uow is not None:
+        uow.close()  # ends (rolls back) whatever was not committed, returns the connection
 
 
-def unit_of_work(view: F) -> F:
-    """Commit a state-changing request when its view succeeds; roll back on any error."""
+def install(app: Flask) -> None:
+    """Commit-on-success for every view of ``app``, in whatever blueprint, registered
+    before or after this call: a state-changing request commits when its view returns,
+    rolls back when it raises (or called :func:`abandon`); a safe one never commits."""
+    dispatch = app.dispatch_request
 
-    @functools.wraps(view)
-    def wrapped(*args: Any, **kwargs: Any) -> Any:
+    def dispatch_in_unit_of_work() -> Any:
         try:
-            rv = view(*args, **kwargs)
+            rv = dispatch()
         except BaseException:
-            session: Session | None = g.get(_SESSION)
-            if session is not None:
-                session.rollback()
+            uow = _unit_of_work()
+            if uow is not None:
+                uow.rollback()
             raise
         if request.method not in SAFE_METHODS and not g.get(_ABANDON):
-            session = g.get(_SESSION)
-            if session is not None:
-                session.commit()
+            uow = _unit_of_work()
+            if uow is not None:
+                uow.commit()
         return rv
 
-    wrapped.unit_of_work = True  # type: ignore[attr-defined]
-    return wrapped  # type: ignore[return-value]
+    app.dispatch_request = dispatch_in_unit_of_work  # type: ignore[method-assign]
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Reviewers: the queue, the review page, workflow buttons, and the signature step.
 
-Which buttons a person sees comes from ``articles.service.allowed_actions``; whether an
+Which buttons a person sees comes from ``articles.queries.allowed_actions``; whether an
 action may happen is decided again by ``perform_action`` when the form is posted. A
 signature signs the content hash of the revision that was on screen: the form carries
 it, and the service refuses it if the text has changed since.
@@ -16,8 +16,10 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from review_flow.app import database
-from review_flow.articles import service as articles
+from review_flow.articles.actions import perform_action
+from review_flow.articles.comments import add_comment
 from review_flow.articles.models import Article, Revision
+from review_flow.articles.queries import allowed_actions, get_article
 from review_flow.articles.rendering import references_text, render_revision, word_diff
 from review_flow.errors import (
     Conflict,
@@ -115,7 +117,7 @@ def review_context(article: Article) -> dict[str, Any]:
         "diff": diff,
         "comments": read_models.comments_for(session, article.id),
         "signatures": read_models.signatures_for(session, current.id),
-        "allowed": articles.allowed_actions(session, actor, article),
+        "allowed": allowed_actions(session, actor, article),
         "may_comment": permissions.may_comment(actor, article_author_id=article.author_id)
         is None,
         "policy": policy,
@@ -129,7 +131,7 @@ def review_context(article: Article) -> dict[str, Any]:
 
 @bp.get("/review/<id:article_id>")
 def article(article_id: int) -> ResponseReturnValue:
-    art = articles.get_article(db_session(), article_id)
+    art = get_article(db_session(), article_id)
     return render_template("review/article.html", **review_context(art))
 
 
@@ -147,9 +149,9 @@ def act(article_id: int, action: str) -> ResponseReturnValue:
     form = ActionForm()
     back = _return_to(form.return_to.data, article_id)
     try:
-        articles.perform_action(db_session(), current_actor(), article_id, action,
-                                comment=form.comment.data or None,
-                                expected_version=form.expected_version.data)
+        perform_action(db_session(), current_actor(), article_id, action,
+                       comment=form.comment.data or None,
+                       expected_version=form.expected_version.data)
     except (GuardFailed, ValidationFailed) as exc:
         abandon()
         flash(exc.message, "error")
@@ -163,7 +165,7 @@ def comment(article_id: int) -> ResponseReturnValue:
     form = CommentForm()
     back = _return_to(form.return_to.data, article_id)
     try:
-        articles.add_comment(db_session(), current_actor(), article_id, form.body.data)
+        add_comment(db_session(), current_actor(), article_id, form.body.data)
     except ValidationFailed as exc:
         abandon()
         flash(exc.message if exc.message != "comment: required" else
@@ -191,7 +193,7 @@ def sign(article_id: int, action: str) -> ResponseReturnValue:
     if action not in SIGNED_ACTIONS:
         abort(404)
     session = db_session()
-    art = articles.get_article(session, article_id)
+    art = get_article(session, article_id)
     rev = art.current_revision
     assert rev is not None
     spec = ACTIONS_BY_NAME[action]
@@ -202,7 +204,7 @@ def sign(article_id: int, action: str) -> ResponseReturnValue:
             raise Conflict(
                 f"The text of this article changed since you opened it (now revision "
                 f"{rev.number}). Review the new text before signing.", code="content_changed")
-        if action not in articles.allowed_actions(session, current_actor(), art):
+        if action not in allowed_actions(session, current_actor(), art):
             raise PermissionDenied(
                 f"{spec.label} is not open to you on this article now (it is "
                 f"{art.state.replace('_', ' ')}).", code="action_not_allowed")
@@ -214,7 +216,7 @@ def sign(article_id: int, action: str) -> ResponseReturnValue:
     form = SignForm()
     policy = round_acting.policy_for(session, article_id)
     try:
-        result = articles.perform_action(
+        result = perform_action(
             session, current_actor(), article_id, action,
             comment=form.comment.data or None, password=form.password.data or "",
             expected_version=form.expected_version.data,
@@ -226,7 +228,7 @@ def sign(article_id: int, action: str) -> ResponseReturnValue:
         abandon()
         attempts.record_refused(database(current_app), exc)  # commits although refused
         session.expire_all()
-        art = articles.get_article(session, article_id)
+        art = get_article(session, article_id)
         form.password.data = ""
         return _sign_page(art, action, form, status=exc.status, error=exc.message)
     if action == "approve":

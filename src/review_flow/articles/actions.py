@@ -1,0 +1,275 @@
+"""Taking a workflow action on an article (submit, approve, withdraw, ...).
+
+No Flask here. The function takes the caller's session and only flushes; the entry
+point commits, so the change, its audit event and its notifications (domain events,
+queued just before the commit) land together.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from review_flow.actor import Actor
+from review_flow.articles.comments import clean_comment
+from review_flow.articles.content import dangling_citations
+from review_flow.articles.loading import check_version, load_article
+from review_flow.articles.models import Article, Comment
+from review_flow.articles.queries import allowed_actions
+from review_flow.audit import log as audit
+from review_flow.audit.chain import DATA_FORMAT
+from review_flow.audit.models import AuditEvent
+from review_flow.domain_events import ActionTaken, ArticleAsOf
+from review_flow.errors import (
+    Conflict,
+    GuardFailed,
+    InvalidTransition,
+    SignatureRefused,
+    ValidationFailed,
+)
+from review_flow.notifications import webhooks
+from review_flow.policy.models import PolicySettings
+from review_flow.rounds import acting as round_acting
+from review_flow.signatures import signing
+from review_flow.signatures.models import Decision
+from review_flow.timeutil import utcnow
+from review_flow.unit_of_work import record
+from review_flow.workflow import engine, permissions
+from review_flow.workflow.definition import ACTIONS_BY_NAME, USER_ACTIONS, WORKFLOW_VERSION
+
+
+@dataclass
+class ActionResult:
+    article: Article
+    action: str
+    from_state: str
+    to_state: str
+    event: AuditEvent
+    decision: Decision | None = None
+    approvals: int = 0
+    required_approvals: int = 0
+    # What the round still needs before the article is approved ("1 more approval from
+    # cardiology"); None when nothing is missing or the action is not an approval.
+    still_missing: str | None = None
+    webhook_generation: str | None = webhooks.GENERATION_UNKNOWN
+
+
+def perform_action(
+    session: Session,
+    actor: Actor,
+    article_id: int,
+    action: str,
+    *,
+    comment: Any = None,
+    password: str | None = None,
+    expected_version: int | None = None,
+    expected_content_hash: str | None = None,
+    attestations: dict[str, Any] | None = None,
+    conflict: Any = None,
+) -> ActionResult:
+    """Take one workflow action. Raises a named error and writes nothing on refusal."""
+    spec = ACTIONS_BY_NAME.get(action)
+    if spec is None or spec.internal:
+        raise ValidationFailed(
+            f"Unknown action {action!r}; actions are: {', '.join(USER_ACTIONS)}.",
+            code="unknown_action",
+            fields={"action": "unknown"},
+            actions=list(USER_ACTIONS),
+        )
+    comment = clean_comment(comment)
+    loaded = load_article(session, article_id, actor, lock=True)
+    article = loaded.article
+    check_version(session, article, expected_version)
+    state = article.state
+    if not engine.can_fire(action, state):
+        allowed = allowed_actions(
+            session,
+            actor,
+            article,
+            wrote_revision=loaded.wrote_revision,
+            approved_by_actor=loaded.approved_by_actor,
+        )
+        raise InvalidTransition(
+            f"Cannot {action.replace('_', ' ')} article {article.id}: it is {state}. "
+            f"Allowed now: {', '.join(allowed) if allowed else 'none for you'}.",
+            state=state,
+            action=action,
+            allowed_actions=allowed,
+        )
+    denied = permissions.refusal(
+        spec, actor, article_author_id=article.author_id, wrote_revision=loaded.wrote_revision
+    )
+    if denied:
+        raise denied
+    # The round acted on, under the policy version it opened with (rounds/acting.py).
+    step = round_acting.prepare(
+        session, actor, article, spec, newest_policy_version=loaded.policy_version,
+        conflict=conflict if conflict is not None else (attestations or {}).get(
+            "conflict_of_interest"),
+    )
+    policy: PolicySettings = step.policy
+    revision = article.current_revision
+    assert revision is not None, "an article always has a current revision"
+
+    if spec.needs_signature:
+        if actor.via_token:
+            raise SignatureRefused(
+                f"{spec.label} needs an electronic signature by a person; API tokens cannot sign.",
+                code="token_cannot_sign",
+            )
+        if expected_content_hash is not None and expected_content_hash != revision.content_hash:
+            raise Conflict(
+                f"The text of article {article.id} changed since you opened it "
+                f"(now revision {revision.number}); review the new text before signing.",
+                code="content_changed",
+                current_revision=revision.summary(),
+                expected_content_hash=expected_content_hash,
+            )
+        signing.check_signer_password(session, actor, action, article.id, revision, password)
+
+    now = utcnow()
+    ctx = engine.TransitionContext(
+        action=spec,
+        title=revision.title,
+        body=revision.body,
+        reference_count=len(revision.references),
+        dangling_citations=dangling_citations(revision.body, len(revision.references))
+        if "citations_resolve" in spec.guards
+        else [],
+        comment=comment,
+        already_approved_by_actor=loaded.approved_by_actor
+        if step.approved_by_actor is None
+        else step.approved_by_actor,
+        approvals_after_this=loaded.approvals + (0 if loaded.approved_by_actor else 1),
+        required_approvals=policy.required_approvals,
+        quorum_reached=step.quorum.reached if step.quorum else None,
+        required_checks=policy.review_checks,
+        attestations=round_acting.attested_conflict(step, attestations or {}),
+        review_due=article.review_due,
+        now=now,
+    )
+    if not engine.fire(article, action, ctx):
+        first = ctx.problems[0] if ctx.problems else engine.Problem("guard_failed", "Refused.")
+        raise GuardFailed(
+            first.message,
+            code=first.code,
+            problems=[{"code": p.code, "message": p.message, **p.details} for p in ctx.problems],
+            **first.details,
+        )
+    to_state = article.state
+
+    decision = None
+    if spec.needs_signature:
+        decision = signing.record_decision(
+            session,
+            actor,
+            article_id=article.id,
+            revision=revision,
+            action=action,
+            meaning=spec.signature_meaning or spec.label,
+            comment=comment,
+            attestations={k: ctx.attestations.get(k) for k in policy.review_checks}
+            if action == "approve" and policy.review_checks
+            else None,
+            policy_version=step.policy_version,
+            round_id=step.review.id if step.review else None,
+            conflict=step.declared.conflict if step.declared else None,
+            at=now,
+        )
+    if comment:
+        session.add(
+            Comment(
+                article_id=article.id,
+                revision_id=revision.id,
+                author_id=actor.id,
+                kind=action,
+                body=comment,
+                created_at=now,
+            )
+        )
+    if to_state == "approved" and state != "approved":
+        article.approved_revision = revision
+        article.published_at = now  # readers now see this text: the home page lists it
+        article.review_due = now + timedelta(days=round(policy.rereview_months * 30.44))
+    if to_state == "retracted":
+        article.published_at = None  # off the home page; its page shows the notice
+    if to_state == "submitted":
+        article.submitted_at = now
+    article.version += 1
+    article.updated_at = now
+    approvals = (
+        step.quorum.approvals
+        if step.quorum
+        else loaded.approvals + (1 if action == "approve" else 0)
+    )
+    round_data = round_acting.finish(
+        session, step, actor, article, action, state, to_state, now,
+        newest_policy_version=loaded.policy_version,
+    )
+    if decision is not None:
+        session.flush()  # the decision's id goes into the chained event; one UPDATE of the row
+    event = audit.record(
+        session,
+        actor_id=actor.id,
+        actor_name=actor.user.name,
+        action=f"article.{action}",
+        object_type="article",
+        object_id=article.id,
+        article_id=article.id,
+        from_state=state,
+        to_state=to_state,
+        revision=revision.number,
+        content_hash=revision.content_hash,
+        comment=comment,
+        workflow_version=WORKFLOW_VERSION,
+        policy_version=step.policy_version,
+        context=actor.context,
+        data={
+            "version": article.version,
+            **round_data,
+            **(
+                {"approvals": approvals, "required_approvals": policy.required_approvals}
+                if action == "approve"
+                else {}
+            ),
+            **(
+                {"format": DATA_FORMAT, "signature": signing.signature_data(decision)}
+                if decision
+                else {}
+            ),
+        },
+        at=now,
+    )
+    result = ActionResult(
+        article=article,
+        action=action,
+        from_state=state,
+        to_state=to_state,
+        event=event,
+        decision=decision,
+        approvals=approvals,
+        required_approvals=policy.required_approvals,
+        still_missing=step.quorum.still_missing() if step.quorum else None,
+        webhook_generation=loaded.webhook_generation,
+    )
+    session.flush()
+    record(
+        session,
+        ActionTaken(
+            actor=actor,
+            article=ArticleAsOf.of(article),
+            action=action,
+            from_state=state,
+            to_state=to_state,
+            comment=event.comment,
+            audit_seq=event.seq,
+            approvals=approvals,
+            required_approvals=policy.required_approvals,
+            at=event.at,
+            webhook_generation=loaded.webhook_generation,
+        ),
+    )
+    return result

@@ -1,0 +1,131 @@
+"""What happened, as the workflow says it: small frozen records a use case leaves on its
+unit of work (``unit_of_work.record``) instead of notifying anyone itself.
+
+Just before the transaction commits, one dispatcher (``notifications/dispatcher.py``)
+turns them into outbox rows (e-mails, webhooks, ``page.changed``), so a change, its
+audit event and its notifications still commit together or not at all. An event holds
+the article as it stood when the event happened: a later step of the same transaction
+(an edit, then a submit) must not change what the earlier one announces.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from review_flow.actor import Actor
+from review_flow.articles.models import Article, Revision
+from review_flow.notifications.webhooks import GENERATION_UNKNOWN
+from review_flow.users.models import User
+
+
+@dataclass(frozen=True)
+class ArticleAsOf:
+    """An article at the moment of an event: what notifications say about it."""
+
+    id: int
+    slug: str
+    author_id: int
+    state: str
+    version: int
+    title: str | None
+    revision: int | None
+    content_hash: str | None
+    approved_revision_id: int | None
+    # The approved revision when the caller had it in hand (revisions never change).
+    approved: Revision | None = field(default=None, compare=False, repr=False)
+
+    @classmethod
+    def of(cls, article: Article) -> ArticleAsOf:
+        """Reads only what the caller has loaded (the current revision)."""
+        rev = article.current_revision
+        approved = article.__dict__.get("approved_revision")  # loaded or set, else None
+        if approved is None and rev is not None and rev.id == article.approved_revision_id:
+            approved = rev
+        return cls(
+            id=article.id,
+            slug=article.slug,
+            author_id=article.author_id,
+            state=article.state,
+            version=article.version,
+            title=rev.title if rev else None,
+            revision=rev.number if rev else None,
+            content_hash=rev.content_hash if rev else None,
+            approved_revision_id=article.approved_revision_id,
+            approved=approved,
+        )
+
+    def summary(self, session: Session) -> dict[str, Any]:
+        """The article as webhooks and e-mails carry it. An approved revision the event
+        did not hold is read only here, when someone is told."""
+        appr = self.approved
+        if appr is None and self.approved_revision_id is not None:
+            appr = session.get(Revision, self.approved_revision_id)
+        return {
+            "id": self.id,
+            "slug": self.slug,
+            "title": self.title,
+            "state": self.state,
+            "version": self.version,
+            "revision": self.revision,
+            "content_hash": self.content_hash,
+            "approved_revision": appr.summary() if appr else None,
+        }
+
+
+@dataclass(frozen=True)
+class ArticleCreated:
+    actor: Actor
+    article: ArticleAsOf
+    at: datetime
+    webhook_generation: str | None = GENERATION_UNKNOWN
+
+
+@dataclass(frozen=True)
+class ArticleEdited:
+    actor: Actor
+    article: ArticleAsOf
+    revision_number: int
+    at: datetime
+    webhook_generation: str | None = GENERATION_UNKNOWN
+
+
+@dataclass(frozen=True)
+class ActionTaken:
+    """A workflow action (``perform_action``); ``audit_seq`` is its audit event's."""
+
+    actor: Actor
+    article: ArticleAsOf
+    action: str
+    from_state: str
+    to_state: str
+    comment: str | None
+    audit_seq: int
+    approvals: int
+    required_approvals: int
+    at: datetime
+    webhook_generation: str | None = GENERATION_UNKNOWN
+
+
+@dataclass(frozen=True)
+class CommentAdded:
+    """A comment on an article. It notifies nobody today; recorded so that whoever
+    should hear of comments is decided in the dispatcher, not in the use case."""
+
+    actor: Actor
+    article_id: int
+    comment_id: int
+    at: datetime
+
+
+@dataclass(frozen=True)
+class PolicyChanged:
+    changed_by: User | None
+    version: int
+    at: datetime
+
+
+DomainEvent = ArticleCreated | ArticleEdited | ActionTaken | CommentAdded | PolicyChanged
