@@ -45,8 +45,9 @@ def test_assign_answer_and_cancel_through_the_api(api_as, board, submitted):
 ])
 def test_assignment_refusals(api_as, board, submitted, snapshot, who, json, status, code,
                              message):
+    api = api_as(board[who])  # its token is made (and audited) first
     before = snapshot()
-    r = api_as(board[who]).post(f"/articles/{submitted}/assignments", json=json)
+    r = api.post(f"/articles/{submitted}/assignments", json=json)
     assert r.status_code == status, r.json
     assert (r.json["error"]["code"], r.json["error"]["message"]) == (code, message)
     assert snapshot() == before
