@@ -77,6 +77,7 @@ def _accept_and_approve(page: Page, site: str, aid: int, *, start: bool) -> None
     page.goto(f"{site}/review/{aid}")
     invited = page.get_by_role("heading", name="You are invited to review this article")
     expect(invited).to_be_visible()
+    shot(page, f"round-invited-{page.viewport_size['width']}.png")
     page.get_by_role("button", name="Accept").click()
     expect(page.get_by_role("status").first).to_contain_text("You accepted the review")
     if start:
