@@ -3,6 +3,8 @@ services as real use (so the audit log is real too)."""
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -11,10 +13,16 @@ from review_flow.articles.actions import perform_action
 from review_flow.articles.writes import create_article, edit_article
 from review_flow.audit.log import RequestContext
 from review_flow.policy import service as policy
+from review_flow.timeutil import utcnow
 from review_flow.users import service as users
 from review_flow.users.models import User
 
 DEMO_PASSWORD = "demo-password"
+
+
+def verified_until() -> date:
+    """A year from today: the demo board's credentials are verified for the coming year."""
+    return utcnow().date() + timedelta(days=365)
 
 PEOPLE = [
     # email, name, roles, credentials, specialties
@@ -114,6 +122,8 @@ def load(session: Session) -> None:
             password=DEMO_PASSWORD,
             credentials=creds,
             specialties=specs,
+            # Board members' credentials were checked by the admin for the coming year.
+            credentials_verified_until=verified_until() if "reviewer" in roles else None,
             context=ctx,
         )
     policy.set_policy(
@@ -122,6 +132,7 @@ def load(session: Session) -> None:
         changes={
             "name": "Medical Advisory Board policy",
             "review_checks": ["checklist", "references_verified", "conflict_of_interest"],
+            "require_verified_credentials": True,
         },
         note="Demo: the board's stricter policy with review checks on",
         context=ctx,

@@ -128,4 +128,26 @@ class PolicyChanged:
     at: datetime
 
 
-DomainEvent = ArticleCreated | ArticleEdited | ActionTaken | CommentAdded | PolicyChanged
+@dataclass(frozen=True)
+class RosterChanged:
+    """A board member was added, changed, deactivated or activated: the editorial-policy
+    page, which lists the board, may read differently."""
+
+    changed_by: User | None
+    user_id: int
+    at: datetime
+
+
+@dataclass(frozen=True)
+class PersonInvited:
+    """An invitation link was made: its e-mail goes out with the token sealed in
+    ``payload`` (``users/invitations.py``)."""
+
+    user_id: int
+    email: str
+    payload: dict[str, Any]
+    at: datetime
+
+
+DomainEvent = (ArticleCreated | ArticleEdited | ActionTaken | CommentAdded | PolicyChanged
+               | RosterChanged | PersonInvited)

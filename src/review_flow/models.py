@@ -11,6 +11,7 @@ from review_flow.rounds.models import Assignment, ConflictDeclaration, ReviewRou
 from review_flow.signatures.attempts import SignatureFailure
 from review_flow.signatures.models import Decision
 from review_flow.tokens.models import ApiToken
+from review_flow.users.invitations import Invitation
 from review_flow.users.models import User, UserRole
 from review_flow.users.sessions import SignInSession
 from review_flow.web.throttle import SignInThrottle
@@ -28,6 +29,7 @@ __all__ = [
     "Decision",
     "EmailOptOut",
     "IdempotencyRecord",
+    "Invitation",
     "OutboxAttempt",
     "OutboxMessage",
     "PolicyVersion",

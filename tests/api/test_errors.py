@@ -128,7 +128,7 @@ def test_409_stale_version_says_the_current_one(api_as: Any, people: Any, snapsh
         author.put(
             f"/articles/{aid}", json=draft(expected_version=2), headers={"If-Match": '"v1"'}
         ),
-        400,
+        409,  # both are well formed: their disagreement is a conflict, not a malformed request
         "precondition_mismatch",
     )
 

@@ -138,3 +138,28 @@ def test_cli_creates_and_revokes_tokens(app: Any, people: Any, client: Any, db: 
             s.scalars(select(AuditEvent.action).where(AuditEvent.action.like("token.%")))
         )
     assert actions == ["token.create", "token.revoke"]
+
+
+def test_the_body_is_stored_as_sent_and_its_hash_is_the_pipelines(
+    api_as: Any, people: Any
+) -> None:
+    """A pipeline hashing what it sent (LF, NFC) gets the revision's content hash: the
+    server appends no newline and trims nothing (it used to append one)."""
+    import hashlib
+    import json
+
+    api = api_as(people["author"])
+    refs = [{"title": "Guideline", "doi": "10.1000/xyz123"}]
+    for body in ("No newline at the end [1].", "Two at the end [1].\n\n", "Spaces [1].  "):
+        r = api.post("/articles", json={"title": "Salt", "body": body, "references": refs})
+        assert r.status_code == 201
+        content = r.json["content"]
+        assert content["body"] == body
+        canonical = json.dumps({"body": body, "references": refs, "title": "Salt"},
+                               ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+        expected = "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+        assert content["content_hash"] == expected
+    # What is normalized, and said in the document: CRLF line ends and the Unicode form.
+    r = api.post("/articles", json={"title": "Caf\u0065\u0301", "body": "a\r\nb [1].",
+                                    "references": refs})
+    assert r.json["content"]["body"] == "a\nb [1]." and r.json["title"] == "Caf\u00e9"

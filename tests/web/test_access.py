@@ -10,6 +10,7 @@ import pytest
 from flask import Flask
 
 from review_flow.app import create_app
+from review_flow.users import service as users
 from review_flow.web import access
 from tests.conftest import PASSWORD
 from tests.support.webhook_config import register
@@ -56,6 +57,7 @@ def _get_matrix(ids: dict[str, int], slug: str) -> list[tuple[str, str, dict[str
               "auditor": 403, "admin": 403}
     review_reader = {"anonymous": SIGN_IN, "author": 403, "reviewer": 200, "editor": 200,
                      "auditor": 200, "admin": 403}
+    admin_only = {**dict.fromkeys(ROLES, 403), "anonymous": SIGN_IN, "admin": 200}
     return [
         ("healthz", "/healthz", everyone),
         ("assets.static", "/assets/style.css", everyone),
@@ -92,12 +94,19 @@ def _get_matrix(ids: dict[str, int], slug: str) -> list[tuple[str, str, dict[str
          {**dict.fromkeys(ROLES, 200), "anonymous": SIGN_IN}),
         ("account.security", "/account/security",
          {**dict.fromkeys(ROLES, 200), "anonymous": SIGN_IN}),
+        ("account.password", "/account/password",
+         {**dict.fromkeys(ROLES, 200), "anonymous": SIGN_IN}),
+        ("people.people_page", "/admin/people", admin_only),
+        ("people.person", f"/admin/people/{ids['invitee']}", admin_only),
+        # Public, and the token is the credential: a made-up one is gone for everyone.
+        ("invitations.accept", "/invitations/not-a-real-token", dict.fromkeys(ROLES, 410)),
     ]
 
 
 def _post_matrix(ids: dict[str, int]) -> list[tuple[str, str, dict[str, Any], dict[str, Any]]]:
     """(endpoint, url, form data, expected status per role) for every form target."""
     s, u, d = ids["submitted"], ids["under_review"], ids["draft"]
+    i = ids["invitee"]
     return [
         ("auth.sign_out", "/sign-out", {}, {**dict.fromkeys(ROLES, 303), "anonymous": 401}),
         ("authoring.new_article", "/write/new",
@@ -150,6 +159,25 @@ def _post_matrix(ids: dict[str, int]) -> list[tuple[str, str, dict[str, Any], di
          {**dict.fromkeys(ROLES, 303), "anonymous": 401}),
         ("account.sign_out_everywhere", "/account/sign-out-everywhere", {},
          {**dict.fromkeys(ROLES, 303), "anonymous": 401}),
+        # A wrong current password: refused (401) for everyone signed in, nothing changed.
+        ("account.change_password", "/account/password",
+         {"current": "not the password", "password": "a new password", "repeat":
+          "a new password"}, {**dict.fromkeys(ROLES, 401), "anonymous": 401}),
+        ("people.add_person", "/admin/people",
+         {"email": "new.member@example.org", "name": "Dr. New Member", "roles": "reviewer"},
+         {**dict.fromkeys(ROLES, 403), "anonymous": 401, "admin": 303}),
+        ("people.save_person", f"/admin/people/{i}",
+         {"name": "Dr. Ivy Invitee", "roles": "reviewer", "specialties": "Cardiology"},
+         {**dict.fromkeys(ROLES, 403), "anonymous": 401, "admin": 303}),
+        ("people.invite", f"/admin/people/{i}/invite", {},
+         {**dict.fromkeys(ROLES, 403), "anonymous": 401, "admin": 303}),
+        ("people.deactivate", f"/admin/people/{i}/deactivate", {},
+         {**dict.fromkeys(ROLES, 403), "anonymous": 401, "admin": 303}),
+        ("people.activate", f"/admin/people/{i}/activate", {},
+         {**dict.fromkeys(ROLES, 403), "anonymous": 401, "admin": 303}),
+        ("invitations.choose_password", "/invitations/not-a-real-token",
+         {"password": "a new password", "repeat": "a new password"},
+         dict.fromkeys(ROLES, 410)),
     ]
 
 
@@ -158,11 +186,19 @@ def _webhook(story: Any) -> int:
         return register(s, url="https://hooks.example.org/matrix", events=["*"]).id
 
 
+def _invitee(story: Any) -> int:
+    """A person an admin added who has not chosen a password yet."""
+    with story.db.transaction() as s:
+        return users.add_user(s, email="ivy@example.org", name="Ivy Invitee",
+                              roles=["reviewer"], password=None).id
+
+
 @pytest.mark.parametrize("role", ROLES)
 def test_every_route_for_every_role(role: str, as_role: Any, story: Any, app: Flask) -> None:
     for state in ("draft", "submitted", "under_review", "approved"):
         story.in_state(state)
     story.ids["webhook"] = _webhook(story)
+    story.ids["invitee"] = _invitee(story)
     slug = story.slug(story.ids["approved"])
     client = as_role(role)
     covered: set[str] = set()
@@ -210,6 +246,7 @@ def test_post_without_csrf_token_is_refused_everywhere(as_role: Any, story: Any,
     for state in ("draft", "submitted", "under_review", "approved"):
         story.in_state(state)
     hook = _webhook(story)
+    invitee = _invitee(story)
     reviewer = as_role("reviewer")
     author = as_role("author")
     admin = as_role("admin")
@@ -230,6 +267,13 @@ def test_post_without_csrf_token_is_refused_everywhere(as_role: Any, story: Any,
                (admin, f"/admin/webhooks/{hook}/secret"),
                (author, "/account/notifications"),
                (author, "/account/sign-out-everywhere"),
+               (author, "/account/password"),
+               (admin, "/admin/people"),
+               (admin, f"/admin/people/{invitee}"),
+               (admin, f"/admin/people/{invitee}/invite"),
+               (admin, f"/admin/people/{invitee}/deactivate"),
+               (admin, f"/admin/people/{invitee}/activate"),
+               (author, "/invitations/some-token"),
                (editor, f"/review/{story.ids['submitted']}/assignments"),
                (editor, f"/review/{story.ids['submitted']}/assignments/1/reassign"),
                (editor, f"/review/{story.ids['submitted']}/assignments/1/cancel"),

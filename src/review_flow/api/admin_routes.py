@@ -4,13 +4,14 @@ operations the web admin pages offer too."""
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from flask import current_app
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from review_flow.actor import Actor
-from review_flow.api import idempotency, pagination
+from review_flow.api import document, idempotency, pagination
 from review_flow.api import schemas as s
 from review_flow.api.blueprint import (
     INT_ID,
@@ -36,7 +37,7 @@ from review_flow.users.roles import Role
 
 @bp.get("/me")
 @spec.validate(resp=responses(HTTP_200=s.Me), tags=["account"])
-def me() -> Any:
+def get_me() -> Any:
     """Who the token acts as, and their e-mail notification settings."""
 
     def work(session: Session, actor: Actor) -> Any:
@@ -63,7 +64,8 @@ def set_notifications(json: s.NotificationSettings) -> Any:
     """Turn e-mail kinds on or off, e.g. ``{"email": {"review_requested": false}}``."""
 
     def work(session: Session, actor: Actor) -> idempotency.Stored:
-        preferences.set_email_preferences(session, actor.user, json.email, context=actor.context)
+        changes = cast(BaseModel, json.email).model_dump(exclude_unset=True)
+        preferences.set_email_preferences(session, actor.user, changes, context=actor.context)
         return idempotency.Stored(200, _me(session, actor), {})
 
     return write(work)
@@ -83,8 +85,8 @@ def _token_dict(t: ApiToken, plaintext: str | None = None) -> dict[str, Any]:
 
 
 @bp.get("/tokens")
-@spec.validate(query=s.PageQuery, resp=responses(HTTP_200=s.TokenList), tags=["admin"])
-def list_tokens(query: s.PageQuery) -> Any:
+@spec.validate(query=s.TokenQuery, resp=responses(HTTP_200=s.TokenList), tags=["admin"])
+def list_tokens(query: s.TokenQuery) -> Any:
     """Tokens, oldest first, a page at a time: an admin sees all, anyone else their own.
     Secrets are never shown again."""
     after = pagination.decode(query.cursor, "tokens")
@@ -100,7 +102,13 @@ def list_tokens(query: s.PageQuery) -> Any:
 
 
 @bp.post("/tokens")
-@spec.validate(json=s.TokenCreate, resp=responses(HTTP_201=s.Token), tags=["admin"])
+@document.sends(201, optional=(idempotency.REPLAYED_HEADER,))
+@spec.validate(
+    json=s.TokenCreate,
+    headers=s.IdempotentHeaders,
+    resp=responses(HTTP_201=s.Token),
+    tags=["admin"],
+)
 def create_token(json: s.TokenCreate) -> Any:
     """Create a token for a user (admins). The answer holds the secret, shown this once:
     a replay under the same Idempotency-Key answers with `token` null (it is not kept)."""
@@ -151,8 +159,8 @@ _ADMIN = frozenset({Role.ADMIN})
 
 
 @bp.get("/webhooks")
-@spec.validate(query=s.PageQuery, resp=responses(HTTP_200=s.WebhookList), tags=["admin"])
-def list_webhooks(query: s.PageQuery) -> Any:
+@spec.validate(query=s.WebhookQuery, resp=responses(HTTP_200=s.WebhookList), tags=["admin"])
+def list_webhooks(query: s.WebhookQuery) -> Any:
     """Registered webhook endpoints, oldest first, a page at a time (admins)."""
     after = pagination.decode(query.cursor, "webhooks")
 
@@ -166,7 +174,13 @@ def list_webhooks(query: s.PageQuery) -> Any:
 
 
 @bp.post("/webhooks")
-@spec.validate(json=s.WebhookCreate, resp=responses(HTTP_201=s.Webhook), tags=["admin"])
+@document.sends(201, optional=(idempotency.REPLAYED_HEADER,))
+@spec.validate(
+    json=s.WebhookCreate,
+    headers=s.IdempotentHeaders,
+    resp=responses(HTTP_201=s.Webhook),
+    tags=["admin"],
+)
 def create_webhook(json: s.WebhookCreate) -> Any:
     """Register an endpoint for some event kinds (admins). The answer holds the signing
     secret, shown this once: a replay under the same Idempotency-Key answers with `secret`
@@ -214,7 +228,13 @@ def update_webhook(webhook_id: int, json: s.WebhookUpdate) -> Any:
 
 
 @bp.post(f"/webhooks/<{INT_ID}:webhook_id>/secret")
-@spec.validate(json=s.SecretRoll, resp=responses(HTTP_200=s.Webhook), tags=["admin"])
+@document.sends(200, optional=(idempotency.REPLAYED_HEADER,))
+@spec.validate(
+    json=s.SecretRoll,
+    headers=s.IdempotentHeaders,
+    resp=responses(HTTP_200=s.Webhook),
+    tags=["admin"],
+)
 def roll_webhook_secret(webhook_id: int, json: s.SecretRoll) -> Any:
     """Give an endpoint a new signing secret (admins), generated unless given. The answer
     holds it, shown this once (a replay under the same Idempotency-Key answers `secret`
@@ -258,8 +278,10 @@ def redrive_webhook(webhook_id: int) -> Any:
 
 
 @bp.get(f"/webhooks/<{INT_ID}:webhook_id>/deliveries")
-@spec.validate(query=s.PageQuery, resp=responses(HTTP_200=s.DeliveryList), tags=["admin"])
-def webhook_deliveries(webhook_id: int, query: s.PageQuery) -> Any:
+@spec.validate(
+    query=s.DeliveryQuery, resp=responses(HTTP_200=s.DeliveryList), tags=["admin"]
+)
+def list_webhook_deliveries(webhook_id: int, query: s.DeliveryQuery) -> Any:
     """Deliveries to one endpoint, newest first, each attempt with the response (admins)."""
     before = pagination.decode(query.cursor, "deliveries")
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from review_flow.actor import Actor
-from review_flow.api import idempotency, pagination
+from review_flow.api import document, idempotency, pagination
 from review_flow.api import schemas as s
 from review_flow.api.blueprint import (
     INT_ID,
@@ -25,37 +25,31 @@ from review_flow.api.blueprint import (
     spec,
     write,
 )
-from review_flow.api.errors import (
-    Malformed,
-)
+from review_flow.api.errors import invalid_if_match
 from review_flow.articles import actions, queries, writes
 from review_flow.articles.models import Article, Revision
 from review_flow.audit.export import event_as_dict
 from review_flow.audit.models import AuditEvent
-from review_flow.errors import NotFound
+from review_flow.errors import Conflict, NotFound
 from review_flow.workflow.definition import USER_ACTIONS
 
-_IF_MATCH = re.compile(r'^\s*(?:W/)?"v(\d{1,10})"\s*$')
+_IF_MATCH = re.compile(r'^(?:W/)?"v([0-9]{1,10})"$')  # s.IF_MATCH_PATTERN, less "*"
 
 
 def _if_match() -> int | None:
     raw = request.headers.get("If-Match")
-    if raw is None or raw.strip() == "*":
+    if raw is None or raw == "*":
         return None
     match = _IF_MATCH.match(raw)
     if not match:
-        raise Malformed(
-            'If-Match: expected an ETag from this API such as "v3".',
-            code="invalid_if_match",
-            fields={"If-Match": "invalid"},
-        )
+        raise invalid_if_match()
     return int(match.group(1))
 
 
 def _expected_version(body_value: int | None) -> int | None:
     header = _if_match()
     if header is not None and body_value is not None and header != body_value:
-        raise Malformed(
+        raise Conflict(
             "If-Match and expected_version disagree; send one of them.",
             code="precondition_mismatch",
         )
@@ -170,7 +164,13 @@ def list_articles(query: s.ArticleQuery) -> Any:
 
 
 @bp.post("/articles")
-@spec.validate(json=s.ArticleCreate, resp=responses(HTTP_201=s.Article), tags=["articles"])
+@document.sends(201, "ETag", "Location", optional=(idempotency.REPLAYED_HEADER,))
+@spec.validate(
+    json=s.ArticleCreate,
+    headers=s.IdempotentHeaders,
+    resp=responses(HTTP_201=s.Article),
+    tags=["articles"],
+)
 def create_article(json: s.ArticleCreate) -> Any:
     """Create a draft (its first revision). Honours ``Idempotency-Key``: a retry with the
     same key and body returns the first answer and creates nothing."""
@@ -190,6 +190,7 @@ def create_article(json: s.ArticleCreate) -> Any:
 
 
 @bp.get(f"/articles/<{INT_ID}:article_id>")
+@document.sends(200, "ETag")
 @spec.validate(resp=responses(HTTP_200=s.Article), tags=["articles"])
 def get_article(article_id: int) -> Any:
     """One article with its current text, provenance, approvals and the actions the
@@ -203,7 +204,14 @@ def get_article(article_id: int) -> Any:
 
 
 @bp.put(f"/articles/<{INT_ID}:article_id>")
-@spec.validate(json=s.ArticleUpdate, resp=responses(HTTP_200=s.Article), tags=["articles"])
+@document.sends(200, "ETag", "Location")
+@document.sends(409, optional=("ETag",))
+@spec.validate(
+    json=s.ArticleUpdate,
+    headers=s.ConditionalHeaders,
+    resp=responses(HTTP_200=s.Article),
+    tags=["articles"],
+)
 def update_article(article_id: int, json: s.ArticleUpdate) -> Any:
     """Save new text as a new revision. Send ``If-Match`` (the ETag) or ``expected_version``:
     if the article changed meanwhile the answer is 409 with the current version."""
@@ -232,8 +240,15 @@ _ACTIONS = "any(" + ", ".join(USER_ACTIONS) + ")"
 
 
 @bp.post(f"/articles/<{INT_ID}:article_id>/actions/<{_ACTIONS}:action>")
-@spec.validate(json=s.ActionRequest, resp=responses(HTTP_200=s.ActionResponse), tags=["articles"])
-def act(article_id: int, action: str, json: s.ActionRequest) -> Any:
+@document.sends(200, "ETag", optional=(idempotency.REPLAYED_HEADER,))
+@document.sends(409, optional=("ETag",))
+@spec.validate(
+    json=s.ActionRequest,
+    headers=s.ActionHeaders,
+    resp=responses(HTTP_200=s.ActionResponse),
+    tags=["articles"],
+)
+def act_on_article(article_id: int, action: str, json: s.ActionRequest) -> Any:
     """Take a workflow action (submit, withdraw, start_review, request_changes, ...).
 
     Approve and reject need an electronic signature by a person: a token gets 403
@@ -263,8 +278,8 @@ def act(article_id: int, action: str, json: s.ActionRequest) -> Any:
 
 
 @bp.get(f"/articles/<{INT_ID}:article_id>/history")
-@spec.validate(query=s.PageQuery, resp=responses(HTTP_200=s.EventList), tags=["articles"])
-def history(article_id: int, query: s.PageQuery) -> Any:
+@spec.validate(query=s.HistoryQuery, resp=responses(HTTP_200=s.EventList), tags=["articles"])
+def article_history(article_id: int, query: s.HistoryQuery) -> Any:
     """The article's audit events, oldest first (same fields as the audit export)."""
     after = pagination.decode(query.cursor, "history")
 
@@ -285,8 +300,8 @@ def history(article_id: int, query: s.PageQuery) -> Any:
 
 
 @bp.get(f"/articles/<{INT_ID}:article_id>/revisions")
-@spec.validate(query=s.PageQuery, resp=responses(HTTP_200=s.RevisionList), tags=["articles"])
-def revisions(article_id: int, query: s.PageQuery) -> Any:
+@spec.validate(query=s.RevisionQuery, resp=responses(HTTP_200=s.RevisionList), tags=["articles"])
+def list_revisions(article_id: int, query: s.RevisionQuery) -> Any:
     """Every saved text of the article, oldest first, with provenance (``generator``)."""
     after = pagination.decode(query.cursor, "revisions")
 

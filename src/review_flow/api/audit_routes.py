@@ -29,7 +29,7 @@ from review_flow.timeutil import UTCDateTime
 
 @bp.get("/audit")
 @spec.validate(query=s.AuditQuery, resp=responses(HTTP_200=s.EventList), tags=["audit"])
-def audit_log(query: s.AuditQuery) -> Any:
+def read_audit_log(query: s.AuditQuery) -> Any:
     """The audit log in sequence order, filtered by actor, action and time (auditors,
     editors and admins)."""
     after = pagination.decode(query.cursor, "audit")

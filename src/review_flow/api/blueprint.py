@@ -17,13 +17,13 @@ from typing import Any
 from flask import Blueprint, Flask, current_app, g, jsonify, request
 from flask_limiter import RateLimitExceeded
 from pydantic import ValidationError
-from spectree import Response, SecurityScheme, SecuritySchemeData, SpecTree
+from spectree import Response, SecurityScheme, SecuritySchemeData
 from spectree.models import SecureType
 from sqlalchemy.orm import Session
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from review_flow.actor import Actor
-from review_flow.api import auth, idempotency, pagination, ratelimit, response_headers
+from review_flow.api import auth, document, idempotency, pagination, ratelimit
 from review_flow.api import schemas as s
 from review_flow.api.errors import (
     Malformed,
@@ -33,7 +33,9 @@ from review_flow.api.errors import (
     from_crash,
     from_domain,
     from_http,
+    invalid_if_match,
 )
+from review_flow.api.naming import NamedSpecTree
 from review_flow.app import database
 from review_flow.errors import PermissionDenied, ReviewFlowError, ValidationFailed
 from review_flow.users.roles import Role
@@ -55,10 +57,19 @@ def _validation_failed(_req: Any, _resp: Any, error: Exception | None, *_: Any) 
     assert isinstance(error, ValidationError)
     fields: dict[str, str] = {}
     for e in error.errors(include_url=False):
+        # Inputs with their own error codes (each documented by a pattern): the same
+        # answer as when the handler parses them.
+        if e["loc"] == ("cursor",):
+            raise pagination.invalid()
+        if e["loc"] == (idempotency.HEADER,):
+            idempotency.parse_key(str(e["input"]))
+        if e["loc"] == ("If-Match",):
+            raise invalid_if_match()
         path = ""
         for part in e["loc"]:
             path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
-        fields[path or "(body)"] = e["msg"].removeprefix("Value error, ")
+        rule = s.PATTERN_RULES.get(str((e.get("ctx") or {}).get("pattern")))
+        fields[path or "(body)"] = rule or e["msg"].removeprefix("Value error, ")
     first = next(iter(fields.items()))
     raise ValidationFailed(f"{first[0]}: {first[1]}", fields=fields)
 
@@ -74,11 +85,18 @@ def _response_checked(_req: Any, _resp: Any, error: Exception | None, *_: Any) -
         raise ResponseDrift(f"response does not match its declared schema: {error}")
 
 
-spec = SpecTree(
+spec = NamedSpecTree(
     "flask",
     title="review-flow API",
     description="Drafts, workflow actions, history and the audit log for writing pipelines "
-    "and integrations. Authenticate with 'Authorization: Bearer <token>'.",
+    "and integrations. Authenticate with 'Authorization: Bearer <token>'. Every error is "
+    '{"error": {"code", "message", "details"}}, code from a closed list. Every answer carries '
+    "the RateLimit-Policy and RateLimit fields; over a limit it is 429 with Retry-After. A "
+    "method a path does not have answers 405 with Allow (each path says which). Times are "
+    "RFC 3339 date-times. Webhook deliveries follow Standard Webhooks: a JSON body "
+    '{"id", "type", "created_at", "data"} whose created_at is the payload timestamp the '
+    "specification names (the same on every retry); the webhook-timestamp header is when "
+    "that attempt was signed, in Unix seconds.",
     version="1",
     path="docs",
     page_templates={},
@@ -234,9 +252,9 @@ def _link_next(response: Any) -> Any:
 
 @bp.get("/openapi.json")
 def openapi() -> Any:
-    """The OpenAPI 3 document, generated from the declarations above (public), with the
-    response headers spectree cannot declare (``response_headers``)."""
-    return jsonify(response_headers.with_response_headers(spec.spec))
+    """The OpenAPI 3 document, generated from the declarations above (public), completed
+    with what spectree cannot declare (``document``)."""
+    return jsonify(document.complete(spec.spec))
 
 
 spec.register(bp)
@@ -253,6 +271,26 @@ bp.register_error_handler(Exception, from_crash)
 
 def _is_api_path() -> bool:
     return request.path == bp.url_prefix or request.path.startswith(f"{bp.url_prefix}/")
+
+
+def _really_allowed(exc: HTTPException) -> HTTPException:
+    """A 405 whose path no method can take is a 404; otherwise its Allow lists only the
+    methods that match. Werkzeug notes a rule's methods when its pattern matches, before
+    its converter refuses the value, so ``PUT /articles/0`` would answer 405 "Allow: GET"
+    although GET answers 404 there too."""
+    if not isinstance(exc, MethodNotAllowed):
+        return exc
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    allowed = set()
+    for method in exc.valid_methods or ():
+        try:
+            adapter.match(method=method)
+        except HTTPException:
+            continue
+        allowed.add(method)
+    if not allowed:
+        return NotFound()
+    return MethodNotAllowed(valid_methods=sorted(allowed))
 
 
 def init_app(app: Flask) -> None:
@@ -273,7 +311,7 @@ def init_app(app: Flask) -> None:
 
         def handler(exc: HTTPException, _previous: dict[Any, Any] = previous) -> Any:
             if _is_api_path():
-                return from_http(exc)
+                return from_http(_really_allowed(exc))
             fallback = next(iter(_previous.values()), None)
             return fallback(exc) if fallback is not None else exc
 

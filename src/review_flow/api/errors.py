@@ -9,6 +9,7 @@ from typing import Any
 from flask import Response, jsonify
 from werkzeug.exceptions import HTTPException
 
+from review_flow.api.error_codes import ERROR_CODES
 from review_flow.errors import ReviewFlowError
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,14 @@ class UnsupportedMediaType(ReviewFlowError):
     status = 415
 
 
+def invalid_if_match() -> Malformed:
+    return Malformed(
+        'If-Match: expected an ETag from this API such as "v3".',
+        code="invalid_if_match",
+        fields={"If-Match": "invalid"},
+    )
+
+
 _HTTP_CODES = {
     400: "malformed_request",
     401: "unauthorized",
@@ -53,6 +62,9 @@ def error_response(
     details: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response:
+    if code not in ERROR_CODES:
+        log.error("API error code %r is not in api/error_codes.py; answered as 'error'", code)
+        code = "error"
     resp = jsonify({"error": {"code": code, "message": message, "details": details or {}}})
     resp.status_code = status
     for k, v in (headers or {}).items():
@@ -75,6 +87,8 @@ def from_http(exc: HTTPException) -> Response:
     status = exc.code or 500
     headers: dict[str, str] = {}
     details: dict[str, Any] = {}
+    if status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="review-flow"'
     if status == 405 and exc.valid_methods:  # type: ignore[attr-defined]
         details["allowed_methods"] = sorted(exc.valid_methods)  # type: ignore[attr-defined]
         headers["Allow"] = ", ".join(details["allowed_methods"])

@@ -18,6 +18,7 @@ from review_flow.idempotency import Stored, claim, fingerprint, finish, purge
 
 __all__ = [
     "HEADER",
+    "KEY_PATTERN",
     "REPLAYED_HEADER",
     "Stored",
     "begin",
@@ -31,7 +32,8 @@ HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 # Printable ASCII without spaces: the web's form keys contain a space (``web/form_nonce``),
 # so no Idempotency-Key can ever name one of them.
-_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+KEY_PATTERN = r"^[!-~]{1,255}$"
+_KEY = re.compile(KEY_PATTERN)
 
 
 def parse_key(raw: str | None) -> str | None:

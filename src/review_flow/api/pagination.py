@@ -1,6 +1,12 @@
-"""Opaque cursors for list endpoints: a position (the last item's sort key), encoded so
-clients treat it as a token. Ordering is on immutable keys (ids, sequence numbers), so a
-page never repeats or skips an item when others are added meanwhile.
+"""Cursors for list endpoints: a position (the last item's sort key) in one list. Ordering
+is on immutable keys (ids, sequence numbers), so a page never repeats or skips an item when
+others are added meanwhile.
+
+A cursor is ``<list>_<position in lowercase hex>``, e.g. ``articles_1f4``. Its exact form
+is a pattern in the OpenAPI document (:func:`pattern`), one per list, that also bounds the
+position to what the list's key column holds: every string the pattern accepts is a
+cursor of that list, and anything else (another list's cursor, a made-up one) is refused
+with 400 ``invalid_cursor``. Treat cursors as tokens: pass back what ``next_cursor`` gave.
 
 Beside ``next_cursor`` in the body, a page that has a next one says so in a
 ``Link: <...>; rel="next"`` header (RFC 8288), the request's own URL with the cursor
@@ -8,46 +14,58 @@ replaced, so generic HTTP clients can follow pages without knowing our body shap
 
 from __future__ import annotations
 
-import base64
-import json
-from typing import Any
+import re
 from urllib.parse import urlencode
 
 from review_flow.api.errors import Malformed
 
-# The largest position each list can hold: ids and revision numbers are integer columns
-# (PostgreSQL refuses to bind more into one), audit sequence numbers are big integers.
-MAX_POSITION = {"audit": 2**62, "history": 2**62}
-MAX_INT_COLUMN = 2**31 - 1
+# Bits of each list's key: ids and revision numbers are integer columns (PostgreSQL
+# refuses to bind more into one), audit sequence numbers are big integers.
+KEY_BITS = {
+    "articles": 31,
+    "history": 62,
+    "revisions": 31,
+    "audit": 62,
+    "tokens": 31,
+    "webhooks": 31,
+    "deliveries": 31,
+}
+
+
+def _hex_up_to(bits: int) -> str:
+    """A regex for lowercase hex numbers up to 2**bits - 1 (leading zeros allowed)."""
+    digits, top = divmod(bits, 4)
+    if top == 0:
+        return f"[0-9a-f]{{1,{digits}}}"
+    return f"[0-{(1 << top) - 1}]?[0-9a-f]{{1,{digits}}}"
+
+
+def pattern(kind: str) -> str:
+    """The document's pattern for ``kind``'s cursors (ECMA-262, Rust and Python alike)."""
+    return f"^{kind}_{_hex_up_to(KEY_BITS[kind])}$"
+
+
+_COMPILED = {kind: re.compile(pattern(kind)) for kind in KEY_BITS}
 
 
 def encode(kind: str, position: int) -> str:
-    raw = json.dumps([kind, position], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return f"{kind}_{position:x}"
+
+
+def invalid() -> Malformed:
+    return Malformed(
+        "cursor: not a cursor from this list; start again without one.",
+        code="invalid_cursor",
+        fields={"cursor": "invalid"},
+    )
 
 
 def decode(cursor: str | None, kind: str) -> int | None:
     if cursor is None:
         return None
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        value: Any = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        value = None
-    if (
-        not isinstance(value, list)
-        or len(value) != 2
-        or value[0] != kind
-        or not isinstance(value[1], int)
-        or isinstance(value[1], bool)
-        or not 0 <= value[1] <= MAX_POSITION.get(kind, MAX_INT_COLUMN)
-    ):
-        raise Malformed(
-            "cursor: not a cursor from this list; start again without one.",
-            code="invalid_cursor",
-            fields={"cursor": "invalid"},
-        )
-    return value[1]
+    if not _COMPILED[kind].fullmatch(cursor):
+        raise invalid()
+    return int(cursor[len(kind) + 1 :], 16)
 
 
 def next_link(path: str, args: list[tuple[str, str]], cursor: str) -> str:

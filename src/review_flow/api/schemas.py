@@ -4,18 +4,41 @@ the contract and the checks cannot drift apart."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    create_model,
+)
 
+from review_flow.api import idempotency, pagination
+from review_flow.api.error_codes import ERROR_CODES
+from review_flow.articles import content
 from review_flow.articles.comments import MAX_COMMENT
-from review_flow.articles.content import MAX_BODY, MAX_REFERENCES, MAX_TITLE, Generator, Reference
+from review_flow.articles.content import MAX_BODY, MAX_REFERENCES, MAX_TITLE
+from review_flow.notifications import webhooks
+from review_flow.notifications.kinds import EMAIL_KINDS
 from review_flow.notifications.webhooks import WEBHOOK_EVENTS
+from review_flow.users.roles import ROLE_NAMES
 from review_flow.workflow.definition import STATES, USER_ACTIONS
 
 MAX_PAGE = 100
 WEBHOOK_EVENT_CHOICES = (*WEBHOOK_EVENTS, "*")
+WebhookEvent = Literal[WEBHOOK_EVENT_CHOICES]  # type: ignore[valid-type]
+IF_MATCH_PATTERN = r'^(\*|(W/)?"v[0-9]{1,10}")$'
+# whsec_ + the base64 of 24 to 64 bytes (Standard Webhooks), padded: what
+# ``webhooks.standard_key`` accepts, exactly.
+_B64 = "[A-Za-z0-9+/]"
+WEBHOOK_SECRET_PATTERN = (
+    f"^whsec_(?:(?:{_B64}{{4}}){{8,21}}(?:{_B64}{{2}}==)?|(?:{_B64}{{4}}){{8,20}}{_B64}{{3}}=)$"
+)
 
 
 def _plain_text(value: str) -> str:
@@ -31,33 +54,172 @@ def _plain_text(value: str) -> str:
 
 def _utc(value: datetime) -> datetime:
     """An instant in UTC; a zone-less time is taken as UTC. One that has no UTC form
-    (0001-01-01T00:00:00+05:00 is before year 1 there) is refused, not a crash."""
+    (0001-01-01T00:00:00+05:00 is before year 1 there) is the first or last instant UTC
+    has: every date-time the document allows is answered, and no event is that early
+    or late."""
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     try:
         return value.astimezone(UTC)
     except OverflowError:
-        raise ValueError("is outside the range of dates in UTC (years 1 to 9999)") from None
+        edge = datetime.min if value.year == 1 else datetime.max
+        return edge.replace(tzinfo=UTC)
 
 
-Text = Annotated[str, Field(strict=True), AfterValidator(_plain_text)]
+# Text without NUL (PostgreSQL refuses it): said in the document as a pattern, checked
+# by it (and again by ``_plain_text``, which also refuses lone surrogates).
+NO_NUL = r"^[^\x00]*$"
+# Text with something besides white space (which is trimmed from reference and generator
+# fields when stored).
+NOT_BLANK = f"^[^\\x00]*{content.NOT_SPACE}[^\\x00]*$"
+Text = Annotated[str, Field(strict=True, pattern=NO_NUL), AfterValidator(_plain_text)]
 UtcTime = Annotated[datetime, AfterValidator(_utc)]
 State = Literal[STATES]  # type: ignore[valid-type]
-Version = Annotated[StrictInt, Field(ge=1, le=2_147_483_647)]
+def _json_integer(value: Any) -> Any:
+    """A JSON integer as JSON Schema has it: 3 and 3.0 are the same number, 3.5, "3" and
+    true are not integers."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError("must be an integer")
+    return value
+
+
+JsonInt = Annotated[int, BeforeValidator(_json_integer)]
+Version = Annotated[int, Field(ge=1, le=2_147_483_647), BeforeValidator(_json_integer)]
+
+
+def _decimal(value: Any) -> Any:
+    """A query argument declared integer is decimal digits: ``111.0`` or `` 5`` are not."""
+    if isinstance(value, str) and not re.fullmatch(r"-?[0-9]+", value):
+        raise ValueError("must be a whole number written in digits, such as 50")
+    return value
+
+
+QueryInt = Annotated[int, BeforeValidator(_decimal)]
+
+
+def _cursor(kind: str) -> Any:  # a type: mypy sees Any
+    return Annotated[
+        str | None,
+        Field(
+            default=None,
+            pattern=pagination.pattern(kind),
+            description="next_cursor from the previous page of this list",
+        ),
+    ]
+
+
+# What a pattern means, for the message naming a field that does not match it.
+PATTERN_RULES: dict[str, str] = {
+    NO_NUL: "must not contain NUL characters",
+    NOT_BLANK: "must contain more than white space, and no NUL characters",
+    WEBHOOK_SECRET_PATTERN: f"must be {webhooks.SECRET_RULE}",
+    content.URL_PATTERN: "must be an http(s) URL",
+    content.DOI_PATTERN: "must look like 10.1234/abc",
+    r"^[0-9]{1,9}$": "must be digits only",
+}
 
 
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class _Headers(BaseModel):
+    """Request headers: only the declared ones are read, any others are let through."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+IDEMPOTENCY_KEY = Annotated[
+    str | None,
+    Field(
+        default=None,
+        alias=idempotency.HEADER,
+        pattern=idempotency.KEY_PATTERN,
+        description="Makes a POST safe to retry: a retry with the same key and body answers "
+        "the first response again (with Idempotent-Replayed: true) and changes nothing; the "
+        "same key with another body is refused (422 idempotency_key_reused). 1 to 255 "
+        "printable ASCII characters, no spaces; keys are kept per user for 24 hours.",
+    ),
+]
+IF_MATCH = Annotated[
+    str | None,
+    Field(
+        default=None,
+        alias="If-Match",
+        pattern=IF_MATCH_PATTERN,
+        description='The ETag of the version this change was made against, e.g. "v3" '
+        "(or expected_version in the body); if the article changed since, 409 conflict with "
+        'the current version. "*" matches any version.',
+    ),
+]
+
+
+class IdempotentHeaders(_Headers):
+    idempotency_key: IDEMPOTENCY_KEY
+
+
+class ConditionalHeaders(_Headers):
+    if_match: IF_MATCH
+
+
+class ActionHeaders(_Headers):
+    idempotency_key: IDEMPOTENCY_KEY
+    if_match: IF_MATCH
+
+
 # --- requests ---------------------------------------------------------------------------
+
+
+
+class Reference(content.Reference):
+    """One cited source: a title and at least one of url, doi, pmid (``minProperties``:
+    the title and one of them; a locator is a string when present, never null). White
+    space around a title is trimmed when stored; url, doi and pmid have none (patterns)."""
+
+    model_config = ConfigDict(str_strip_whitespace=False, json_schema_extra={"minProperties": 2})
+
+    title: str = Field(min_length=1, max_length=500, pattern=NOT_BLANK)
+    url: str = Field(  # type: ignore[assignment]
+        default=None, max_length=2000, pattern=content.URL_PATTERN,
+        description="an http or https URL",
+    )
+    doi: str = Field(  # type: ignore[assignment]
+        default=None, max_length=200, pattern=content.DOI_PATTERN,
+        description="a DOI such as 10.1000/xyz123",
+    )
+    pmid: str = Field(  # type: ignore[assignment]
+        default=None, max_length=12, pattern=r"^[0-9]{1,9}$", description="a PubMed id"
+    )
+
+
+class Generator(content.Generator):
+    """Provenance of a machine-written draft: which pipeline (and model, version). White
+    space around each is trimmed when stored."""
+
+    model_config = ConfigDict(str_strip_whitespace=False)
+
+    name: str = Field(min_length=1, max_length=200, pattern=NOT_BLANK)
+    model: str | None = Field(default=None, max_length=200, pattern=NO_NUL)
+    version: str | None = Field(default=None, max_length=100, pattern=NO_NUL)
+
+
 
 
 class ArticleCreate(_In):
     """A new draft. ``generator`` records which pipeline and model wrote it."""
 
-    title: Annotated[Text, Field(min_length=1, max_length=MAX_TITLE)]
-    body: Annotated[Text, Field(max_length=MAX_BODY)]
+    title: Annotated[Text, Field(min_length=1, max_length=MAX_TITLE)] = Field(
+        description="Stored with each run of white space made one space (none at either "
+        "end) and in Unicode NFC."
+    )
+    body: Annotated[Text, Field(max_length=MAX_BODY)] = Field(
+        description="Markdown; cite references as [1], [2]. Stored as sent, except that CRLF "
+        "line ends become LF and the text is put in Unicode NFC: nothing is trimmed or "
+        "appended. The revision's content_hash is the SHA-256 of the canonical JSON "
+        '{"body":…,"references":[…],"title":…} of the stored text (README, "Content hash").'
+    )
     references: list[Reference] = Field(default_factory=list, max_length=MAX_REFERENCES)
     generator: Generator | None = None
 
@@ -78,46 +240,87 @@ class ActionRequest(_In):
 
 class ArticleQuery(_In):
     state: State | None = None
-    cursor: Annotated[Text, Field(max_length=200)] | None = None
-    limit: int = Field(default=50, ge=1, le=MAX_PAGE)
+    cursor: _cursor("articles")  # type: ignore[valid-type]
+    limit: QueryInt = Field(default=50, ge=1, le=MAX_PAGE)
 
 
-class PageQuery(_In):
-    cursor: Annotated[Text, Field(max_length=200)] | None = None
-    limit: int = Field(default=50, ge=1, le=MAX_PAGE)
+class _Page(_In):
+    limit: QueryInt = Field(default=50, ge=1, le=MAX_PAGE)
 
 
-class AuditQuery(PageQuery):
-    actor: int | None = Field(
-        default=None, ge=1, le=2_147_483_647, description="user id of the actor"
+class HistoryQuery(_Page):
+    cursor: _cursor("history")  # type: ignore[valid-type]
+
+
+class RevisionQuery(_Page):
+    cursor: _cursor("revisions")  # type: ignore[valid-type]
+
+
+class TokenQuery(_Page):
+    cursor: _cursor("tokens")  # type: ignore[valid-type]
+
+
+class WebhookQuery(_Page):
+    cursor: _cursor("webhooks")  # type: ignore[valid-type]
+
+
+class DeliveryQuery(_Page):
+    cursor: _cursor("deliveries")  # type: ignore[valid-type]
+
+
+class AuditQuery(_Page):
+    cursor: _cursor("audit")  # type: ignore[valid-type]
+    actor: Annotated[int, Field(ge=1, le=2_147_483_647), BeforeValidator(_decimal)] | None = Field(
+        default=None, description="user id of the actor"
     )
     action: Annotated[Text, Field(max_length=64)] | None = None
     since: UtcTime | None = Field(default=None, description="events at or after (ISO 8601)")
     until: UtcTime | None = Field(default=None, description="events before (ISO 8601)")
 
 
+WEBHOOK_URL = Annotated[
+    str,
+    Field(
+        strict=True,
+        min_length=1,
+        max_length=2000,
+        pattern=content.URL_PATTERN,
+        description="an http or https URL the server may reach (see egress in DEPLOYMENT.md)",
+    ),
+    AfterValidator(_plain_text),
+]
+WEBHOOK_SECRET = Annotated[
+    str,
+    Field(
+        strict=True,
+        pattern=WEBHOOK_SECRET_PATTERN,
+        description="whsec_ followed by base64 (Standard Webhooks): the key is the decoded "
+        "bytes, at least 24 of them",
+    ),
+    AfterValidator(_plain_text),
+]
+
+
 class WebhookCreate(_In):
-    url: Annotated[Text, Field(min_length=1, max_length=2000)]
-    events: list[Literal[WEBHOOK_EVENT_CHOICES]] = Field(  # type: ignore[valid-type]
-        min_length=1
-    )
+    url: WEBHOOK_URL
+    events: list[WebhookEvent] = Field(min_length=1)
     description: Annotated[Text, Field(max_length=200)] | None = None
-    secret: Annotated[Text, Field(min_length=16, max_length=200)] | None = None
+    secret: WEBHOOK_SECRET | None = Field(
+        default=None, description="the signing secret; generated when left out"
+    )
 
 
 class WebhookUpdate(_In):
-    url: Annotated[Text, Field(min_length=1, max_length=2000)] | None = None
-    events: list[Literal[WEBHOOK_EVENT_CHOICES]] | None = Field(  # type: ignore[valid-type]
-        default=None, min_length=1
-    )
+    url: WEBHOOK_URL | None = None
+    events: list[WebhookEvent] | None = Field(default=None, min_length=1)
     active: StrictBool | None = None
 
 
 class SecretRoll(_In):
-    secret: Annotated[Text, Field(min_length=16, max_length=200)] | None = Field(
+    secret: WEBHOOK_SECRET | None = Field(
         default=None, description="the new signing secret; generated when left out"
     )
-    grace_hours: StrictInt = Field(
+    grace_hours: JsonInt = Field(
         default=24,
         ge=0,
         le=168,
@@ -130,17 +333,81 @@ class TokenCreate(_In):
     name: Annotated[Text, Field(max_length=100)] | None = None
 
 
+EmailSettings = create_model(
+    "EmailSettings",
+    __base__=_In,
+    __doc__="Kinds of e-mail to turn on (true) or off (false); kinds left out keep their "
+    "setting.",
+    **{kind: (StrictBool, None) for kind in EMAIL_KINDS},  # type: ignore[call-overload]
+)
+
+
 class NotificationSettings(_In):
-    email: dict[Annotated[Text, Field(max_length=64)], StrictBool]
+    email: EmailSettings  # type: ignore[valid-type]
 
 
 # --- responses --------------------------------------------------------------------------
+# Every field is typed (timestamps are ``date-time``, closed sets are enums) so that a
+# generated client parses an answer into its own types. Each class name is its component
+# name in the document (``naming``): keep them unique.
+
+ErrorCode = Literal[ERROR_CODES]  # type: ignore[valid-type]
+Action = Literal[USER_ACTIONS]  # type: ignore[valid-type]
+RoleName = Literal[ROLE_NAMES]  # type: ignore[valid-type]
+
+
+class Problem(BaseModel):
+    """One reason a workflow guard refused an action."""
+
+    model_config = ConfigDict(extra="allow")
+
+    code: ErrorCode
+    message: str
+
+
+class ErrorDetails(BaseModel):
+    """What a program needs to act on an error; which keys appear depends on ``code``.
+    Keys not listed here may be added (additional properties)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    fields: dict[str, str] | None = Field(
+        default=None, description="each refused input (a body path, query argument or header) "
+        "and what is wrong with it"
+    )
+    current_version: int | None = Field(
+        default=None, description="409 conflict: the article's version now (retry with it)"
+    )
+    expected_version: int | None = None
+    state: str | None = Field(default=None, description="the article's state now")
+    allowed_actions: list[str] | None = Field(
+        default=None, description="the actions the token's user may take now"
+    )
+    actions: list[str] | None = None
+    action: str | None = None
+    changes: list[dict[str, Any]] | None = Field(
+        default=None, description="409 conflict: what changed the article since that version"
+    )
+    problems: list[Problem] | None = Field(
+        default=None, description="guard_failed and its codes: every guard that refused"
+    )
+    allowed_methods: list[str] | None = Field(default=None, description="405: also in Allow")
+    roles: list[str] | None = None
+    role: str | None = None
+    rule: str | None = None
+    article_id: int | None = None
+    limit: int | str | None = Field(
+        default=None, description="413: the body limit in bytes; 429: the rate limit broken"
+    )
+    policy: str | None = Field(default=None, description="429: token or address")
+    retry_after: int | None = Field(default=None, description="429: seconds, as Retry-After")
+    locked_until: datetime | None = None
 
 
 class ErrorDetail(BaseModel):
-    code: str
+    code: ErrorCode
     message: str
-    details: dict[str, Any]
+    details: ErrorDetails
 
 
 class ErrorResponse(BaseModel):
@@ -159,9 +426,26 @@ class RevisionRef(BaseModel):
 
 class Approval(BaseModel):
     reviewer: str
-    signed_at: str
+    signed_at: datetime
     content_hash: str
     meaning: str
+
+
+class ReferenceOut(BaseModel):
+    """A cited source as stored: a title and at least one of url, doi, pmid."""
+
+    title: str
+    url: str | None = None
+    doi: str | None = None
+    pmid: str | None = None
+
+
+class GeneratorOut(BaseModel):
+    """Which pipeline and model wrote a revision."""
+
+    name: str
+    model: str | None = None
+    version: str | None = None
 
 
 class Content(BaseModel):
@@ -171,8 +455,8 @@ class Content(BaseModel):
     content_hash: str
     title: str
     body: str
-    references: list[dict[str, Any]]
-    generator: dict[str, Any] | None
+    references: list[ReferenceOut]
+    generator: GeneratorOut | None
 
 
 class Article(BaseModel):
@@ -184,11 +468,11 @@ class Article(BaseModel):
     author: Person
     current_revision: RevisionRef | None
     approved_revision: RevisionRef | None
-    created_at: str
-    updated_at: str
-    review_due: str | None
+    created_at: datetime
+    updated_at: datetime
+    review_due: datetime | None
     approvals: list[Approval] = []
-    allowed_actions: list[str]
+    allowed_actions: list[Action]
     content: Content | None = None
 
 
@@ -201,7 +485,7 @@ class ArticleSummary(BaseModel):
     author: Person
     current_revision: RevisionRef | None
     approved_revision: RevisionRef | None
-    updated_at: str
+    updated_at: datetime
 
 
 class ArticleList(BaseModel):
@@ -210,17 +494,18 @@ class ArticleList(BaseModel):
 
 
 class ActionResponse(BaseModel):
-    action: Literal[USER_ACTIONS]  # type: ignore[valid-type]
+    action: Action
     from_state: State
     to_state: State
     article: Article
 
 
 class Event(BaseModel):
-    """One audit event, the same shape as ``review-flow audit export``."""
+    """One audit event, the same shape as ``review-flow audit export``. States and
+    actions are text: the log keeps what was true when the event was written."""
 
     seq: int
-    at: str
+    at: datetime
     actor: str
     actor_id: int | None
     action: str
@@ -251,10 +536,10 @@ class RevisionOut(BaseModel):
     content_hash: str
     title: str
     body: str
-    references: list[dict[str, Any]]
-    generator: dict[str, Any] | None
+    references: list[ReferenceOut]
+    generator: GeneratorOut | None
     author: Person
-    created_at: str
+    created_at: datetime
 
 
 class RevisionList(BaseModel):
@@ -266,11 +551,11 @@ class Webhook(BaseModel):
     id: int
     url: str
     description: str | None
-    events: list[str]
+    events: list[WebhookEvent]
     active: bool
-    created_at: str
+    created_at: datetime
     secret: str | None = Field(default=None, description="only in the answer that creates it")
-    previous_secret_signs_until: str | None = Field(
+    previous_secret_signs_until: datetime | None = Field(
         default=None,
         description="while a rolled secret's grace period lasts, when it ends: deliveries "
         "carry its signature beside the new one until then",
@@ -284,7 +569,7 @@ class WebhookList(BaseModel):
 
 class DeliveryAttempt(BaseModel):
     attempt: int
-    at: str
+    at: datetime
     ok: bool
     status_code: int | None
     response: str | None
@@ -297,8 +582,8 @@ class Delivery(BaseModel):
     event: str
     status: Literal["pending", "sent", "dead", "cancelled"]
     attempts: list[DeliveryAttempt]
-    created_at: str
-    sent_at: str | None
+    created_at: datetime
+    sent_at: datetime | None
     last_error: str | None
 
 
@@ -316,9 +601,9 @@ class Token(BaseModel):
     name: str
     prefix: str
     user: Person
-    created_at: str
-    last_used_at: str | None
-    revoked_at: str | None
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
     token: str | None = Field(default=None, description="the secret; only when created")
 
 
@@ -327,17 +612,21 @@ class TokenList(BaseModel):
     next_cursor: str | None
 
 
+EmailSettingsOut = create_model(
+    "EmailSettingsOut",
+    __doc__="Each kind of e-mail: true when the person receives it.",
+    **{kind: (bool, ...) for kind in EMAIL_KINDS},  # type: ignore[call-overload]
+)
+
+
+class NotificationSettingsOut(BaseModel):
+    email: EmailSettingsOut  # type: ignore[valid-type]
+
+
 class Me(BaseModel):
     id: int
     name: str
     email: str
-    roles: list[str]
+    roles: list[RoleName]
     via_token: bool
     notifications: NotificationSettingsOut
-
-
-class NotificationSettingsOut(BaseModel):
-    email: dict[str, bool]
-
-
-Me.model_rebuild()

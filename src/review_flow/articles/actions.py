@@ -128,6 +128,7 @@ def perform_action(
                 current_revision=revision.summary(),
                 expected_content_hash=expected_content_hash,
             )
+        signing.check_signer_credentials(actor, policy)
         signing.check_signer_password(session, actor, action, article.id, revision, password)
 
     now = utcnow()

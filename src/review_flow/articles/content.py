@@ -19,8 +19,15 @@ MAX_TITLE = 300
 MAX_BODY = 200_000
 MAX_REFERENCES = 500
 
-_DOI = re.compile(r"^10\.\d{4,9}/\S+$")
-_PMID = re.compile(r"^\d{1,9}$")
+# A character that is not white space, spelled out: Python's, Rust's and ECMAScript's \s
+# differ (\x1c-\x1f, \x85, \ufeff), and these patterns are also the API document's.
+SPACE_CHARS = r"\x00-\x20\x7f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+NOT_SPACE = f"[^{SPACE_CHARS}]"
+URL_PATTERN = f"^[Hh][Tt][Tt][Pp][Ss]?://[^{SPACE_CHARS}/$.?#]{NOT_SPACE}*$"
+DOI_PATTERN = rf"^10\.[0-9]{{4,9}}/{NOT_SPACE}+$"
+_DOI = re.compile(DOI_PATTERN)
+_URL = re.compile(URL_PATTERN)
+_PMID = re.compile(r"^[0-9]{1,9}$")
 # [2], [1, 3], [2-4] / [2\u20134]; not a Markdown link text "[2](...)" nor a footnote "[^2]".
 _CITATION = re.compile(r"(?<![\\!])\[(\d+(?:\s*[,\u2013-]\s*\d+)*)\](?!\()")
 
@@ -50,21 +57,21 @@ class Reference(BaseModel):
     @field_validator("url")
     @classmethod
     def _url(cls, v: str | None) -> str | None:
-        if v and not re.match(r"^https?://[^\s/$.?#][^\s]*$", v, re.IGNORECASE):
+        if v and not _URL.fullmatch(v):
             raise ValueError("must be an http(s) URL")
         return v or None
 
     @field_validator("doi")
     @classmethod
     def _doi(cls, v: str | None) -> str | None:
-        if v and not _DOI.match(v):
+        if v and not _DOI.fullmatch(v):
             raise ValueError("must look like 10.1234/abc")
         return v or None
 
     @field_validator("pmid")
     @classmethod
     def _pmid(cls, v: str | None) -> str | None:
-        if v and not _PMID.match(v):
+        if v and not _PMID.fullmatch(v):
             raise ValueError("must be digits only")
         return v or None
 
@@ -165,9 +172,11 @@ def clean_title(title: Any) -> str:
 def clean_body(body: Any) -> str:
     if not isinstance(body, str):
         raise ValidationFailed("body: must be text", fields={"body": "must be text"})
-    body = unicodedata.normalize("NFC", body.replace("\r\n", "\n")).rstrip() + (
-        "\n" if body.strip() else ""
-    )
+    # Only what is the same text either way: CRLF line ends (a browser's textarea sends
+    # them) and the Unicode form (NFC). Nothing is trimmed or appended, so a pipeline's
+    # hash of the body it sent, line ends LF and in NFC, is the revision's content hash
+    # (before, trailing white space was cut and a newline appended).
+    body = unicodedata.normalize("NFC", body.replace("\r\n", "\n"))
     if len(body) > MAX_BODY:
         raise ValidationFailed(
             f"body: at most {MAX_BODY} characters",

@@ -10,7 +10,12 @@ AUDIT_ACTIONS: dict[str, str] = {
     "article.edit": "A new revision of an article was saved.",
     "comment.add": "A comment was added to an article.",
     "user.create": "A user account was created.",
-    "user.update": "A user account's roles or details changed.",
+    "user.update": "A user account's roles or details changed (each field old → new).",
+    "user.invite": "A one-time invitation link was e-mailed to a person (earlier open "
+    "links of theirs stopped working).",
+    "user.invitation_accept": "A person chose their password through their invitation link.",
+    "auth.password_change_failed": "A person's own password change was refused: the current "
+    "password was wrong, or changes were locked after too many wrong ones.",
     "policy.update": "A new version of the review policy was put in force.",
     "auth.sign_in": "A person signed in.",
     "auth.sign_in_failed": "A sign-in attempt failed.",

@@ -17,9 +17,11 @@ from review_flow.domain_events import (
     ArticleCreated,
     ArticleEdited,
     CommentAdded,
+    PersonInvited,
     PolicyChanged,
+    RosterChanged,
 )
-from review_flow.notifications import hooks
+from review_flow.notifications import account_mail, board, hooks
 
 
 def dispatch(session: Session, events: Sequence[Any]) -> None:
@@ -33,6 +35,10 @@ def dispatch(session: Session, events: Sequence[Any]) -> None:
             hooks.article_created(session, ev)
         elif isinstance(ev, PolicyChanged):
             hooks.policy_changed(session, ev)
+        elif isinstance(ev, RosterChanged):
+            board.roster_changed(session, ev)
+        elif isinstance(ev, PersonInvited):
+            account_mail.queue_invitation(session, ev)
         elif isinstance(ev, CommentAdded):
             pass  # comments notify nobody (the author sees them on the article's page)
         else:

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from review_flow.db import Database
 from review_flow.notifications.models import Webhook
+from review_flow.notifications.secret_box import KeyMissing
 from review_flow.notifications.webhooks import WebhookConfig
 from review_flow.outbox.models import OutboxAttempt, OutboxMessage
 from review_flow.outbox.transports import (
@@ -133,11 +134,17 @@ class Deliverer:
         self.settings = settings or DeliverySettings()
         self.clock = clock
         self.transports: Mapping[str, Transport] = transports or {
-            "email": SmtpTransport(self.settings.smtp),
+            "email": SmtpTransport(self.settings.smtp, open_sealed=self._open_sealed),
             "webhook": WebhookTransport(self.settings.webhooks, self.settings.webhook_timeout_s),
         }
         # Test seam: called inside the claim transaction, rows selected but not yet taken.
         self.on_claim_selected = on_claim_selected
+
+    def _open_sealed(self, sealed: str) -> str:
+        """Open a sealed payload value (an invitation's link) with the configured keys."""
+        if self.settings.webhooks is None:
+            raise KeyMissing("no key configuration given to the deliverer")
+        return self.settings.webhooks.box.open(sealed)
 
     # --- claiming -------------------------------------------------------------------
 

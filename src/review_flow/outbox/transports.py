@@ -10,6 +10,7 @@ import json
 import smtplib
 import ssl
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate
@@ -17,6 +18,7 @@ from typing import Any, Protocol
 
 import requests
 
+from review_flow.errors import ConfigurationError
 from review_flow.notifications import webhooks
 from review_flow.notifications.egress import (
     Deadline,
@@ -88,11 +90,14 @@ class SmtpSettings:
 class SmtpTransport:
     """One SMTP session per message: simple, and a broken connection never poisons others."""
 
-    def __init__(self, settings: SmtpSettings) -> None:
+    def __init__(self, settings: SmtpSettings,
+                 open_sealed: Callable[[str], str] | None = None) -> None:
         self.settings = settings
+        # Opens a sealed value of a payload (an invitation's link) with the configured keys.
+        self.open_sealed = open_sealed
 
     def build(self, item: Claimed) -> EmailMessage:
-        subject, text = render(item.payload, self.settings.base_url)
+        subject, text = render(item.payload, self.settings.base_url, self.open_sealed)
         msg = EmailMessage()
         msg["From"] = self.settings.mail_from
         msg["To"] = formataddr((item.payload.get("to_name") or "", item.recipient))
@@ -143,7 +148,8 @@ class SmtpTransport:
                 error=f"SMTP {exc.smtp_code}",
                 permanent=permanent,
             )
-        except (smtplib.SMTPException, OSError) as exc:
+        except (smtplib.SMTPException, OSError, ConfigurationError) as exc:
+            # A key missing for a sealed link is retried: the operator may configure it.
             return Outcome(False, error=_clip(f"{type(exc).__name__}: {exc}"))
         if refused:
             return Outcome(False, error=f"recipient refused: {refused}", permanent=True)

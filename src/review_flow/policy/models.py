@@ -44,6 +44,9 @@ class PolicySettings(BaseModel):
     reminder_days_before: int = Field(default=2, ge=0, le=30)
     escalate_days_after: int = Field(default=3, ge=0, le=60)
     invitation_expiry_days: int = Field(default=14, ge=1, le=180)
+    # Board members sign only while an admin's check of their credentials holds. A lapsed
+    # verification always stops signing; with this on, never having been verified does too.
+    require_verified_credentials: bool = False
 
     @field_validator("required_specialties")
     @classmethod

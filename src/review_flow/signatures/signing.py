@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 from review_flow.actor import Actor
 from review_flow.articles.models import Revision
 from review_flow.errors import SignatureLocked, SignatureRefused
-from review_flow.signatures import attempts
+from review_flow.policy.models import PolicySettings
+from review_flow.signatures import attempts, credentials
 from review_flow.signatures.models import Decision
 from review_flow.timeutil import utcnow
 from review_flow.users.passwords import verify_password
@@ -19,6 +20,15 @@ from review_flow.users.passwords import verify_password
 def _wait_text(delta: timedelta) -> str:
     minutes = max(1, -(-int(delta.total_seconds()) // 60))
     return f"{minutes} minute{'s' if minutes != 1 else ''}"
+
+
+def check_signer_credentials(actor: Actor, policy: PolicySettings) -> None:
+    """Refuse a signer whose credentials' verification lapsed (or, when the policy asks
+    for it, was never made): ``signatures/credentials.py``. Checked before the password,
+    which it does not count against."""
+    refusal = credentials.signing_refusal(actor.user, policy, utcnow().date())
+    if refusal is not None:
+        raise refusal
 
 
 def check_signer_password(session: Session, actor: Actor, action: str, article_id: int,

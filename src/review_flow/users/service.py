@@ -13,14 +13,15 @@ from sqlalchemy.orm import Session, selectinload
 
 from review_flow.audit import log as audit
 from review_flow.audit.log import RequestContext
-from review_flow.errors import NotFound, ValidationFailed
+from review_flow.errors import NotFound, PermissionDenied, ValidationFailed
+from review_flow.notifications import board
 from review_flow.timeutil import utcnow
 from review_flow.users import sessions
 from review_flow.users.models import User, UserRole
 from review_flow.users.passwords import MIN_PASSWORD_LENGTH, hash_password, verify_password
-from review_flow.users.roles import ROLE_NAMES
+from review_flow.users.roles import ROLE_NAMES, Role
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 def with_roles() -> Any:
@@ -52,7 +53,7 @@ def add_user(
     context: RequestContext | None = None,
 ) -> User:
     email = email.strip()
-    if not _EMAIL.match(email):
+    if not EMAIL_PATTERN.match(email):
         raise ValidationFailed(
             f"email: {email!r} is not an e-mail address", fields={"email": "invalid"}
         )
@@ -90,6 +91,8 @@ def add_user(
     )
     session.add(user)
     session.flush()
+    if Role.REVIEWER in roles:
+        board.record_change(session, created_by, user.id)
     audit.record(
         session,
         **audit.actor_of(created_by),
@@ -130,7 +133,8 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
     return user if verify_password(user.password_hash, password) else None
 
 
-def _check_password(password: str | None) -> str:
+def check_new_password(password: str | None) -> str:
+    """A password a person may choose; the refusal names the rule."""
     if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
         raise ValidationFailed(
             f"password: at least {MIN_PASSWORD_LENGTH} characters",
@@ -153,7 +157,7 @@ def set_password(
 ) -> int:
     """A new password; every other session of the person ends (``keep_session_id``: the
     browser that made the change stays signed in). Returns how many sessions ended."""
-    user.password_hash = hash_password(_check_password(password))
+    user.password_hash = hash_password(check_new_password(password))
     ended = sessions.revoke_all(session, user.id, utcnow(), keep_id=keep_session_id)
     if keep_session_id is not None:  # that browser began under the old password
         sessions.retag(session, keep_session_id, user)
@@ -177,9 +181,13 @@ def set_active(
     changed_by: User | None = None,
     context: RequestContext | None = None,
 ) -> int:
-    """Deactivate (ending every session) or activate an account; sessions ended."""
+    """Deactivate (ending every session) or activate an account; sessions ended.
+    Nobody deactivates themselves: the last admin could lock the site out."""
     if user.active == active:
         return 0
+    if not active and changed_by is not None and changed_by.id == user.id:
+        raise PermissionDenied("You cannot deactivate your own account; another admin can.",
+                               code="self_lockout")
     user.active = active
     ended = 0 if active else sessions.revoke_all(session, user.id, utcnow())
     audit.record(
@@ -189,8 +197,11 @@ def set_active(
         object_type="user",
         object_id=user.id,
         context=context,
-        data={"email": user.email, "sessions_ended": ended},
+        data={"email": user.email, "sessions_ended": ended,
+              "changes": {"active": {"old": not active, "new": active}}},
     )
+    if Role.REVIEWER in user.roles:
+        board.record_change(session, changed_by, user.id)
     return ended
 
 

@@ -23,7 +23,7 @@ SECURITY_HEADERS = {
 }
 
 WEB_BLUEPRINTS = ("assets", "public", "auth", "authoring", "review", "audit", "admin",
-                  "account", "rounds")
+                  "account", "people", "invitations", "rounds")
 
 
 def truthy(value: Any) -> bool:
@@ -66,6 +66,8 @@ def init_app(app: Flask) -> None:
         auth,
         authoring,
         errors,
+        invitations,
+        people,
         public,
         review,
         rounds,
@@ -82,6 +84,10 @@ def init_app(app: Flask) -> None:
     from review_flow.web.templating import register_template_helpers
 
     configure(app)
+    from review_flow.users.invitations import lifetime_from_days
+
+    # A malformed REVIEW_FLOW_INVITATION_DAYS stops start-up here, naming the setting.
+    app.extensions[people.LIFETIME_KEY] = lifetime_from_days(app.config.get("INVITATION_DAYS"))
     app.url_map.converters["id"] = IdConverter
     csrf = CSRFProtect(app)
     login = LoginManager(app)
@@ -91,7 +97,7 @@ def init_app(app: Flask) -> None:
 
     assets = Blueprint("assets", __name__, static_folder="static", static_url_path="/assets")
     for blueprint in (assets, public.bp, auth.bp, authoring.bp, review.bp, audit_log.bp,
-                      admin.bp, account.bp, rounds.bp):
+                      admin.bp, account.bp, people.bp, invitations.bp, rounds.bp):
         app.register_blueprint(blueprint)
     install(app)  # one unit of work per request, committed when a write's view succeeds
 

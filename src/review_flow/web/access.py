@@ -48,7 +48,7 @@ def can_read_audit_log(user: Principal) -> bool:
 
 
 def can_administer(user: Principal) -> bool:
-    """Users, roles, API tokens and webhooks."""
+    """People (roles, credentials, invitations), API tokens and webhooks."""
     return user.is_authenticated and Role.ADMIN in user.roles
 
 
@@ -122,6 +122,18 @@ ROUTE_RULES: dict[str, Rule] = {
     "admin.webhook_deliveries": ADMIN,
     "admin.redrive_webhook": ADMIN,
     "admin.roll_webhook_secret": ADMIN,
+    "people.people_page": ADMIN,
+    "people.add_person": ADMIN,
+    "people.person": ADMIN,
+    "people.save_person": ADMIN,
+    "people.invite": ADMIN,
+    "people.activate": ADMIN,
+    "people.deactivate": ADMIN,
+    # The token in the address is the credential: the invited person has no password yet.
+    "invitations.accept": PUBLIC,
+    "invitations.choose_password": PUBLIC,
+    "account.password": SIGNED_IN,
+    "account.change_password": SIGNED_IN,
     "account.notifications": SIGNED_IN,
     "account.save_notifications": SIGNED_IN,
     "account.security": SIGNED_IN,

@@ -13,6 +13,7 @@ from review_flow.audit import log as audit
 from review_flow.timeutil import utcnow
 from review_flow.users import service as users
 from review_flow.users import sessions
+from review_flow.users.models import User
 from review_flow.web import access, throttle
 from review_flow.web.context import WebUser, db_session, request_context
 from review_flow.web.forms import PlainForm, SignInForm
@@ -47,7 +48,8 @@ def home_for(user: access.Principal) -> str:
     return "/"
 
 
-def _policy() -> throttle.ThrottlePolicy:
+def throttle_policy() -> throttle.ThrottlePolicy:
+    """The sign-in throttle's limits (the own-password page counts against them too)."""
     cfg = current_app.config
     default = throttle.ThrottlePolicy()
     return throttle.ThrottlePolicy(
@@ -58,7 +60,7 @@ def _policy() -> throttle.ThrottlePolicy:
     )
 
 
-def _minutes(seconds: float) -> int:
+def wait_minutes(seconds: float) -> int:
     return max(1, int(seconds // 60) + (1 if seconds % 60 else 0))
 
 
@@ -83,39 +85,49 @@ def sign_in() -> ResponseReturnValue:
         audit.record(session_db, actor_id=None, actor_name=email or "(blank)",
                      action="auth.sign_in_failed", object_type="user", context=ctx,
                      data={"email": email, "reason": "locked"})
-        wait = _minutes((locked - now).total_seconds())
+        wait = wait_minutes((locked - now).total_seconds())
         msg = (f"Too many failed sign-in attempts. Try again in {wait} minute"
                f"{'s' if wait != 1 else ''}.")
         return render_template("auth/sign_in.html", form=form, error=msg), 429
     user = users.authenticate(session_db, email, password) if email and password else None
     if user is None:
-        lock = throttle.record_failure(session_db, keys, now, _policy())
+        lock = throttle.record_failure(session_db, keys, now, throttle_policy())
         audit.record(session_db, actor_id=None, actor_name=email or "(blank)",
                      action="auth.sign_in_failed", object_type="user", context=ctx,
                      data={"email": email, "reason": "locked_now" if lock else "bad_credentials"})
         msg = "The email or password is not correct."
         status = 401
         if lock is not None:
-            wait = _minutes((lock - now).total_seconds())
+            wait = wait_minutes((lock - now).total_seconds())
             msg += f" Too many failed attempts: sign-in is locked for {wait} minutes."
             status = 429
         return render_template("auth/sign_in.html", form=form, error=msg), status
     throttle.clear(session_db, keys[0])
+    web_user = begin_browser_session(user, remember=bool(form.remember.data))
+    flash(f"Signed in as {user.name}.", "success")
+    return redirect(safe_next(form.next.data, home_for(web_user)), 303)
+
+
+def begin_browser_session(user: User, *, remember: bool, via: str | None = None) -> WebUser:
+    """Sign ``user`` in in this browser: a new server-side session (this browser's earlier
+    one ends), its audit event, and fresh cookies. ``via`` names another way in than the
+    sign-in form (an invitation)."""
+    session_db = db_session()
+    now = utcnow()
+    ctx = request_context()
     if current_user.is_authenticated:  # signing in again in this browser: the old one ends
         sessions.revoke(session_db, current_user.session_id, now)
-    remember = bool(form.remember.data)
     token, row = sessions.start(
         session_db, user, now=now, remember=remember, user_agent=request.user_agent.string,
         client_addr=ctx.client_addr,
         lifetime=current_app.config["REMEMBER_COOKIE_DURATION"] if remember else None)
     audit.record(session_db, actor_id=user.id, actor_name=user.name, action="auth.sign_in",
                  object_type="user", object_id=user.id, context=ctx,
-                 data={"remember": remember, "session": row.id})
+                 data={"remember": remember, "session": row.id, **({"via": via} if via else {})})
     session.clear()  # a fresh session: no fixation of a cookie set before signing in
     web_user = WebUser.of(user, session_id=row.id, token=token)
     login_user(web_user, remember=remember)
-    flash(f"Signed in as {user.name}.", "success")
-    return redirect(safe_next(form.next.data, home_for(web_user)), 303)
+    return web_user
 
 
 def end_browser_session() -> None:

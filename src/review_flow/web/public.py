@@ -35,6 +35,7 @@ from review_flow.articles import search
 from review_flow.articles.rendering import render_revision
 from review_flow.errors import ValidationFailed
 from review_flow.policy import service as policy_service
+from review_flow.timeutil import utcnow
 from review_flow.web import keyset, read_models, truthy
 from review_flow.web.context import db_session
 from review_flow.web.transparency import transparency
@@ -246,7 +247,9 @@ def editorial_policy() -> ResponseReturnValue:
     version, policy = policy_service.active_policy(session)
     return render_template(
         "public/editorial_policy.html", policy=policy, policy_version=version,
-        board=read_models.board_members(session), mermaid=diagram.mermaid(),
+        board=read_models.board_members(
+            session, verified_on=utcnow().date() if policy.require_verified_credentials else None),
+        mermaid=diagram.mermaid(),
         actions=[a for a in ACTIONS if not a.internal], states=STATES,
         workflow_version=WORKFLOW_VERSION, disclaimer=DISCLAIMER,
     )

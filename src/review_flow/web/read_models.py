@@ -8,7 +8,7 @@ policy. They decide nothing about the workflow; the one public-visibility rule h
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import cache
 from typing import Any
 
@@ -428,13 +428,17 @@ class BoardMember:
     specialties: list[str]
 
 
-def board_members(session: Session) -> list[BoardMember]:
+def board_members(session: Session, *, verified_on: date | None = None) -> list[BoardMember]:
+    """Active reviewers by name; with ``verified_on``, only those whose credentials are
+    verified through that day (the policy requires verification)."""
     stmt = (
         select(User.name, User.credentials, User.specialties)
         .join(UserRole, and_(UserRole.user_id == User.id, UserRole.role == Role.REVIEWER.value))
         .where(User.active.is_(True))
         .order_by(User.name)
     )
+    if verified_on is not None:
+        stmt = stmt.where(User.credentials_verified_until >= verified_on)
     return [BoardMember(r.name, r.credentials, list(r.specialties or []))
             for r in session.execute(stmt)]
 

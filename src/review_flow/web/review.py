@@ -30,7 +30,7 @@ from review_flow.errors import (
 )
 from review_flow.policy import service as policy_service
 from review_flow.rounds import acting as round_acting
-from review_flow.signatures import attempts
+from review_flow.signatures import attempts, credentials
 from review_flow.timeutil import utcnow
 from review_flow.web import access, keyset, read_models
 from review_flow.web.auth import safe_next
@@ -180,6 +180,9 @@ def _sign_page(art: Article, action: str, form: SignForm, *, status: int = 200,
     session = db_session()
     policy = round_acting.policy_for(session, art.id)
     spec = ACTIONS_BY_NAME[action]
+    if error is None:  # say it before the password is typed, not only after
+        refusal = credentials.signing_refusal(current_actor().user, policy, utcnow().date())
+        error = refusal.message if refusal is not None else None
     return render_template(
         "review/sign.html", article=art, rev=art.current_revision, spec=spec, form=form,
         policy=policy, error=error, signer=current_user, now=utcnow(),
