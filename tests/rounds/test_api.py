@@ -41,7 +41,7 @@ def test_assign_answer_and_cancel_through_the_api(api_as, board, submitted):
     ("editor", {"reviewer": "author@example.org"}, 422, "not_a_reviewer",
      "Alex Author is not a board member (no reviewer role) and cannot be assigned."),
     ("editor", {"reviewer": "reed@example.org", "review_due": "2020-01-01"}, 422,
-     "validation_failed", "due: 2020-01-01 is in the past"),
+     "due_in_past", "due: 2020-01-01 is in the past"),
 ])
 def test_assignment_refusals(api_as, board, submitted, snapshot, who, json, status, code,
                              message):

@@ -85,7 +85,7 @@ def test_due_overrides_the_review_due_date(db, board, submitted):
          "Alex Author is not a board member (no reviewer role) and cannot be assigned."),
         ("editor", "gone@example.org", None, ValidationFailed, "reviewer_inactive",
          "Dr. Gone is deactivated and cannot be assigned."),
-        ("editor", "reed@example.org", date(2020, 1, 1), ValidationFailed, "validation_failed",
+        ("editor", "reed@example.org", date(2020, 1, 1), ValidationFailed, "due_in_past",
          "due: 2020-01-01 is in the past"),
     ],
 )

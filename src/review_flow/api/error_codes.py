@@ -29,6 +29,7 @@ ERROR_CODES: tuple[str, ...] = (
     "credentials_unverified",
     "csrf",
     "dangling_citation",
+    "due_in_past",
     "error",
     "forbidden",
     "guard_failed",

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, RootModel
 from sqlalchemy.orm import Session
 
 from review_flow.actor import Actor
@@ -34,11 +34,24 @@ class AssignmentCreate(_In):
     review_due: date | None = None
 
 
-class AssignmentAnswer(_In):
-    """The assigned member's answer; declining needs a ``comment`` saying why."""
+class AcceptAnswer(_In):
+    """Accept the assignment (a comment is optional)."""
 
-    answer: Literal["accept", "decline"]
+    answer: Literal["accept"]
     comment: Annotated[Text, Field(max_length=assignments.MAX_REASON)] | None = None
+
+
+class DeclineAnswer(_In):
+    """Decline the assignment, saying why."""
+
+    answer: Literal["decline"]
+    comment: Annotated[Text, Field(min_length=1, max_length=assignments.MAX_REASON,
+                                   pattern=r"[^\s\x1c-\x1f\x85]")]
+
+
+class AssignmentAnswer(RootModel[Annotated[AcceptAnswer | DeclineAnswer,
+                                           Field(discriminator="answer")]]):
+    """The assigned member's answer: accept, or decline with a reason."""
 
 
 class AssignmentCancel(_In):
@@ -100,7 +113,8 @@ def answer_assignment(article_id: int, assignment_id: int, json: AssignmentAnswe
     body = json
 
     def work(session: Session, actor: Actor) -> idempotency.Stored:
-        a = assignments.respond(session, actor, article_id, body.answer, comment=body.comment)
+        given = body.root
+        a = assignments.respond(session, actor, article_id, given.answer, comment=given.comment)
         if a.id != assignment_id:
             raise NotFound(
                 f"Assignment {assignment_id} is not yours to answer on article {article_id}.",

@@ -89,7 +89,8 @@ def due_dates(
     if review_due is not None:
         if review_due < now.date():
             raise ValidationFailed(
-                f"due: {review_due.isoformat()} is in the past", fields={"due": "in the past"}
+                f"due: {review_due.isoformat()} is in the past", code="due_in_past",
+                fields={"due": "in the past"},
             )
         review_at = datetime.combine(review_due, time(23, 59, 59), UTC)
     else:
