@@ -59,7 +59,11 @@ def test_a_decline_needs_a_reason_and_only_the_assignee_answers(api_as, board, s
                        json={"reviewer": "reed@example.org"}).json["id"]
     r = api_as(board["reviewer"]).post(
         f"/articles/{submitted}/assignments/{aid_}/response", json={"answer": "decline"})
-    assert r.status_code == 422 and r.json["error"]["message"] == "reason for declining: required"
+    assert r.status_code == 422 and r.json["error"]["message"] == "decline.comment: Field required"
+    r = api_as(board["reviewer"]).post(
+        f"/articles/{submitted}/assignments/{aid_}/response",
+        json={"answer": "decline", "comment": "   "})
+    assert r.status_code == 422 and "decline.comment" in r.json["error"]["message"]
     r = api_as(board["reviewer2"]).post(
         f"/articles/{submitted}/assignments/{aid_}/response", json={"answer": "accept"})
     assert r.status_code == 403 and r.json["error"]["code"] == "not_assigned"
