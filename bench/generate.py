@@ -8,7 +8,9 @@ the history the service would have written for it: created, submitted, sent back
 them stopped earlier or retracted (final states: 65 % approved, 10 % under review, 8 %
 submitted, 7 % changes requested, 5 % draft, 5 % retracted). Every audit event carries
 the fields, data and hash the service would give it, in one chain from the migration's
-first events; times run evenly over the last two years up to now. 40 % of the articles
+first events; times run evenly over the last two years up to now, never going back along
+the chain (the people's own events are dated at the start, as ``audit.log.record``
+would never date an event before its predecessor). 40 % of the articles
 belong to one writing-pipeline account ("My articles" of a prolific author).
 
 SQLite: rows go in with ``executemany`` in one transaction per chunk (the chain and
@@ -173,13 +175,15 @@ class Builder:
         self.rng = rng
         self.start, self.step = start, SPAN / total_events
         self.events_made = 0
+        self.last_at = start
         self.next_revision = 1
         self.next_comment = 1
         self.next_decision = 1
 
     def _now(self) -> datetime:
         self.events_made += 1
-        return self.start + self.step * self.events_made
+        self.last_at = self.start + self.step * self.events_made
+        return self.last_at
 
     def _final_state(self) -> str:
         x = self.rng.random()
@@ -350,7 +354,18 @@ def generate(url: str, articles: int, seed: int = 7) -> dict[str, Any]:
         if s.scalar(select(func.count()).select_from(Article)):
             raise SystemExit(f"{url} already holds articles: give an empty database.")
     started = time.perf_counter()
-    who = people(db)
+    now = datetime.now(UTC).replace(microsecond=0)
+    begin = now - SPAN - timedelta(days=1)
+    # The people's events are dated at the start of the span, so the generated events
+    # after them keep times in chain order (``audit verify`` checks it).
+    from review_flow.audit import log as audit_log
+
+    clock = audit_log.utcnow
+    audit_log.utcnow = lambda: begin  # type: ignore[assignment]
+    try:
+        who = people(db)
+    finally:
+        audit_log.utcnow = clock  # type: ignore[assignment]
     with db.reading() as s:
         head = s.execute(select(AuditChainHead.seq, AuditChainHead.hash)).one()
         policy_version, _ = policy_service.active_policy(s)
@@ -360,9 +375,7 @@ def generate(url: str, articles: int, seed: int = 7) -> dict[str, Any]:
             "decisions": (s.scalar(select(func.max(Decision.id))) or 0) + 1,
         }
     chain = Chain(head.seq, head.hash)
-    now = datetime.now(UTC).replace(microsecond=0)
-    builder = Builder(who, chain, policy_version, articles * 12,
-                      now - SPAN - timedelta(days=1), random.Random(seed))
+    builder = Builder(who, chain, policy_version, articles * 12, begin, random.Random(seed))
     builder.next_revision = first_ids["revisions"]
     builder.next_comment = first_ids["comments"]
     builder.next_decision = first_ids["decisions"]
@@ -381,7 +394,7 @@ def generate(url: str, articles: int, seed: int = 7) -> dict[str, Any]:
     with db.engine.begin() as conn:
         # PostgreSQL loaded with triggers off: the head moves here, as the trigger would.
         conn.execute(AuditChainHead.__table__.update().where(AuditChainHead.id == 1)
-                     .values(seq=chain.seq, hash=chain.hash))
+                     .values(seq=chain.seq, hash=chain.hash, at=builder.last_at))
         if db.engine.dialect.name == "postgresql":  # ids were given: move the sequences on
             for table in ("articles", "revisions", "comments", "decisions"):
                 conn.exec_driver_sql(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "

@@ -72,10 +72,10 @@ def positions(db: Any) -> dict[str, Any]:
                                 .order_by(Article.id.desc()).offset(approved // 2).limit(1))
         out: dict[str, Any] = {"head": head, "newest": newest, "mid_approved": mid_approved,
                                "approved": approved}
-        # "since" in the middle of the log and 100,000 events from its end. The first
-        # events (migration, the bench's people) are dated when the database was built,
-        # after every generated one, so they open any since= list: the deep figures are
-        # of the page after them, the cursor past the last of them.
+        # "since" in the middle of the log and 100,000 events from its end. In a database
+        # built before migration 0022 the first events (the bench's people) are dated
+        # when it was built, after every generated one, so they open any since= list:
+        # the deep figures are of the page after them, the cursor past the last of them.
         first_article = s.scalar(select(func.min(AuditEvent.seq))
                                  .where(AuditEvent.object_type == "article"))
         out["early_cursor"] = first_article - 1

@@ -32,12 +32,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from _common import PG_URL
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
 from review_flow import migrate
 from review_flow.articles.content_hash import content_hash
 from review_flow.audit.chain import GENESIS_HASH, canonical_data, event_hash
+from review_flow.audit.models import AuditChainHead
 from review_flow.db import Database, make_engine
 from review_flow.users import service as users
 from review_flow.workflow.definition import ACTIONS_BY_NAME, WORKFLOW_VERSION
@@ -180,9 +181,10 @@ def fill(db: Database, articles: int) -> int:
                            roles=("reviewer",), password="bench-password-1",
                            credentials="MD, FACP")
         author, reviewer = (a.id, a.name), (r.id, r.name, r.credentials)
-        head = s.execute(text("SELECT seq, hash FROM audit_chain_head")).one()
+        head = s.execute(select(AuditChainHead.seq, AuditChainHead.hash, AuditChainHead.at)).one()
     w = Writer(author, reviewer)
     w.seq, w.prev = head.seq, head.hash
+    w.t = max(w.t, head.at)  # times never go back along the chain (audit.log.record)
     dialect = db.engine.dialect.name
     raw = db.engine.raw_connection()
     try:
@@ -206,7 +208,9 @@ def fill(db: Database, articles: int) -> int:
         _flush(raw, dialect, w)
         if dialect == "sqlite":
             cur.execute("BEGIN")
-        cur.execute(f"UPDATE audit_chain_head SET seq = {w.seq}, hash = '{w.prev}' WHERE id = 1")
+        last = _iso(w.t) if dialect == "sqlite" else w.t.isoformat()
+        cur.execute(f"UPDATE audit_chain_head SET seq = {w.seq}, hash = '{w.prev}', "
+                    f"at = '{last}' WHERE id = 1")
         if dialect == "sqlite":
             for _, sql in triggers:
                 cur.execute(sql)

@@ -8,7 +8,7 @@ opened). The one-approval rule becomes per round, so a re-review of unchanged te
 can be approved again by the same board member.
 
 Revision ID: 0020
-Revises: 0019
+Revises: 0024
 Create Date: 2026-11-30 17:00:00
 """
 
@@ -18,7 +18,7 @@ from alembic import op
 from review_flow.timeutil import UTCDateTime
 
 revision = "0020"
-down_revision = "0019"
+down_revision = "0024"
 branch_labels = None
 depends_on = None
 

@@ -694,37 +694,55 @@ def audit_checkpoint_cmd(key_file: str | None) -> None:
     click.echo(note, nl=False)
 
 
-def _parse_since(value: str | None) -> datetime | None:
-    if value is None:
-        return None
+def _os_user() -> str | None:
+    """Who ran the command, as the operating system knows them (None if it cannot say)."""
+    import getpass
+
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise click.BadParameter(
-            f"{value!r} is not an ISO 8601 time (e.g. 2026-01-31T12:00:00Z)", param_hint="--since"
-        ) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return None
 
 
 @audit_group.command("export")
 @click.option(
     "--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True
 )
-@click.option("--article", "article_id", type=int)
-@click.option("--since", help="ISO 8601 time; events at or after it.")
-@with_appcontext
-def audit_export_cmd(fmt: str, article_id: int | None, since: str | None) -> None:
-    """Write the audit log to stdout, streaming."""
-    from review_flow.audit import export as audit_export
+@click.option("--article", help="Only this article's events (its id).")
+@click.option("--actor", help="Only events done by this person (their id).")
+@click.option("--action", help="Only this audit action, e.g. article.approve.")
+@click.option("--state", help="Only events that left or entered this workflow state.")
+@click.option("--since", help="ISO 8601 time; events at or after it (UTC if no zone).")
+@click.option("--until", help="ISO 8601 time; events before it (UTC if no zone).")
+@click.option("--as", "as_email", help="Record the export as done by this person (e-mail).")
+@with_core_appcontext
+@domain_errors
+def audit_export_cmd(fmt: str, as_email: str | None, **filters: str | None) -> None:
+    """Write the audit log to stdout in chain order, streaming.
 
-    since_dt = _parse_since(since)
-    with _db().reading() as session:
-        events = audit_export.iter_events(session, article_id=article_id, since=since_dt)
-        out = sys.stdout
-        if fmt == "jsonl":
-            audit_export.write_jsonl(events, out)
-        else:
-            audit_export.write_csv(events, out)
+    The export is recorded first as an audit event of its own (who, which filter, when)
+    and holds the events before that record."""
+    from review_flow.audit import export as audit_export
+    from review_flow.audit import query
+    from review_flow.audit.log import RequestContext
+    from review_flow.users import service as users
+
+    try:
+        f = query.parse(filters)
+    except query.BadFilter as exc:
+        raise click.BadParameter(exc.message,
+                                 param_hint=f"--{exc.details['parameter']}") from None
+    db = _db()
+    with db.transaction() as session:
+        user = users.get_by_email(session, as_email) if as_email else None
+        through = audit_export.record_export(
+            session, actor=user, f=f, fmt=fmt,
+            context=RequestContext(request_id=uuid.uuid4().hex, client_addr="cli"),
+            extra={"os_user": _os_user()})
+    out = sys.stdout
+    with db.reading() as session:
+        for chunk in audit_export.chunks(fmt, session, f, through=through):
+            out.write(chunk)
 
 
 # --- workflow ---------------------------------------------------------------------------

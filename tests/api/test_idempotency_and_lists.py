@@ -251,26 +251,42 @@ def test_audit_since_gives_the_same_pages_however_it_is_read(
 def test_audit_since_finds_events_whose_times_are_out_of_order(
     api_as: Any, db: Any, people: Any, monkeypatch: pytest.MonkeyPatch, way: tuple[float, int]
 ) -> None:
-    """Times follow sequence only roughly (an action recorded "as of" another time, a
-    clock stepped back, the generator's first events dated now): an early event dated
-    late and a late one dated early are each found or left out by their own time, not by
-    where their neighbours' times put them, on every page of every way of reading."""
+    """A log written before times were kept in order (migration 0022 sets
+    ``ordered_from`` after it) may hold an early event dated late and a late one dated
+    early: each is found or left out by its own time, on every page of every way of
+    reading, and the ordered events after them follow in sequence order."""
     from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import text
 
     from review_flow.audit import log as audit_log
 
     base = datetime(2026, 1, 1, tzinfo=UTC)
     # Sequence order with times: mostly rising by a minute, with outliers both ways.
     offsets = [0, 500, 1, 2, 3, -400, 4, 5, 6, 7, 300, 8, 9, -5, 10, 11, 12, 13, 14, 15]
+
+    def sign_outs(minutes: list[int]) -> None:
+        with db.transaction() as session:
+            for m in minutes:
+                audit_log.record(session, actor_id=None, actor_name="clock test",
+                                 action="auth.sign_out", object_type="user",
+                                 at=base + timedelta(minutes=m))
+
+    with db.transaction() as session:  # as a log before 0022: no guard, no clamp
+        session.execute(text("UPDATE audit_chain_head SET ordered_from = 1000000000"))
+    with monkeypatch.context() as m:
+        m.setattr(audit_log, "event_time", lambda at, previous: at or audit_log.utcnow())
+        # The people fixture's events are dated now: shift this log's times before them.
+        base -= timedelta(days=3650)
+        sign_outs(offsets)
     with db.transaction() as session:
-        for minutes in offsets:
-            audit_log.record(session, actor_id=None, actor_name="clock test",
-                             action="auth.sign_out", object_type="user",
-                             at=base + timedelta(minutes=minutes))
+        session.execute(text("UPDATE audit_chain_head SET ordered_from = seq + 1"))
+    sign_outs([600, 20, 700])  # ordered from here: 20 is dated as the 600 before it
     auditor = api_as(people["auditor"])
     everything = auditor.get("/audit?limit=100").json["items"]
+    assert [e["at"] for e in everything[-3:]] == sorted(e["at"] for e in everything[-3:])
     _read_ways(monkeypatch, way)
-    for since_minutes in (-500, -5, 0, 1, 6, 8, 12, 15, 16, 300, 501):
+    for since_minutes in (-500, -5, 0, 1, 6, 8, 12, 15, 16, 300, 501, 600, 601, 700, 701):
         since = (base + timedelta(minutes=since_minutes)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         expected = [e["seq"] for e in everything if e["at"] >= since]
         for limit in (1, 2, 7, 100):

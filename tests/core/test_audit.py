@@ -9,6 +9,7 @@ import itertools
 import json
 import sqlite3
 import subprocess
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import event, select, text
@@ -22,7 +23,7 @@ from review_flow.audit import verify as audit_verify
 from review_flow.audit.chain import HASHED_FIELDS, canonical_values, event_hash
 from review_flow.audit.chainwalk import Range
 from review_flow.audit.export import COLUMNS, iter_events, write_csv, write_jsonl
-from review_flow.audit.models import AuditEvent
+from review_flow.audit.models import AuditChainHead, AuditEvent
 from review_flow.audit.verify import verify_chain, verify_revisions
 from review_flow.timeutil import isoformat
 from tests.core.helpers import act, create, event_count, snapshot
@@ -82,6 +83,34 @@ def test_database_refuses_an_event_that_does_not_extend_the_chain(db, history):
             {"seq": n + 5, "p": "0" * 64, "h": "f" * 64},
         )
     assert "audit chain" in str(err.value)
+
+
+def _next_event(s, at):
+    """A well-formed next event dated ``at``, with its hash, as a writer would add it."""
+    seq, prev = s.execute(text("SELECT seq, hash FROM audit_chain_head")).one()
+    e = AuditEvent(seq=seq + 1, at=at, actor_id=None, actor_name="clock", action="auth.sign_out",
+                   object_type="user", prev_hash=prev)
+    e.hash = event_hash(prev, audit_log.hashed_values(e))
+    return e
+
+
+def test_database_refuses_an_event_dated_before_the_one_before_it(db, history):
+    """A writer that does not clamp (another program, an old version) is refused by the
+    chain trigger from ``ordered_from`` on; before it (an old log) it is let through."""
+    with db.reading() as s:
+        last = s.scalar(select(AuditEvent.at).order_by(AuditEvent.seq.desc()).limit(1))
+    n = event_count(db)
+    with pytest.raises(DBAPIError) as err, db.transaction() as s:
+        s.add(_next_event(s, last - timedelta(seconds=1)))
+    assert "audit chain" in str(err.value) and "dated before" in str(err.value)
+    assert event_count(db) == n
+    with db.transaction() as s:
+        s.add(_next_event(s, last))  # the same time is not before it
+        s.flush()
+        s.execute(text("UPDATE audit_chain_head SET ordered_from = seq + 2"))
+    with db.transaction() as s:
+        s.add(_next_event(s, last - timedelta(days=1)))
+    assert event_count(db) == n + 2
 
 
 def _drop_triggers(db, backend):
@@ -299,6 +328,21 @@ def _insert_forged(s) -> None:
     _forge(s, 7, _hash_of(s, 6))
 
 
+def _redate(s, seq: int = 7) -> None:
+    """Date event ``seq`` a second before the event preceding it and re-hash the chain
+    from there (someone with the database who recomputes every hash after an edit)."""
+    before = s.scalar(select(AuditEvent.at).where(AuditEvent.seq == seq - 1))
+    prev = _hash_of(s, seq - 1)
+    rest = s.scalars(select(AuditEvent).where(AuditEvent.seq >= seq).order_by(AuditEvent.seq))
+    for e in rest.all():
+        if e.seq == seq:
+            e.at = before - timedelta(seconds=1)
+        e.prev_hash = prev
+        e.hash = prev = event_hash(prev, audit_log.hashed_values(e))
+        s.flush()
+    s.execute(text("UPDATE audit_chain_head SET hash = :h"), {"h": prev})
+
+
 # Every kind of break verify names, placed at and next to the ranges' boundaries.
 TAMPERS = {
     "edited": "UPDATE audit_events SET comment = 'x' WHERE seq = 7",
@@ -321,6 +365,7 @@ TAMPERS = {
     "a REAL": "UPDATE audit_events SET revision = 1.5 WHERE seq = 4",
     "head behind": "UPDATE audit_chain_head SET seq = seq - 1",
     "head hash": f"UPDATE audit_chain_head SET hash = '{'3' * 64}'",
+    "back in time": _redate,
 }
 
 
@@ -578,3 +623,121 @@ def test_chunks_cover_the_chain_in_order_largest_first():
     stopped.claim()
     stopped.stop()
     assert stopped.claim() is None
+
+
+# --- times never go back along the chain ------------------------------------------------
+
+
+def _last_at(s):
+    return s.scalar(select(AuditEvent.at).order_by(AuditEvent.seq.desc()).limit(1))
+
+
+def test_an_event_is_never_dated_before_the_one_before_it(db, history):
+    """A clock stepped back, another server's slower clock or an action recorded "as of"
+    an earlier time: the event takes its predecessor's time instead, in the same
+    transaction and in the next (the head keeps the last event's time)."""
+    with db.transaction() as s:
+        last = _last_at(s)
+        early = last - timedelta(hours=1)
+        e1 = audit_log.record(s, actor_id=None, actor_name="clock test",
+                              action="auth.sign_out", object_type="user", at=early)
+        e2 = audit_log.record(s, actor_id=None, actor_name="clock test",
+                              action="auth.sign_out", object_type="user", at=early)
+    assert e1.at == e2.at == last
+    with db.transaction() as s:
+        e3 = audit_log.record(s, actor_id=None, actor_name="clock test",
+                              action="auth.sign_out", object_type="user", at=early)
+        later = audit_log.record(s, actor_id=None, actor_name="clock test",
+                                 action="auth.sign_out", object_type="user",
+                                 at=last + timedelta(seconds=5))
+    assert e3.at == last and later.at == last + timedelta(seconds=5)
+    with db.reading() as s:
+        assert s.scalar(text("SELECT at FROM audit_chain_head")) is not None
+        assert _last_at(s) == later.at
+        assert verify_chain(s).ok
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_verify_names_an_event_dated_before_the_one_before_it(db, backend, history, workers):
+    _tamper(db, backend, _redate)
+    with db.reading() as s:
+        result = verify_chain(s, workers=workers)
+        before = s.scalar(select(AuditEvent.at).where(AuditEvent.seq == 6))
+    assert not result.ok and result.bad_seq == 7 and result.events == 6
+    assert result.message == (
+        f"event 7: dated {isoformat(before - timedelta(seconds=1))}, before event 6 "
+        f"({isoformat(before)}); times never go back along the chain (a forged or re-dated "
+        "event)"
+    )
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_an_old_log_s_events_out_of_time_order_are_reported_not_failed(
+    db, backend, history, workers
+):
+    """Events before ``ordered_from`` were written before times were kept in order
+    (migration 0022 sets it after the last that goes back): verify passes, naming how many
+    go back and the first; from ``ordered_from`` on the same fails."""
+    _tamper(db, backend, _redate)
+    with db.transaction() as s:
+        s.execute(text("UPDATE audit_chain_head SET ordered_from = 8"))
+    with db.reading() as s:
+        result = verify_chain(s, workers=workers)
+    assert result.ok, result.message
+    assert result.message.endswith(
+        "(note: 1 of the events before event 8, written before times were kept in chain "
+        "order, are dated before the event preceding them; the first is event 7)"
+    )
+    with db.transaction() as s:
+        s.execute(text("UPDATE audit_chain_head SET ordered_from = 7"))
+    with db.reading() as s:
+        assert verify_chain(s, workers=workers).bad_seq == 7
+
+
+def test_the_migration_orders_times_after_the_last_event_that_goes_back(db, backend, history):
+    """0022 on an existing log: ``ordered_from`` is the event after the last one dated
+    before its predecessor (1 when none is), ``at`` the last event's time."""
+    import importlib.util
+    from pathlib import Path
+
+    path = (Path(__file__).resolve().parents[2] / "migrations" / "versions"
+            / "20261130_1700_0022_ordered_event_times.py")
+    spec = importlib.util.spec_from_file_location("migration_0022", path)
+    assert spec is not None and spec.loader is not None
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    with db.transaction() as s:
+        s.execute(text(migration.FILL))
+        assert s.execute(text("SELECT ordered_from FROM audit_chain_head")).scalar() == 1
+    _tamper(db, backend, _redate)
+    with db.transaction() as s:
+        s.execute(text(migration.FILL))
+    with db.reading() as s:
+        assert s.execute(text("SELECT ordered_from FROM audit_chain_head")).scalar() == 8
+        head_at = s.scalar(select(AuditChainHead.at))
+        assert head_at == _last_at(s)
+        assert verify_chain(s).ok
+
+
+def test_sqlite_tests_for_a_real_only_where_one_can_be_stored(db, backend, history):
+    """A number written into a column of TEXT affinity is stored as text, never as a
+    REAL (tried here), so the walk tests only the other hashed fields for one; a REAL in
+    any of those still sends its row to the writer's encoder (the "a REAL" tamper)."""
+    if backend != "sqlite":
+        pytest.skip("SQLite only")
+    with db.reading() as s:
+        raw = s.connection().connection.driver_connection
+        columns = chainwalk.sqlite_real_columns(raw)
+    assert columns == ("seq", "at", "actor_id", "article_id", "revision", "policy_version")
+    text_fields = [f for f in HASHED_FIELDS if f not in columns]
+    _drop_triggers(db, backend)
+    with db.transaction() as s:
+        for f in text_fields:
+            s.execute(text(f'UPDATE audit_events SET "{f}" = 1.5 WHERE seq = 3'))
+        kinds = s.execute(text(
+            "SELECT " + ", ".join(f'typeof("{f}")' for f in text_fields)
+            + " FROM audit_events WHERE seq = 3")).one()
+    assert set(kinds) == {"text"}
+    assert chainwalk._text_affinity("VARCHAR(64)") and chainwalk._text_affinity("TEXT")
+    assert not any(chainwalk._text_affinity(t) for t in ("INTEGER", "DATETIME", "", "BLOB",
+                                                         "REAL", "CHARINT"))

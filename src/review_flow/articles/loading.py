@@ -51,7 +51,11 @@ def _build_load(lock: bool) -> Any:
     if lock:
         # The chain head too: every action appends an event, so taking the head lock here
         # saves the statement the event would spend on it (see audit.log.seed_head).
-        columns += [AuditChainHead.seq.label("head_seq"), AuditChainHead.hash.label("head_hash")]
+        columns += [
+            AuditChainHead.seq.label("head_seq"),
+            AuditChainHead.hash.label("head_hash"),
+            AuditChainHead.at.label("head_at"),
+        ]
         # The version as this statement's snapshot saw it. On PostgreSQL a FOR UPDATE that
         # waited for another writer returns the locked row as that writer committed it,
         # but joins and subqueries still read the snapshot taken before the wait; when
@@ -100,7 +104,7 @@ def load_article(session: Session, article_id: int, actor: Actor, *, lock: bool)
         raise NotConfigured("No review policy is installed; run `review-flow db upgrade`.")
     loaded = Loaded(row.Article, bool(row.wrote), row.pv, row.approvals, bool(row.by_actor))
     if lock:
-        audit.seed_head(session, row.head_seq, row.head_hash)
+        audit.seed_head(session, row.head_seq, row.head_hash, row.head_at)
         loaded.webhook_generation = row.webhooks
     return loaded
 

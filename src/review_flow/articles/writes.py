@@ -43,7 +43,12 @@ from review_flow.workflow.definition import (
 # (every create appends an event, and holding the lock from here on makes choosing a
 # slug race-free), and whether this process's cached webhook endpoints are current.
 _CREATE_PREAMBLE = (
-    select(AuditChainHead.seq, AuditChainHead.hash, webhooks.generation_query().label("webhooks"))
+    select(
+        AuditChainHead.seq,
+        AuditChainHead.hash,
+        AuditChainHead.at,
+        webhooks.generation_query().label("webhooks"),
+    )
     .where(AuditChainHead.id == 1)
     .with_for_update(of=AuditChainHead)
 )
@@ -73,7 +78,7 @@ def create_article(
     gen = parse_generator(generator)
     now = utcnow()
     first = session.execute(_CREATE_PREAMBLE).one()
-    audit.seed_head(session, first.seq, first.hash)
+    audit.seed_head(session, first.seq, first.hash, first.at)
     article = insert_with_unique_slug(
         session,
         title,

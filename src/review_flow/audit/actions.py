@@ -37,6 +37,8 @@ AUDIT_ACTIONS: dict[str, str] = {
     "assignment.cancel": "An editor cancelled an assignment (or reassigned it).",
     "conflict.declare": "A reviewer declared a conflict of interest, or none, in a round.",
     "audit.checkpoint": "The chain head was signed as a checkpoint (the signed note is kept).",
+    "audit.export": "Audit events were exported (the filter and format are recorded; the "
+    "export holds the events before this one).",
 }
 AUDIT_ACTIONS.update({f"article.{a.name}": f"Workflow action: {a.label}." for a in ACTIONS})
 

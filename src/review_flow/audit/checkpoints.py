@@ -203,7 +203,9 @@ def log_origin(session: Session, setting: str | None, base_url: str | None) -> s
 
 
 _LOCK_HEAD = (
-    select(AuditChainHead.seq, AuditChainHead.hash).where(AuditChainHead.id == 1).with_for_update()
+    select(AuditChainHead.seq, AuditChainHead.hash, AuditChainHead.at)
+    .where(AuditChainHead.id == 1)
+    .with_for_update()
 )
 
 
@@ -219,10 +221,10 @@ def take(
     caller's transaction (the head stays locked until it ends, so nothing slips in
     between the head signed and the event that records the signing)."""
     origin = log_origin(session, origin_setting, base_url)
-    seq, head = session.execute(_LOCK_HEAD).one()
+    seq, head, head_at = session.execute(_LOCK_HEAD).one()
     _extends_last_checkpoint(session, seq)
-    audit_log.seed_head(session, seq, head)
-    at = utcnow()
+    audit_log.seed_head(session, seq, head, head_at)
+    at = audit_log.event_time(utcnow(), head_at)  # the time its event will carry
     checkpoint = Checkpoint(origin, seq, head, at)
     note = signed_note.sign(checkpoint.text(), origin, key)
     public = key.public_key()

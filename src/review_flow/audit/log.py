@@ -5,6 +5,12 @@ PostgreSQL; SQLite write transactions already hold the database's write lock), s
 writers in several processes append one after another and the chain cannot fork. The
 lock is held until the transaction ends, which is why services write their audit event
 last, just before the entry point commits.
+
+Times never go back along the chain: an event is dated the later of the clock (or the
+time the caller gives) and the event before it, read with the head under the same lock.
+A clock stepped back, servers whose clocks differ, or an action recorded "as of" an
+earlier time therefore cannot put an event before its predecessor, which is what lets a
+``since`` query seek by time and ``audit verify`` name an event that goes back.
 """
 
 from __future__ import annotations
@@ -37,7 +43,9 @@ class RequestContext:
 
 
 _LOCK_HEAD = (
-    select(AuditChainHead.seq, AuditChainHead.hash).where(AuditChainHead.id == 1).with_for_update()
+    select(AuditChainHead.seq, AuditChainHead.hash, AuditChainHead.at)
+    .where(AuditChainHead.id == 1)
+    .with_for_update()
 )
 
 
@@ -49,21 +57,28 @@ def actor_of(user: Any | None) -> dict[str, Any]:
     return {"actor_id": user.id, "actor_name": user.name}
 
 
-def _head(session: Session) -> tuple[int, str]:
+def _head(session: Session) -> tuple[int, str, datetime | None]:
     tx = session.get_transaction()
     cached = session.info.get(_HEAD_KEY)
     if tx is not None and cached is not None and cached[0] is tx:
-        return cached[1], cached[2]
+        return cached[1], cached[2], cached[3]
     row = session.execute(_LOCK_HEAD).one()
     # The transaction may have begun with this very statement: key the cache after it.
-    session.info[_HEAD_KEY] = (session.get_transaction(), row.seq, row.hash)
-    return row.seq, row.hash
+    session.info[_HEAD_KEY] = (session.get_transaction(), row.seq, row.hash, row.at)
+    return row.seq, row.hash, row.at
 
 
-def seed_head(session: Session, seq: int, hash_: str) -> None:
+def seed_head(session: Session, seq: int, hash_: str, at: datetime | None) -> None:
     """Hand over a head the caller read under the head lock in its own query, so the
     transaction's first event need not read it again (``articles.loading.load_article``)."""
-    session.info[_HEAD_KEY] = (session.get_transaction(), seq, hash_)
+    session.info[_HEAD_KEY] = (session.get_transaction(), seq, hash_, at)
+
+
+def event_time(at: datetime | None, previous: datetime | None) -> datetime:
+    """The time an event is recorded at: ``at`` (the clock when not given), but never
+    before the event before it."""
+    at = at or utcnow()
+    return previous if previous is not None and at < previous else at
 
 
 def record(
@@ -89,8 +104,8 @@ def record(
     """Append one event to the chain, inside the session's current transaction."""
     check_action(action)
     context = context or RequestContext()
-    prev_seq, prev_hash = _head(session)
-    at = at or utcnow()
+    prev_seq, prev_hash, prev_at = _head(session)
+    at = event_time(at, prev_at)
     event = AuditEvent(
         seq=prev_seq + 1,
         at=at,
@@ -116,7 +131,7 @@ def record(
     # A Core INSERT, not session.add(): the log is written once and never updated, so the
     # unit of work's change tracking would be pure overhead on every action.
     session.execute(_INSERT, {name: getattr(event, attr) for name, attr in _COLUMNS})
-    session.info[_HEAD_KEY] = (session.get_transaction(), event.seq, event.hash)
+    session.info[_HEAD_KEY] = (session.get_transaction(), event.seq, event.hash, at)
     return event
 
 

@@ -29,6 +29,13 @@ class AuditEvent(Base):
         # The sequence number beside the time: an API page "since" a time is picked from
         # the index entries alone (api/audit_routes._since; migration 0017).
         Index("ix_audit_events_at_seq", "at", "seq"),
+        # The explorer's filters, each followed by its order (time, sequence): a page under
+        # a filter and a time range is one index range (audit/query.py; migration 0024).
+        Index("ix_audit_events_article_at_seq", "article_id", "at", "seq"),
+        Index("ix_audit_events_actor_at_seq", "actor_id", "at", "seq"),
+        Index("ix_audit_events_action_at_seq", "action", "at", "seq"),
+        Index("ix_audit_events_from_state_at_seq", "from_state", "at", "seq"),
+        Index("ix_audit_events_to_state_at_seq", "to_state", "at", "seq"),
     )
 
     seq: Mapped[int] = mapped_column(
@@ -61,13 +68,24 @@ class AuditEvent(Base):
 
 
 class AuditChainHead(Base):
-    """The last sequence number and hash; one row (id = 1), locked by each append."""
+    """The last sequence number, hash and time; one row (id = 1), locked by each append.
+
+    ``at`` is the last event's time (kept by the chain trigger): a new event is never
+    dated before it (``audit.log.record``), so from event ``ordered_from`` on, times never
+    go back along the chain, ``audit verify`` checks that they do not, and a ``since``
+    query seeks the first event at or after a time instead of reading every one
+    (migration 0022; events before ``ordered_from`` come from a log written before).
+    """
 
     __tablename__ = "audit_chain_head"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
     hash: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ordered_from: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), server_default="1"
+    )
 
 
 class AuditCheckpoint(Base):

@@ -1,8 +1,10 @@
 """``review-flow audit verify``: walk the chain and name the first event that breaks it.
 
 Catches an edited event (its hash no longer matches), a deleted or inserted one (a gap
-in the sequence or a broken ``prev_hash`` link), reordering (both), and a truncated end
-(the chain head disagrees). Also re-checks every revision's content hash and every
+in the sequence or a broken ``prev_hash`` link), reordering (both), a truncated end
+(the chain head disagrees), and an event dated before the one preceding it (from the
+head's ``ordered_from`` on; older ones, written before times were kept in order, are
+counted and named in the answer, not failed). Also re-checks every revision's content hash and every
 signature's binding to its revision. Streams rows: memory stays flat for any log size.
 
 A large log is verified by this process and worker processes at once, in ranges handed
@@ -79,8 +81,9 @@ class _Chunks:
     CPU with other work. A range is claimed under a lock; stopping (on a failure) hands
     out nothing more, and every range before the failing one is already claimed."""
 
-    def __init__(self, head: int, participants: int) -> None:
+    def __init__(self, head: int, participants: int, ordered_from: int = 1) -> None:
         self.head = head
+        self.ordered_from = ordered_from
         self.next = 1
         self.share = 2 * participants
         # Never smaller than an even split: a short chain still gives each process a range.
@@ -94,7 +97,9 @@ class _Chunks:
                 return None
             remaining = self.head - self.next + 1
             size = max(-(-remaining // self.share), self.smallest)
-            rng = Range(self.next, min(self.next + size - 1, self.head), self.head)
+            rng = Range(
+                self.next, min(self.next + size - 1, self.head), self.head, self.ordered_from
+            )
             self.next = rng.last + 1
             return rng
 
@@ -129,8 +134,10 @@ class _Parallel:
     hash and the driver). This process verifies ranges on its own connection meanwhile,
     so no CPU waits on a worker's start-up, and it costs one process start fewer."""
 
-    def __init__(self, head: int, participants: int, progress: Progress | None) -> None:
-        self.chunks = _Chunks(head, participants)
+    def __init__(
+        self, head: int, participants: int, progress: Progress | None, ordered_from: int = 1
+    ) -> None:
+        self.chunks = _Chunks(head, participants, ordered_from)
         self.participants = participants
         self.lock = threading.Lock()
         self.outcomes: list[RangeOutcome] = []
@@ -201,7 +208,7 @@ class _Parallel:
             def send(rng: Range | None) -> None:
                 if rng is not None:
                     pending.append(rng)
-                    stdin.write(f"{rng.first} {rng.last} {rng.head}\n")
+                    stdin.write(f"{rng.first} {rng.last} {rng.head} {rng.ordered_from}\n")
                     stdin.flush()
                 elif not pending and not stdin.closed:
                     stdin.close()  # nothing left: the worker exits
@@ -216,7 +223,7 @@ class _Parallel:
                         continue
                     if kind == "result":
                         r = json.loads(rest)
-                        failure = r["failure"]
+                        failure, back = r["failure"], r["back"]
                         done = pending.pop(0)
                         assert r["first"] == done.first, (r, done)
                         self._record(
@@ -225,6 +232,7 @@ class _Parallel:
                                 None if failure is None else (failure[0], failure[1]),
                                 r["events"],
                                 r["last_hash"],
+                                None if back is None else (back[0], back[1]),
                             )
                         )
                     if kind in ("ready", "result"):
@@ -257,36 +265,43 @@ def verify_chain(
             AuditChainHead.seq,
             AuditChainHead.hash,
             select(func.max(AuditEvent.seq)).scalar_subquery(),
+            AuditChainHead.ordered_from,
         )
     ).one_or_none()
     if head is None:
         return VerifyResult(False, 0, "the chain head is missing", None)
-    head_seq, head_hash, max_seq = head[0], head[1], head[2] or 0
+    head_seq, head_hash, max_seq, ordered_from = head[0], head[1], head[2] or 0, head[3]
     url = session.get_bind().engine.url
     if workers is None:
         workers = default_workers(url) if head_seq >= PARALLEL_THRESHOLD else 1
     raw = conn.connection.driver_connection
     if workers > 1 and head_seq > 1:
-        outcomes = _Parallel(head_seq, workers, progress).run(raw, url)
+        outcomes = _Parallel(head_seq, workers, progress, ordered_from).run(raw, url)
     else:
-        rng = Range(1, head_seq, head_seq)
+        rng = Range(1, head_seq, head_seq, ordered_from)
         outcomes = [chainwalk.verify_range(raw, conn.dialect.name, rng, progress)]
-    return combine(outcomes, head_seq, head_hash, max_seq)
+    return combine(outcomes, head_seq, head_hash, max_seq, ordered_from)
 
 
 def combine(
-    outcomes: list[RangeOutcome], head_seq: int, head_hash: str, max_seq: int
+    outcomes: list[RangeOutcome],
+    head_seq: int,
+    head_hash: str,
+    max_seq: int,
+    ordered_from: int = 1,
 ) -> VerifyResult:
     """One answer from the ranges' outcomes: the first failure in chain order, counting
     the events verified before it, exactly as one pass over the whole chain reports it;
     else the checks against the chain head."""
     events = 0
+    back: tuple[int, int] | None = None
     for o in sorted(outcomes, key=lambda o: o.first):
         if o.first != events + 1:  # a range lost: never report a chain as verified then
             raise RuntimeError(f"audit verify: events {events + 1}..{o.first - 1} not checked")
         events += o.events
         if o.failure is not None:
             return VerifyResult(False, events, o.failure[0], o.failure[1])
+        back = chainwalk.merge_back(back, o.back)
     if events != head_seq:
         raise RuntimeError(f"audit verify: events {events + 1}..{head_seq} not checked")
     if max_seq > head_seq:
@@ -305,7 +320,14 @@ def combine(
             f"event {head_seq}: its hash differs from the one the chain head records",
             head_seq,
         )
-    return VerifyResult(True, events, f"OK: {events} events verified (head {head_hash})")
+    message = f"OK: {events} events verified (head {head_hash})"
+    if back is not None:
+        message += (
+            f" (note: {back[1]} of the events before event {ordered_from}, written before "
+            f"times were kept in chain order, are dated before the event preceding them; "
+            f"the first is event {back[0]})"
+        )
+    return VerifyResult(True, events, message)
 
 
 def verify_revisions(session: Session) -> VerifyResult:

@@ -102,6 +102,7 @@ ROUTE_RULES: dict[str, Rule] = {
     # Any signed-in person may try; the service refuses what their roles do not allow.
     "review.act": SIGNED_IN,
     "review.comment": SIGNED_IN,
+    "compare.revisions": REVIEW_READER,
     "rounds.assigned": REVIEW_READER,
     "rounds.unassigned": REVIEW_READER,
     "rounds.overdue": REVIEW_READER,
@@ -112,6 +113,8 @@ ROUTE_RULES: dict[str, Rule] = {
     # The assignee answers; the service refuses anyone without an invitation.
     "rounds.respond": SIGNED_IN,
     "audit.log": AUDIT_READER,
+    # A GET that records the export (its own small transaction) before streaming.
+    "audit.export_events": AUDIT_READER,
     "admin.tokens_page": ADMIN,
     "admin.create_token": ADMIN,
     "admin.revoke_token": ADMIN,
