@@ -17,6 +17,7 @@ ERROR_CODES: tuple[str, ...] = (
     "assignment_closed",
     "assignment_not_accepted",
     "assignment_required",
+    "bad_filter",
     "bad_note",
     "checkpoint_key",
     "checkpoint_refused",
