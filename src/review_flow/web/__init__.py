@@ -23,7 +23,7 @@ SECURITY_HEADERS = {
 }
 
 WEB_BLUEPRINTS = ("assets", "public", "auth", "authoring", "review", "audit", "admin",
-                  "account", "people", "invitations", "compare")
+                  "account", "people", "invitations", "compare", "rounds")
 
 
 def truthy(value: Any) -> bool:
@@ -71,6 +71,7 @@ def init_app(app: Flask) -> None:
         people,
         public,
         review,
+        rounds,
     )
     from review_flow.web.context import (
         SAFE_METHODS,
@@ -97,7 +98,8 @@ def init_app(app: Flask) -> None:
 
     assets = Blueprint("assets", __name__, static_folder="static", static_url_path="/assets")
     for blueprint in (assets, public.bp, auth.bp, authoring.bp, review.bp, audit_log.bp,
-                      admin.bp, account.bp, people.bp, invitations.bp, compare.bp):
+                      admin.bp, account.bp, people.bp, invitations.bp, compare.bp,
+                      rounds.bp):
         app.register_blueprint(blueprint)
     install(app)  # one unit of work per request, committed when a write's view succeeds
 
