@@ -16,7 +16,7 @@ import json
 import sys
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -412,6 +412,10 @@ def articles_edit(
     help="A review check you attest to (checklist, references_verified, "
     "conflict_of_interest); repeatable.",
 )
+@click.option(
+    "--conflict",
+    help='Conflict-of-interest declaration with an approval: "none", or describe it.',
+)
 @click.option("--expected-version", type=int, help="Refuse if the article has moved on.")
 @with_appcontext
 @domain_errors
@@ -422,6 +426,7 @@ def articles_act(
     comment: str | None,
     password_stdin: bool,
     attests: tuple[str, ...],
+    conflict: str | None,
     expected_version: int | None,
 ) -> None:
     """Take a workflow action (submit, start_review, approve, ...)."""
@@ -438,6 +443,8 @@ def articles_act(
             f"{action} needs an electronic signature: pass --password-stdin and give the "
             "password on standard input"
         )
+    if conflict is not None and action != "approve":
+        raise click.ClickException("--conflict is declared with an approval only")
     password = _read_password() if password_stdin else None
     try:
         with _db().transaction() as session:
@@ -451,6 +458,7 @@ def articles_act(
                 password=password,
                 expected_version=expected_version,
                 attestations={a: True for a in attests},
+                conflict=conflict,
             )
             msg = (
                 f"article {article_id}: {result.from_state} -> {result.to_state} "
@@ -458,6 +466,8 @@ def articles_act(
             )
             if action == "approve":
                 msg += f"; approvals {result.approvals}/{result.required_approvals}"
+                if result.still_missing:
+                    msg += f"; still needed: {result.still_missing}"
     except ReviewFlowError as exc:
         from review_flow.signatures import attempts
 
@@ -475,12 +485,14 @@ def articles_act(
 def articles_show(article_id: int, as_json: bool, as_email: str | None) -> None:
     """Show an article's state and revisions."""
     from review_flow.articles.queries import article_as_dict, get_article
+    from review_flow.rounds import reading as round_reading
     from review_flow.users import service as users
 
     with _db().reading() as session:
         article = get_article(session, article_id)
         actor = _cli_actor(users.get_by_email(session, as_email)) if as_email else None
         data = article_as_dict(session, article, actor)
+        data["round"] = round_reading.round_as_dict(session, article.id)
         if actor is None:
             from review_flow.workflow.engine import can_fire
 
@@ -499,7 +511,71 @@ def articles_show(article_id: int, as_json: bool, as_email: str | None) -> None:
     )
     for a in data.get("approvals", []):
         click.echo(f"  approved by {a['reviewer']} at {a['signed_at']}")
+    review = data["round"]
+    if review:
+        click.echo(
+            f"round {review['number']} ({'open' if review['open'] else review['outcome']}), "
+            f"policy version {review['policy_version']}"
+            + (f"; still needed: {review['still_missing']}" if review["still_missing"] else "")
+        )
+        for a in review["assignments"]:
+            click.echo(
+                f"  {a['reviewer']['name']}: {a['state']}, review due {a['review_due'][:10]}"
+                + (" (OVERDUE)" if a["overdue"] else "")
+            )
     click.echo(f"allowed actions: {', '.join(data['allowed_actions']) or 'none'}")
+
+
+def _due_date(value: str | None) -> Any:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.ClickException(f"--due {value!r}: not a date (YYYY-MM-DD)") from None
+
+
+@articles_group.command("assign")
+@click.argument("article_id", type=int)
+@click.option("--reviewer", "reviewer_email", required=True, help="The board member (e-mail).")
+@click.option("--as", "as_email", required=True, help="Act as this editor (e-mail).")
+@click.option("--due", help="Review due date (YYYY-MM-DD); default from the round's policy.")
+@with_appcontext
+@domain_errors
+def articles_assign(article_id: int, reviewer_email: str, as_email: str, due: str | None) -> None:
+    """Assign a board member to review the article's open round."""
+    from review_flow.rounds import assignments
+    from review_flow.users import service as users
+
+    due_on = _due_date(due)
+    with _db().transaction() as session:
+        actor = _cli_actor(users.get_by_email(session, as_email))
+        reviewer = users.get_by_email(session, reviewer_email)
+        a = assignments.assign(session, actor, article_id, reviewer, due=due_on)
+        msg = (
+            f"article {article_id}: {reviewer.name} invited (assignment {a.id}); answer due "
+            f"{a.response_due.date().isoformat()}, review due {a.review_due.date().isoformat()}"
+        )
+    click.echo(msg)
+
+
+@articles_group.command("respond")
+@click.argument("article_id", type=int)
+@click.argument("answer", type=click.Choice(["accept", "decline"]))
+@click.option("--as", "as_email", required=True, help="Act as this board member (e-mail).")
+@click.option("--comment", help="Why you decline (required to decline).")
+@with_appcontext
+@domain_errors
+def articles_respond(article_id: int, answer: str, as_email: str, comment: str | None) -> None:
+    """Accept or decline an assignment to review the article."""
+    from review_flow.rounds import assignments
+    from review_flow.users import service as users
+
+    with _db().transaction() as session:
+        actor = _cli_actor(users.get_by_email(session, as_email))
+        a = assignments.respond(session, actor, article_id, answer, comment=comment)
+        msg = f"article {article_id}: assignment {a.id} {a.state}"
+    click.echo(msg)
 
 
 # --- audit ------------------------------------------------------------------------------

@@ -21,7 +21,10 @@ EXAMPLES_PER_OPERATION = 10
 # a webhook URL the egress policy (a deployment setting) does not allow.
 GUARD_CODES = {"missing_title", "missing_body", "missing_references", "dangling_citation",
                "comment_required", "already_approved", "review_checks_missing",
-               "review_not_due", "guard_failed"}
+               "review_not_due", "guard_failed",
+               # The board: who may be assigned, and a due date relative to today.
+               "not_a_reviewer", "reviewer_inactive", "due_in_past", "same_reviewer",
+               "conflict_of_interest"}
 
 
 def _refused_by_state_or_policy(response: Any) -> bool:

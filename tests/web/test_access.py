@@ -80,6 +80,11 @@ def _get_matrix(ids: dict[str, int], slug: str) -> list[tuple[str, str, dict[str
         ("review.sign", f"/review/{u}/sign/approve",
          {**review_reader, "editor": 403, "auditor": 403}),
         ("compare.revisions", f"/review/{a}/compare", review_reader),
+        ("rounds.assigned", "/review/assigned", review_reader),
+        ("rounds.unassigned", "/review/unassigned", review_reader),
+        ("rounds.overdue", "/review/overdue", review_reader),
+        ("rounds.all_articles", "/editor/articles", {**dict.fromkeys(ROLES, 403),
+                                                     "anonymous": SIGN_IN, "editor": 200}),
         ("audit.log", "/audit", {"anonymous": SIGN_IN, "author": 403, "reviewer": 403,
                                  "editor": 200, "auditor": 200, "admin": 200}),
         ("audit.export_events", "/audit/export.csv?action=article.approve",
@@ -129,6 +134,16 @@ def _post_matrix(ids: dict[str, int]) -> list[tuple[str, str, dict[str, Any], di
         ("review.sign", f"/review/{u}/sign/approve", {"password": PASSWORD},
          {"anonymous": 401, "author": 403, "editor": 403, "reviewer": 303, "auditor": 403,
           "admin": 403}),
+        # Assignment forms: editors only; a refusal by the service is a message (303).
+        ("rounds.assign", f"/review/{s}/assignments", {"reviewer": "1"},
+         {**dict.fromkeys(ROLES, 403), "anonymous": 401, "editor": 303}),
+        ("rounds.reassign", f"/review/{s}/assignments/999/reassign", {"reviewer": "1"},
+         {**dict.fromkeys(ROLES, 403), "anonymous": 401, "editor": 303}),
+        ("rounds.cancel", f"/review/{s}/assignments/999/cancel", {},
+         {**dict.fromkeys(ROLES, 403), "anonymous": 401, "editor": 303}),
+        # Anyone signed in may answer; the service refuses whoever has no invitation.
+        ("rounds.respond", f"/review/{s}/respond", {"answer": "accept"},
+         {**dict.fromkeys(ROLES, 303), "anonymous": 401}),
         ("admin.create_token", "/admin/tokens",
          {"email": "author@example.org", "submission_id": "role-matrix-token-form"},
          {**dict.fromkeys(ROLES, 403), "anonymous": 401, "admin": 201}),
@@ -254,6 +269,7 @@ def test_post_without_csrf_token_is_refused_everywhere(as_role: Any, story: Any,
     reviewer = as_role("reviewer")
     author = as_role("author")
     admin = as_role("admin")
+    editor = as_role("editor")
     before = story.event_count()
     targets = [(author, "/sign-out"), (author, "/write/new"),
                (author, f"/write/{story.ids['draft']}"),
@@ -277,7 +293,11 @@ def test_post_without_csrf_token_is_refused_everywhere(as_role: Any, story: Any,
                (admin, f"/admin/people/{invitee}/invite"),
                (admin, f"/admin/people/{invitee}/deactivate"),
                (admin, f"/admin/people/{invitee}/activate"),
-               (author, "/invitations/some-token")]
+               (author, "/invitations/some-token"),
+               (editor, f"/review/{story.ids['submitted']}/assignments"),
+               (editor, f"/review/{story.ids['submitted']}/assignments/1/reassign"),
+               (editor, f"/review/{story.ids['submitted']}/assignments/1/cancel"),
+               (reviewer, f"/review/{story.ids['submitted']}/respond")]
     post_endpoints = set()
     adapter = app.url_map.bind("localhost")
     for who, url in targets:

@@ -38,6 +38,11 @@ def can_review(user: Principal) -> bool:
     return user.is_authenticated and bool(user.roles & {Role.REVIEWER, Role.EDITOR, Role.AUDITOR})
 
 
+def can_manage_reviews(user: Principal) -> bool:
+    """Assign board members, and see every article ("All articles")."""
+    return user.is_authenticated and Role.EDITOR in user.roles
+
+
 def can_read_audit_log(user: Principal) -> bool:
     return user.is_authenticated and bool(user.roles & {Role.AUDITOR, Role.EDITOR, Role.ADMIN})
 
@@ -74,6 +79,7 @@ PUBLIC = Rule("public", anyone)
 SIGNED_IN = Rule("signed in", is_signed_in)
 WRITER = Rule("author or editor", can_write)
 REVIEW_READER = Rule("reviewer, editor or auditor", can_review)
+EDITOR = Rule("editor", can_manage_reviews)
 AUDIT_READER = Rule("auditor, editor or admin", can_read_audit_log)
 ADMIN = Rule("admin", can_administer)
 POLICY_EDITOR = Rule("editor or admin", can_set_policy)
@@ -104,6 +110,15 @@ ROUTE_RULES: dict[str, Rule] = {
     "review.act": SIGNED_IN,
     "review.comment": SIGNED_IN,
     "compare.revisions": REVIEW_READER,
+    "rounds.assigned": REVIEW_READER,
+    "rounds.unassigned": REVIEW_READER,
+    "rounds.overdue": REVIEW_READER,
+    "rounds.all_articles": EDITOR,
+    "rounds.assign": EDITOR,
+    "rounds.reassign": EDITOR,
+    "rounds.cancel": EDITOR,
+    # The assignee answers; the service refuses anyone without an invitation.
+    "rounds.respond": SIGNED_IN,
     "audit.log": AUDIT_READER,
     # A GET that records the export (its own small transaction) before streaming.
     "audit.export_events": AUDIT_READER,

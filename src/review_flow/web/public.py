@@ -102,6 +102,9 @@ def structured_data(item: read_models.PublicArticle, url: str) -> dict[str, Any]
                 "hasCredential": {"@type": "EducationalOccupationalCredential",
                                   "credentialCategory": a.credentials}}
                if a.credentials else {}),
+            # A disclosed conflict of interest travels with the reviewer's name.
+            **({"description": f"Disclosed conflict of interest: {a.conflict}"}
+               if a.conflict else {}),
         }
         for a in item.approvals
     ]
