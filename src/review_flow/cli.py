@@ -755,12 +755,17 @@ def workflow_group() -> None:
 
 @workflow_group.command("show")
 @click.option(
-    "--format", "fmt", type=click.Choice(["text", "mermaid"]), default="text", show_default=True
+    "--format", "fmt", type=click.Choice(["text", "mermaid", "svg"]), default="text",
+    show_default=True,
 )
 def workflow_show(fmt: str) -> None:
-    """Print the workflow: a table, or a Mermaid state diagram."""
-    from review_flow.workflow import diagram
+    """Print the workflow: a table, a Mermaid state diagram, or the SVG picture the
+    editorial-policy page shows."""
+    from review_flow.workflow import diagram, svg
 
+    if fmt == "svg":
+        click.echo(svg.render())
+        return
     click.echo(diagram.mermaid() if fmt == "mermaid" else diagram.text())
 
 
@@ -792,9 +797,10 @@ def demo_cmd(if_empty: bool) -> None:
 def commands() -> list[click.Command]:
     """Every review-flow command group, for the app (``flask --app wsgi``) and for main."""
     from review_flow.api.cli import GROUPS  # tokens, webhooks, outbox, ...
+    from review_flow.policy.cli import policy_group
 
     return [db_group, users_group, articles_group, audit_group, workflow_group, demo_cmd,
-            *GROUPS]
+            policy_group, *GROUPS]
 
 
 def register(app: Flask) -> None:

@@ -10,6 +10,8 @@ import pytest
 from flask import Flask
 
 from review_flow.app import create_app
+from review_flow.policy import document
+from review_flow.policy.models import PolicySettings
 from review_flow.users import service as users
 from review_flow.web import access
 from tests.conftest import PASSWORD
@@ -94,6 +96,8 @@ def _get_matrix(ids: dict[str, int], slug: str) -> list[tuple[str, str, dict[str
                                                     "anonymous": SIGN_IN, "admin": 200}),
         ("admin.webhook_deliveries", f"/admin/webhooks/{ids['webhook']}/deliveries",
          {**dict.fromkeys(ROLES, 403), "anonymous": SIGN_IN, "admin": 200}),
+        ("policy.page", "/policy", {**dict.fromkeys(ROLES, 403), "anonymous": SIGN_IN,
+                                     "editor": 200, "admin": 200}),
         ("account.notifications", "/account/notifications",
          {**dict.fromkeys(ROLES, 200), "anonymous": SIGN_IN}),
         ("account.security", "/account/security",
@@ -158,6 +162,8 @@ def _post_matrix(ids: dict[str, int]) -> list[tuple[str, str, dict[str, Any], di
          {**dict.fromkeys(ROLES, 403), "anonymous": 401, "admin": 303}),
         ("admin.roll_webhook_secret", f"/admin/webhooks/{ids['webhook']}/secret", {},
          {**dict.fromkeys(ROLES, 403), "anonymous": 401, "admin": 200}),
+        ("policy.save", "/policy", _policy_form(rereview_months=6),
+         {**dict.fromkeys(ROLES, 403), "anonymous": 401, "editor": 303, "admin": 303}),
         ("account.save_notifications", "/account/notifications",
          {"kinds": ["approved", "rejected"]},
          {**dict.fromkeys(ROLES, 303), "anonymous": 401}),
@@ -183,6 +189,15 @@ def _post_matrix(ids: dict[str, int]) -> list[tuple[str, str, dict[str, Any], di
          {"password": "a new password", "repeat": "a new password"},
          dict.fromkeys(ROLES, 410)),
     ]
+
+
+def _policy_form(**changes: Any) -> dict[str, Any]:
+    """The "Review policy" form filled in with the default policy plus ``changes``."""
+    values = {**document.form_values(PolicySettings()), **changes}
+    data = {k: v for k, v in values.items() if not isinstance(v, bool | list)}
+    data.update({k: "y" for k, v in values.items() if v is True})
+    data["review_checks"] = values["review_checks"]
+    return data
 
 
 def _webhook(story: Any) -> int:
@@ -269,6 +284,7 @@ def test_post_without_csrf_token_is_refused_everywhere(as_role: Any, story: Any,
                (admin, f"/admin/webhooks/{hook}/activate"),
                (admin, f"/admin/webhooks/{hook}/redrive"),
                (admin, f"/admin/webhooks/{hook}/secret"),
+               (admin, "/policy"),
                (author, "/account/notifications"),
                (author, "/account/sign-out-everywhere"),
                (author, "/account/password"),

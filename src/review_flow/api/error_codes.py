@@ -76,6 +76,8 @@ ERROR_CODES: tuple[str, ...] = (
     "signature_locked",
     "signature_refused",
     "slug_taken",
+    "stale_policy",
+    "token_cannot_set_policy",
     "token_cannot_sign",
     "unauthorized",
     "unknown_action",

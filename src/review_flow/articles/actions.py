@@ -8,7 +8,6 @@ queued just before the commit) land together.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -31,6 +30,7 @@ from review_flow.errors import (
     ValidationFailed,
 )
 from review_flow.notifications import webhooks
+from review_flow.policy.calendar import add_months
 from review_flow.policy.models import PolicySettings
 from review_flow.rounds import acting as round_acting
 from review_flow.signatures import signing
@@ -194,7 +194,7 @@ def perform_action(
     if to_state == "approved" and state != "approved":
         article.approved_revision = revision
         article.published_at = now  # readers now see this text: the home page lists it
-        article.review_due = now + timedelta(days=round(policy.rereview_months * 30.44))
+        article.review_due = add_months(now, policy.rereview_months)
     if to_state == "retracted":
         article.published_at = None  # off the home page; its page shows the notice
     if to_state == "submitted":

@@ -23,7 +23,7 @@ SECURITY_HEADERS = {
 }
 
 WEB_BLUEPRINTS = ("assets", "public", "auth", "authoring", "review", "audit", "admin",
-                  "account", "people", "invitations", "compare", "rounds")
+                  "account", "people", "invitations", "compare", "rounds", "policy")
 
 
 def truthy(value: Any) -> bool:
@@ -69,6 +69,7 @@ def init_app(app: Flask) -> None:
         errors,
         invitations,
         people,
+        policy_page,
         public,
         review,
         rounds,
@@ -99,7 +100,7 @@ def init_app(app: Flask) -> None:
     assets = Blueprint("assets", __name__, static_folder="static", static_url_path="/assets")
     for blueprint in (assets, public.bp, auth.bp, authoring.bp, review.bp, audit_log.bp,
                       admin.bp, account.bp, people.bp, invitations.bp, compare.bp,
-                      rounds.bp):
+                      rounds.bp, policy_page.bp):
         app.register_blueprint(blueprint)
     install(app)  # one unit of work per request, committed when a write's view succeeds
 

@@ -52,6 +52,12 @@ def can_administer(user: Principal) -> bool:
     return user.is_authenticated and Role.ADMIN in user.roles
 
 
+def can_set_policy(user: Principal) -> bool:
+    """The "Review policy" page: editors and admins (``policy.service.may_set_policy``
+    says the same to the CLI, and refuses API tokens)."""
+    return user.is_authenticated and bool(user.roles & {Role.EDITOR, Role.ADMIN})
+
+
 def is_signed_in(user: Principal) -> bool:
     return user.is_authenticated
 
@@ -76,6 +82,7 @@ REVIEW_READER = Rule("reviewer, editor or auditor", can_review)
 EDITOR = Rule("editor", can_manage_reviews)
 AUDIT_READER = Rule("auditor, editor or admin", can_read_audit_log)
 ADMIN = Rule("admin", can_administer)
+POLICY_EDITOR = Rule("editor or admin", can_set_policy)
 # The JSON API checks its own bearer tokens on every request (``review_flow.api``).
 API_TOKEN = Rule("API bearer token", anyone, token_auth=True)
 
@@ -125,6 +132,8 @@ ROUTE_RULES: dict[str, Rule] = {
     "admin.webhook_deliveries": ADMIN,
     "admin.redrive_webhook": ADMIN,
     "admin.roll_webhook_secret": ADMIN,
+    "policy.page": POLICY_EDITOR,
+    "policy.save": POLICY_EDITOR,
     "people.people_page": ADMIN,
     "people.add_person": ADMIN,
     "people.person": ADMIN,

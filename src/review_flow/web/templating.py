@@ -88,6 +88,7 @@ def register_template_helpers(app: Flask) -> None:
         "can_manage_reviews": access.can_manage_reviews,
         "can_read_audit_log": access.can_read_audit_log,
         "can_administer": access.can_administer,
+        "can_set_policy": access.can_set_policy,
         "waiting_on": waiting_on,
         "waited": waited,
         "STATE_LABELS": STATE_LABELS,
