@@ -164,8 +164,7 @@ def upgrade() -> None:
         op.f("ix_conflict_declarations_article_id"), "conflict_declarations", ["article_id"]
     )
 
-    # Decisions are append-only (triggers refuse UPDATE): plain ADD COLUMN keeps the
-    # table, and its triggers, as they are on SQLite too.
+    # Plain ADD COLUMN on SQLite too: the table stays as it is.
     if op.get_bind().dialect.name == "sqlite":
         op.execute(
             "ALTER TABLE decisions ADD COLUMN round_id INTEGER "
@@ -209,10 +208,18 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("uq_decisions_one_approval_per_round", table_name="decisions")
     op.drop_index("uq_decisions_one_approval", table_name="decisions")
-    with op.batch_alter_table("decisions") as batch:
-        batch.drop_constraint(op.f("fk_decisions_round_id_review_rounds"), type_="foreignkey")
-        batch.drop_column("round_id")
-        batch.drop_column("conflict")
+    if op.get_bind().dialect.name == "sqlite":
+        # SQLite will not drop a column that a foreign key names: copy the table without
+        # both columns (nothing refers to decisions, and it carries no triggers).
+        with op.batch_alter_table("decisions", recreate="always") as batch:
+            batch.drop_column("round_id")
+            batch.drop_column("conflict")
+    else:
+        op.drop_constraint(
+            op.f("fk_decisions_round_id_review_rounds"), "decisions", type_="foreignkey"
+        )
+        op.drop_column("decisions", "round_id")
+        op.drop_column("decisions", "conflict")
     op.create_index(
         "uq_decisions_one_approval",
         "decisions",
