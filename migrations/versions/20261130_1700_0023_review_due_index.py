@@ -3,14 +3,14 @@ editors' "Review due" view lists them, both in due-date order, by one index
 (state, review_due, id) rather than a walk over every approved article.
 
 Revision ID: 0023
-Revises: 0022
+Revises: 0020
 Create Date: 2026-11-30 17:00:00
 """
 
 from alembic import op
 
 revision = "0023"
-down_revision = "0022"
+down_revision = "0020"
 branch_labels = None
 depends_on = None
 

@@ -16,7 +16,7 @@ import json
 import sys
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -412,6 +412,10 @@ def articles_edit(
     help="A review check you attest to (checklist, references_verified, "
     "conflict_of_interest); repeatable.",
 )
+@click.option(
+    "--conflict",
+    help='Conflict-of-interest declaration with an approval: "none", or describe it.',
+)
 @click.option("--expected-version", type=int, help="Refuse if the article has moved on.")
 @with_appcontext
 @domain_errors
@@ -422,6 +426,7 @@ def articles_act(
     comment: str | None,
     password_stdin: bool,
     attests: tuple[str, ...],
+    conflict: str | None,
     expected_version: int | None,
 ) -> None:
     """Take a workflow action (submit, start_review, approve, ...)."""
@@ -438,6 +443,8 @@ def articles_act(
             f"{action} needs an electronic signature: pass --password-stdin and give the "
             "password on standard input"
         )
+    if conflict is not None and action != "approve":
+        raise click.ClickException("--conflict is declared with an approval only")
     password = _read_password() if password_stdin else None
     try:
         with _db().transaction() as session:
@@ -451,6 +458,7 @@ def articles_act(
                 password=password,
                 expected_version=expected_version,
                 attestations={a: True for a in attests},
+                conflict=conflict,
             )
             msg = (
                 f"article {article_id}: {result.from_state} -> {result.to_state} "
@@ -458,6 +466,8 @@ def articles_act(
             )
             if action == "approve":
                 msg += f"; approvals {result.approvals}/{result.required_approvals}"
+                if result.still_missing:
+                    msg += f"; still needed: {result.still_missing}"
     except ReviewFlowError as exc:
         from review_flow.signatures import attempts
 
@@ -475,12 +485,14 @@ def articles_act(
 def articles_show(article_id: int, as_json: bool, as_email: str | None) -> None:
     """Show an article's state and revisions."""
     from review_flow.articles.queries import article_as_dict, get_article
+    from review_flow.rounds import reading as round_reading
     from review_flow.users import service as users
 
     with _db().reading() as session:
         article = get_article(session, article_id)
         actor = _cli_actor(users.get_by_email(session, as_email)) if as_email else None
         data = article_as_dict(session, article, actor)
+        data["round"] = round_reading.round_as_dict(session, article.id)
         if actor is None:
             from review_flow.workflow.engine import can_fire
 
@@ -499,7 +511,71 @@ def articles_show(article_id: int, as_json: bool, as_email: str | None) -> None:
     )
     for a in data.get("approvals", []):
         click.echo(f"  approved by {a['reviewer']} at {a['signed_at']}")
+    review = data["round"]
+    if review:
+        click.echo(
+            f"round {review['number']} ({'open' if review['open'] else review['outcome']}), "
+            f"policy version {review['policy_version']}"
+            + (f"; still needed: {review['still_missing']}" if review["still_missing"] else "")
+        )
+        for a in review["assignments"]:
+            click.echo(
+                f"  {a['reviewer']['name']}: {a['state']}, review due {a['review_due'][:10]}"
+                + (" (OVERDUE)" if a["overdue"] else "")
+            )
     click.echo(f"allowed actions: {', '.join(data['allowed_actions']) or 'none'}")
+
+
+def _due_date(value: str | None) -> Any:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.ClickException(f"--due {value!r}: not a date (YYYY-MM-DD)") from None
+
+
+@articles_group.command("assign")
+@click.argument("article_id", type=int)
+@click.option("--reviewer", "reviewer_email", required=True, help="The board member (e-mail).")
+@click.option("--as", "as_email", required=True, help="Act as this editor (e-mail).")
+@click.option("--due", help="Review due date (YYYY-MM-DD); default from the round's policy.")
+@with_appcontext
+@domain_errors
+def articles_assign(article_id: int, reviewer_email: str, as_email: str, due: str | None) -> None:
+    """Assign a board member to review the article's open round."""
+    from review_flow.rounds import assignments
+    from review_flow.users import service as users
+
+    due_on = _due_date(due)
+    with _db().transaction() as session:
+        actor = _cli_actor(users.get_by_email(session, as_email))
+        reviewer = users.get_by_email(session, reviewer_email)
+        a = assignments.assign(session, actor, article_id, reviewer, due=due_on)
+        msg = (
+            f"article {article_id}: {reviewer.name} invited (assignment {a.id}); answer due "
+            f"{a.response_due.date().isoformat()}, review due {a.review_due.date().isoformat()}"
+        )
+    click.echo(msg)
+
+
+@articles_group.command("respond")
+@click.argument("article_id", type=int)
+@click.argument("answer", type=click.Choice(["accept", "decline"]))
+@click.option("--as", "as_email", required=True, help="Act as this board member (e-mail).")
+@click.option("--comment", help="Why you decline (required to decline).")
+@with_appcontext
+@domain_errors
+def articles_respond(article_id: int, answer: str, as_email: str, comment: str | None) -> None:
+    """Accept or decline an assignment to review the article."""
+    from review_flow.rounds import assignments
+    from review_flow.users import service as users
+
+    with _db().transaction() as session:
+        actor = _cli_actor(users.get_by_email(session, as_email))
+        a = assignments.respond(session, actor, article_id, answer, comment=comment)
+        msg = f"article {article_id}: assignment {a.id} {a.state}"
+    click.echo(msg)
 
 
 # --- audit ------------------------------------------------------------------------------
@@ -618,37 +694,55 @@ def audit_checkpoint_cmd(key_file: str | None) -> None:
     click.echo(note, nl=False)
 
 
-def _parse_since(value: str | None) -> datetime | None:
-    if value is None:
-        return None
+def _os_user() -> str | None:
+    """Who ran the command, as the operating system knows them (None if it cannot say)."""
+    import getpass
+
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise click.BadParameter(
-            f"{value!r} is not an ISO 8601 time (e.g. 2026-01-31T12:00:00Z)", param_hint="--since"
-        ) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return None
 
 
 @audit_group.command("export")
 @click.option(
     "--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True
 )
-@click.option("--article", "article_id", type=int)
-@click.option("--since", help="ISO 8601 time; events at or after it.")
-@with_appcontext
-def audit_export_cmd(fmt: str, article_id: int | None, since: str | None) -> None:
-    """Write the audit log to stdout, streaming."""
-    from review_flow.audit import export as audit_export
+@click.option("--article", help="Only this article's events (its id).")
+@click.option("--actor", help="Only events done by this person (their id).")
+@click.option("--action", help="Only this audit action, e.g. article.approve.")
+@click.option("--state", help="Only events that left or entered this workflow state.")
+@click.option("--since", help="ISO 8601 time; events at or after it (UTC if no zone).")
+@click.option("--until", help="ISO 8601 time; events before it (UTC if no zone).")
+@click.option("--as", "as_email", help="Record the export as done by this person (e-mail).")
+@with_core_appcontext
+@domain_errors
+def audit_export_cmd(fmt: str, as_email: str | None, **filters: str | None) -> None:
+    """Write the audit log to stdout in chain order, streaming.
 
-    since_dt = _parse_since(since)
-    with _db().reading() as session:
-        events = audit_export.iter_events(session, article_id=article_id, since=since_dt)
-        out = sys.stdout
-        if fmt == "jsonl":
-            audit_export.write_jsonl(events, out)
-        else:
-            audit_export.write_csv(events, out)
+    The export is recorded first as an audit event of its own (who, which filter, when)
+    and holds the events before that record."""
+    from review_flow.audit import export as audit_export
+    from review_flow.audit import query
+    from review_flow.audit.log import RequestContext
+    from review_flow.users import service as users
+
+    try:
+        f = query.parse(filters)
+    except query.BadFilter as exc:
+        raise click.BadParameter(exc.message,
+                                 param_hint=f"--{exc.details['parameter']}") from None
+    db = _db()
+    with db.transaction() as session:
+        user = users.get_by_email(session, as_email) if as_email else None
+        through = audit_export.record_export(
+            session, actor=user, f=f, fmt=fmt,
+            context=RequestContext(request_id=uuid.uuid4().hex, client_addr="cli"),
+            extra={"os_user": _os_user()})
+    out = sys.stdout
+    with db.reading() as session:
+        for chunk in audit_export.chunks(fmt, session, f, through=through):
+            out.write(chunk)
 
 
 # --- workflow ---------------------------------------------------------------------------
@@ -661,12 +755,17 @@ def workflow_group() -> None:
 
 @workflow_group.command("show")
 @click.option(
-    "--format", "fmt", type=click.Choice(["text", "mermaid"]), default="text", show_default=True
+    "--format", "fmt", type=click.Choice(["text", "mermaid", "svg"]), default="text",
+    show_default=True,
 )
 def workflow_show(fmt: str) -> None:
-    """Print the workflow: a table, or a Mermaid state diagram."""
-    from review_flow.workflow import diagram
+    """Print the workflow: a table, a Mermaid state diagram, or the SVG picture the
+    editorial-policy page shows."""
+    from review_flow.workflow import diagram, svg
 
+    if fmt == "svg":
+        click.echo(svg.render())
+        return
     click.echo(diagram.mermaid() if fmt == "mermaid" else diagram.text())
 
 
@@ -739,9 +838,10 @@ def demo_cmd(if_empty: bool) -> None:
 def commands() -> list[click.Command]:
     """Every review-flow command group, for the app (``flask --app wsgi``) and for main."""
     from review_flow.api.cli import GROUPS  # tokens, webhooks, outbox, ...
+    from review_flow.policy.cli import policy_group
 
     return [db_group, users_group, articles_group, audit_group, workflow_group, sweep_cmd,
-            demo_cmd, *GROUPS]
+            demo_cmd, policy_group, *GROUPS]
 
 
 def register(app: Flask) -> None:

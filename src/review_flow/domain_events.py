@@ -91,6 +91,8 @@ class ArticleEdited:
     revision_number: int
     at: datetime
     webhook_generation: str | None = GENERATION_UNKNOWN
+    # The state before the edit: "approved" when approved text was revised (back to draft).
+    from_state: str | None = None
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from review_flow.idempotency import IdempotencyRecord
 from review_flow.notifications.models import EmailOptOut, Webhook
 from review_flow.outbox.models import OutboxAttempt, OutboxMessage
 from review_flow.policy.models import PolicyVersion
+from review_flow.rounds.models import Assignment, ConflictDeclaration, ReviewRound
 from review_flow.signatures.attempts import SignatureFailure
 from review_flow.signatures.models import Decision
 from review_flow.tokens.models import ApiToken
@@ -18,11 +19,13 @@ from review_flow.web.throttle import SignInThrottle
 __all__ = [
     "ApiToken",
     "Article",
+    "Assignment",
     "AuditChainHead",
     "AuditCheckpoint",
     "AuditEvent",
     "Base",
     "Comment",
+    "ConflictDeclaration",
     "Decision",
     "EmailOptOut",
     "IdempotencyRecord",
@@ -30,6 +33,7 @@ __all__ = [
     "OutboxAttempt",
     "OutboxMessage",
     "PolicyVersion",
+    "ReviewRound",
     "Revision",
     "SignInSession",
     "SignInThrottle",

@@ -68,6 +68,7 @@ def test_people_turn_email_kinds_off(api_as: Any, people: Any) -> None:
         "changes_requested": True,
         "approved": True,
         "rejected": True,
+        "revised_by_editor": True,
     }
     r = api.put("/me/notifications", json={"email": {"approved": False}})
     assert r.status_code == 200 and r.json["notifications"]["email"]["approved"] is False

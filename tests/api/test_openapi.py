@@ -21,7 +21,10 @@ EXAMPLES_PER_OPERATION = 10
 # a webhook URL the egress policy (a deployment setting) does not allow.
 GUARD_CODES = {"missing_title", "missing_body", "missing_references", "dangling_citation",
                "comment_required", "already_approved", "review_checks_missing",
-               "review_not_due", "guard_failed"}
+               "review_not_due", "guard_failed",
+               # The board: who may be assigned, and a due date relative to today.
+               "not_a_reviewer", "reviewer_inactive", "due_in_past", "same_reviewer",
+               "conflict_of_interest"}
 
 
 def _refused_by_state_or_policy(response: Any) -> bool:
@@ -203,7 +206,7 @@ def test_responses_are_typed_to_the_leaf(client: Any) -> None:
     assert "kind" not in _prop(doc, "Me", "notifications")
     kinds = doc["components"]["schemas"]["EmailSettingsOut"]
     assert set(kinds["required"]) == {"review_requested", "changes_requested", "approved",
-                                      "rejected"}
+                                      "rejected", "revised_by_editor"}
 
 
 def test_errors_are_typed_with_a_closed_list_of_codes(client: Any) -> None:
@@ -312,7 +315,8 @@ def test_rules_are_in_the_schema(client: Any) -> None:
     assert hook["secret"]["anyOf"][0]["pattern"].startswith("^whsec_")
     assert {"article.submit", "*"} <= set(hook["events"]["items"]["enum"])
     assert set(schemas["EmailSettings"]["properties"]) == {
-        "review_requested", "changes_requested", "approved", "rejected"}
+        "review_requested", "changes_requested", "approved", "rejected",
+        "revised_by_editor"}
     assert schemas["EmailSettings"]["additionalProperties"] is False
     assert schemas["ActionRequest"]["properties"]["expected_version"]["anyOf"][0][
         "type"] == "integer"

@@ -43,7 +43,8 @@ def _require_browser() -> None:
 
 @pytest.fixture(scope="module")
 def site(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """gunicorn serving a fresh migrated database with an author, two reviewers, an editor.
+    """gunicorn serving a fresh migrated database with an author, two reviewers, an editor,
+    an auditor and an admin.
 
     The policy turns the review checks on, as the demo's medical-board policy does, so the
     signature step is driven with its attestations.
@@ -59,6 +60,7 @@ def site(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
             ("reed@example.org", "Dr. Maya Reed", "reviewer", "MD, FACP"),
             ("okafor@example.org", "Dr. Chidi Okafor", "reviewer", "MD, MPH"),
             ("editor@example.org", "Erin Editor", "editor", None),
+            ("auditor@example.org", "Aubrey Auditor", "auditor", None),
             ("admin@example.org", "Ada Admin", "admin", None),
         ]:
             user = users.add_user(s, email=email, name=name, roles=[role], password=PASSWORD,

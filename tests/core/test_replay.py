@@ -308,17 +308,19 @@ def test_a_broken_chain_is_named_before_the_replay(db, backend, story):
     assert not result.ok and result.bad_seq == 3 and "edited" in result.message
 
 
-def test_signature_events_carry_the_decision_under_format_2(db, story):
+def test_signature_events_carry_the_decision_and_round_under_format_3(db, story):
     with db.reading() as s:
         data = s.scalar(text(
             "SELECT data FROM audit_events WHERE action = 'article.approve' AND article_id = :a"),
             {"a": story["ok"]})
-        decision_id = s.scalar(text("SELECT id FROM decisions WHERE article_id = :a"),
-                               {"a": story["ok"]})
+        decision_id, round_id = s.execute(
+            text("SELECT id, round_id FROM decisions WHERE article_id = :a"),
+            {"a": story["ok"]}).one()
     data = json.loads(data)
-    assert data["format"] == 2
+    assert data["format"] == 3
     assert data["signature"]["decision_id"] == decision_id
     assert "attestations" in data["signature"]
+    assert round_id is not None and data["signature"]["round_id"] == round_id
 
 
 def test_format_1_signature_events_still_verify(db, backend, story):
@@ -336,6 +338,7 @@ def test_format_1_signature_events_still_verify(db, backend, story):
             d = json.loads(data)
             del d["format"]
             del d["signature"]["decision_id"], d["signature"]["attestations"]
+            del d["signature"]["round_id"]
             s.execute(text("UPDATE audit_events SET data = :d WHERE seq = :s"),
                       {"d": json.dumps(d, sort_keys=True, separators=(",", ":")), "s": seq})
         # Re-chain from the first rewritten event on, as a format-1 writer would have.
@@ -435,3 +438,22 @@ def test_the_parallel_replay_names_the_first_article_whichever_worker_finds_it(
     single, parallel = _verify(db, 1), _verify(db, 2)
     assert parallel.message == single.message
     assert single.message.startswith(f"article {story['draft']}: state")
+
+
+def test_a_signature_moved_to_another_round_is_named(db, backend, story):
+    _drop_guards(db, backend, ("decisions",))
+    with db.transaction() as s:
+        other = s.scalar(text("SELECT round_id FROM decisions WHERE article_id = :a"),
+                         {"a": story["gone"]})
+        s.execute(text("UPDATE decisions SET round_id = :r WHERE article_id = :a"),
+                  {"r": other, "a": story["ok"]})
+    assert "round" in _expect(db, story["ok"], "signature of event")
+
+
+def test_a_conflict_added_to_a_signature_afterwards_is_named(db, backend, story):
+    _drop_guards(db, backend, ("decisions",))
+    with db.transaction() as s:
+        s.execute(text("UPDATE decisions SET conflict = 'Consults for Acme' WHERE article_id = :a"),
+                  {"a": story["ok"]})
+    message = _expect(db, story["ok"], "signature of event", table="'Consults for Acme'")
+    assert "conflict disclosed" in message

@@ -222,11 +222,11 @@ def test_review_checks_from_policy(db, people):
         people["reviewer"],
         aid,
         "approve",
-        attestations={"checklist": True, "conflict_of_interest": "none declared"},
+        attestations={"checklist": True, "conflict_of_interest": "none"},
     )
     with db.reading() as s:
         d = s.scalars(select(Decision)).one()
-        assert d.attestations == {"checklist": True, "conflict_of_interest": "none declared"}
+        assert d.attestations == {"checklist": True, "conflict_of_interest": "none"}
         assert d.policy_version == 2
 
 

@@ -139,6 +139,7 @@ def test_opt_out_is_per_user_and_per_kind(db: Any, people: Any, new_article: Any
         "changes_requested": False,
         "approved": True,
         "rejected": True,
+        "revised_by_editor": True,
     }
     aid = new_article(submit=True)
     with db.transaction() as s:

@@ -10,6 +10,8 @@ import pytest
 from flask import Flask
 
 from review_flow.app import create_app
+from review_flow.policy import document
+from review_flow.policy.models import PolicySettings
 from review_flow.users import service as users
 from review_flow.web import access
 from tests.conftest import PASSWORD
@@ -79,14 +81,25 @@ def _get_matrix(ids: dict[str, int], slug: str) -> list[tuple[str, str, dict[str
          {**review_reader, "editor": 403, "auditor": 403}),
         ("due.review_due_page", "/review/due", {**dict.fromkeys(ROLES, 403),
                                                 "anonymous": SIGN_IN, "editor": 200}),
+        ("compare.revisions", f"/review/{a}/compare", review_reader),
+        ("rounds.assigned", "/review/assigned", review_reader),
+        ("rounds.unassigned", "/review/unassigned", review_reader),
+        ("rounds.overdue", "/review/overdue", review_reader),
+        ("rounds.all_articles", "/editor/articles", {**dict.fromkeys(ROLES, 403),
+                                                     "anonymous": SIGN_IN, "editor": 200}),
         ("audit.log", "/audit", {"anonymous": SIGN_IN, "author": 403, "reviewer": 403,
                                  "editor": 200, "auditor": 200, "admin": 200}),
+        ("audit.export_events", "/audit/export.csv?action=article.approve",
+         {"anonymous": SIGN_IN, "author": 403, "reviewer": 403, "editor": 200,
+          "auditor": 200, "admin": 200}),
         ("admin.tokens_page", "/admin/tokens", {**dict.fromkeys(ROLES, 403),
                                                 "anonymous": SIGN_IN, "admin": 200}),
         ("admin.webhooks_page", "/admin/webhooks", {**dict.fromkeys(ROLES, 403),
                                                     "anonymous": SIGN_IN, "admin": 200}),
         ("admin.webhook_deliveries", f"/admin/webhooks/{ids['webhook']}/deliveries",
          {**dict.fromkeys(ROLES, 403), "anonymous": SIGN_IN, "admin": 200}),
+        ("policy.page", "/policy", {**dict.fromkeys(ROLES, 403), "anonymous": SIGN_IN,
+                                     "editor": 200, "admin": 200}),
         ("account.notifications", "/account/notifications",
          {**dict.fromkeys(ROLES, 200), "anonymous": SIGN_IN}),
         ("account.security", "/account/security",
@@ -123,6 +136,16 @@ def _post_matrix(ids: dict[str, int]) -> list[tuple[str, str, dict[str, Any], di
         ("review.sign", f"/review/{u}/sign/approve", {"password": PASSWORD},
          {"anonymous": 401, "author": 403, "editor": 403, "reviewer": 303, "auditor": 403,
           "admin": 403}),
+        # Assignment forms: editors only; a refusal by the service is a message (303).
+        ("rounds.assign", f"/review/{s}/assignments", {"reviewer": "1"},
+         {**dict.fromkeys(ROLES, 403), "anonymous": 401, "editor": 303}),
+        ("rounds.reassign", f"/review/{s}/assignments/999/reassign", {"reviewer": "1"},
+         {**dict.fromkeys(ROLES, 403), "anonymous": 401, "editor": 303}),
+        ("rounds.cancel", f"/review/{s}/assignments/999/cancel", {},
+         {**dict.fromkeys(ROLES, 403), "anonymous": 401, "editor": 303}),
+        # Anyone signed in may answer; the service refuses whoever has no invitation.
+        ("rounds.respond", f"/review/{s}/respond", {"answer": "accept"},
+         {**dict.fromkeys(ROLES, 303), "anonymous": 401}),
         ("admin.create_token", "/admin/tokens",
          {"email": "author@example.org", "submission_id": "role-matrix-token-form"},
          {**dict.fromkeys(ROLES, 403), "anonymous": 401, "admin": 201}),
@@ -141,6 +164,8 @@ def _post_matrix(ids: dict[str, int]) -> list[tuple[str, str, dict[str, Any], di
          {**dict.fromkeys(ROLES, 403), "anonymous": 401, "admin": 303}),
         ("admin.roll_webhook_secret", f"/admin/webhooks/{ids['webhook']}/secret", {},
          {**dict.fromkeys(ROLES, 403), "anonymous": 401, "admin": 200}),
+        ("policy.save", "/policy", _policy_form(rereview_months=6),
+         {**dict.fromkeys(ROLES, 403), "anonymous": 401, "editor": 303, "admin": 303}),
         ("account.save_notifications", "/account/notifications",
          {"kinds": ["approved", "rejected"]},
          {**dict.fromkeys(ROLES, 303), "anonymous": 401}),
@@ -166,6 +191,15 @@ def _post_matrix(ids: dict[str, int]) -> list[tuple[str, str, dict[str, Any], di
          {"password": "a new password", "repeat": "a new password"},
          dict.fromkeys(ROLES, 410)),
     ]
+
+
+def _policy_form(**changes: Any) -> dict[str, Any]:
+    """The "Review policy" form filled in with the default policy plus ``changes``."""
+    values = {**document.form_values(PolicySettings()), **changes}
+    data = {k: v for k, v in values.items() if not isinstance(v, bool | list)}
+    data.update({k: "y" for k, v in values.items() if v is True})
+    data["review_checks"] = values["review_checks"]
+    return data
 
 
 def _webhook(story: Any) -> int:
@@ -237,6 +271,7 @@ def test_post_without_csrf_token_is_refused_everywhere(as_role: Any, story: Any,
     reviewer = as_role("reviewer")
     author = as_role("author")
     admin = as_role("admin")
+    editor = as_role("editor")
     before = story.event_count()
     targets = [(author, "/sign-out"), (author, "/write/new"),
                (author, f"/write/{story.ids['draft']}"),
@@ -251,6 +286,7 @@ def test_post_without_csrf_token_is_refused_everywhere(as_role: Any, story: Any,
                (admin, f"/admin/webhooks/{hook}/activate"),
                (admin, f"/admin/webhooks/{hook}/redrive"),
                (admin, f"/admin/webhooks/{hook}/secret"),
+               (admin, "/policy"),
                (author, "/account/notifications"),
                (author, "/account/sign-out-everywhere"),
                (author, "/account/password"),
@@ -259,7 +295,11 @@ def test_post_without_csrf_token_is_refused_everywhere(as_role: Any, story: Any,
                (admin, f"/admin/people/{invitee}/invite"),
                (admin, f"/admin/people/{invitee}/deactivate"),
                (admin, f"/admin/people/{invitee}/activate"),
-               (author, "/invitations/some-token")]
+               (author, "/invitations/some-token"),
+               (editor, f"/review/{story.ids['submitted']}/assignments"),
+               (editor, f"/review/{story.ids['submitted']}/assignments/1/reassign"),
+               (editor, f"/review/{story.ids['submitted']}/assignments/1/cancel"),
+               (reviewer, f"/review/{story.ids['submitted']}/respond")]
     post_endpoints = set()
     adapter = app.url_map.bind("localhost")
     for who, url in targets:

@@ -12,7 +12,7 @@ CHECKS = ("checklist", "references_verified", "conflict_of_interest")
 
 @pytest.fixture
 def attested_article(story: Any) -> int:
-    story.set_policy(review_checks=list(CHECKS))
+    story.set_policy(review_checks=list(CHECKS), conflicts="disclose")  # a conflict is shown
     article_id = story.in_state("under_review")
     story.act(article_id, "approve", "reviewer", attestations={
         "checklist": True, "references_verified": True,

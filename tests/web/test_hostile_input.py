@@ -102,7 +102,8 @@ def _valid(name: str, world: dict[str, Any]) -> str:
     return str({"article_id": world["article_id"], "number": 1, "action": "approve",
                 "slug": world["slug"], "token_id": world["token_id"],
                 "webhook_id": world["webhook_id"], "filename": "style.css",
-                "user_id": world["user_id"], "token": "not-an-invitation"}[name])
+                "user_id": world["user_id"], "token": "not-an-invitation",
+                "assignment_id": 1, "fmt": "csv"}[name])
 
 
 def _principal(role: str, people: dict[str, Any]) -> Any:

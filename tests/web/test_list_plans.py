@@ -153,11 +153,30 @@ def test_my_articles_and_queue_read_by_index(as_role: Any, filled: Any,
         explain(reviewer, url, walks={"ix_articles_waiting"})
 
 
+AUDIT_FILTERS = (
+    "", "article=1", "actor=2", "action=article.approve", "since=2000-01-01T00:00:00Z",
+    "until=2999-01-01T00:00:00Z", "since=2000-01-01T00:00:00Z&until=2999-01-01T00:00:00Z",
+    "article=1&action=article.approve", "actor=2&action=article.start_review",
+    "article=1&actor=2&since=2000-01-01T00:00:00Z&until=2999-01-01T00:00:00Z",
+)
+AUDIT_STATE_FILTERS = ("state=approved", "state=draft&article=1",
+                       "state=submitted&actor=2&since=2000-01-01T00:00:00Z")
+
+
 def test_audit_log_page_reads_by_index(as_role: Any, filled: Any,
                                        explain: Callable[..., None]) -> None:
+    """Every filter, alone and combined, on the first page and a later one: one range of
+    the filter's (column, at, seq) index, or the log walked back by time."""
     auditor = as_role("auditor").client
-    explain(auditor, "/audit", walks={None})  # the log walked back by its sequence (rowid)
-    explain(auditor, "/audit?before=5", walks={None})
+    walks = {"ix_audit_events_at_seq"}
+    for query in AUDIT_FILTERS:
+        for before in ("", "&before=1764500000000000-5"):
+            explain(auditor, f"/audit?{query}{before}", walks=walks)
+    # A state is left or entered: a page from each state index, merged and sorted (two
+    # pages of rows at most).
+    for query in AUDIT_STATE_FILTERS:
+        for before in ("", "&before=1764500000000000-5"):
+            explain(auditor, f"/audit?{query}{before}", walks=walks, may_sort=True)
 
 
 @pytest.fixture
@@ -190,7 +209,7 @@ def test_api_lists_read_by_index(client: Any, filled: Any, bearer: Any,
     for url in ("/api/v1/audit?since=2000-01-01T00:00:00Z",
                 "/api/v1/audit?since=2999-01-01T00:00:00Z",
                 "/api/v1/audit?since=2000-01-01T00:00:00Z&until=2999-01-01T00:00:00Z",
-                "/api/v1/audit?since=2000-01-01T00:00:00Z&limit=2&cursor=WyJhdWRpdCIsMl0",
+                "/api/v1/audit?since=2000-01-01T00:00:00Z&limit=2&cursor=audit_2",
                 "/api/v1/audit?since=2000-01-01T00:00:00Z&action=article.approve"):
         explain(client, url, walks={None}, headers=editor)
 
@@ -204,7 +223,7 @@ def test_api_audit_since_page_has_one_lower_bound_on_the_sequence(
     editor = bearer("editor")
     with captured(shared_db) as statements:
         response = client.get("/api/v1/audit?since=2000-01-01T00:00:00Z&limit=2"
-                              "&cursor=WyJhdWRpdCIsMl0", headers=editor)
+                              "&cursor=audit_2", headers=editor)
     assert response.status_code == 200 and response.json["items"][0]["seq"] == 3
     pages = [st for st, _ in statements if re.search(r"FROM audit_events\s", st)
              and "ORDER BY audit_events.seq" in st]

@@ -260,7 +260,8 @@ def act_on_article(article_id: int, action: str, json: s.ActionRequest) -> Any:
     def work(session: Session, actor: Actor) -> idempotency.Stored:
         _visible_article(session, actor, article_id)
         result = actions.perform_action(
-            session, actor, article_id, action, comment=body.comment, expected_version=expected
+            session, actor, article_id, action, comment=body.comment, expected_version=expected,
+            conflict=body.conflict,
         )
         return idempotency.Stored(
             200,

@@ -234,6 +234,8 @@ class ArticleUpdate(ArticleCreate):
 class ActionRequest(_In):
     comment: Annotated[Text, Field(max_length=MAX_COMMENT)] | None = None
     expected_version: Version | None = None
+    # Conflict-of-interest declaration with an approval: "none", or a description.
+    conflict: Annotated[Text, Field(max_length=2000)] | None = None
 
 
 class ArticleQuery(_In):

@@ -8,7 +8,7 @@ queued just before the commit) land together.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -31,8 +31,9 @@ from review_flow.errors import (
     ValidationFailed,
 )
 from review_flow.notifications import webhooks
-from review_flow.policy import service as policy_service
+from review_flow.policy.calendar import add_months
 from review_flow.policy.models import PolicySettings
+from review_flow.rounds import acting as round_acting
 from review_flow.signatures import signing
 from review_flow.signatures.models import Decision
 from review_flow.timeutil import isoformat, utcnow
@@ -51,6 +52,9 @@ class ActionResult:
     decision: Decision | None = None
     approvals: int = 0
     required_approvals: int = 0
+    # What the round still needs before the article is approved ("1 more approval from
+    # cardiology"); None when nothing is missing or the action is not an approval.
+    still_missing: str | None = None
     webhook_generation: str | None = webhooks.GENERATION_UNKNOWN
 
 
@@ -65,6 +69,7 @@ def perform_action(
     expected_version: int | None = None,
     expected_content_hash: str | None = None,
     attestations: dict[str, Any] | None = None,
+    conflict: Any = None,
     as_of: datetime | None = None,
 ) -> ActionResult:
     """Take one workflow action. Raises a named error and writes nothing on refusal.
@@ -104,7 +109,13 @@ def perform_action(
     )
     if denied:
         raise denied
-    policy: PolicySettings = policy_service.settings_for(session, loaded.policy_version)
+    # The round acted on, under the policy version it opened with (rounds/acting.py).
+    step = round_acting.prepare(
+        session, actor, article, spec, newest_policy_version=loaded.policy_version,
+        conflict=conflict if conflict is not None else (attestations or {}).get(
+            "conflict_of_interest"),
+    )
+    policy: PolicySettings = step.policy
     revision = article.current_revision
     assert revision is not None, "an article always has a current revision"
 
@@ -136,11 +147,14 @@ def perform_action(
         if "citations_resolve" in spec.guards
         else [],
         comment=comment,
-        already_approved_by_actor=loaded.approved_by_actor,
+        already_approved_by_actor=loaded.approved_by_actor
+        if step.approved_by_actor is None
+        else step.approved_by_actor,
         approvals_after_this=loaded.approvals + (0 if loaded.approved_by_actor else 1),
         required_approvals=policy.required_approvals,
+        quorum_reached=step.quorum.reached if step.quorum else None,
         required_checks=policy.review_checks,
-        attestations=dict(attestations or {}),
+        attestations=round_acting.attested_conflict(step, attestations or {}),
         review_due=article.review_due,
         now=as_of or now,
     )
@@ -167,7 +181,9 @@ def perform_action(
             attestations={k: ctx.attestations.get(k) for k in policy.review_checks}
             if action == "approve" and policy.review_checks
             else None,
-            policy_version=loaded.policy_version,
+            policy_version=step.policy_version,
+            round_id=step.review.id if step.review else None,
+            conflict=step.declared.conflict if step.declared else None,
             at=now,
         )
     if comment:
@@ -184,14 +200,22 @@ def perform_action(
     if to_state == "approved" and state != "approved":
         article.approved_revision = revision
         article.published_at = now  # readers now see this text: the home page lists it
-        article.review_due = now + timedelta(days=round(policy.rereview_months * 30.44))
+        article.review_due = add_months(now, policy.rereview_months)
     if to_state == "retracted":
         article.published_at = None  # off the home page; its page shows the notice
     if to_state == "submitted":
         article.submitted_at = now
     article.version += 1
     article.updated_at = now
-    approvals = loaded.approvals + (1 if action == "approve" else 0)
+    approvals = (
+        step.quorum.approvals
+        if step.quorum
+        else loaded.approvals + (1 if action == "approve" else 0)
+    )
+    round_data = round_acting.finish(
+        session, step, actor, article, action, state, to_state, now,
+        newest_policy_version=loaded.policy_version,
+    )
     if decision is not None:
         session.flush()  # the decision's id goes into the chained event; one UPDATE of the row
     event = audit.record(
@@ -208,10 +232,11 @@ def perform_action(
         content_hash=revision.content_hash,
         comment=comment,
         workflow_version=WORKFLOW_VERSION,
-        policy_version=loaded.policy_version,
+        policy_version=step.policy_version,
         context=actor.context,
         data={
             "version": article.version,
+            **round_data,
             **({"as_of": isoformat(as_of)} if as_of is not None else {}),
             **(
                 {"approvals": approvals, "required_approvals": policy.required_approvals}
@@ -235,6 +260,7 @@ def perform_action(
         decision=decision,
         approvals=approvals,
         required_approvals=policy.required_approvals,
+        still_missing=step.quorum.still_missing() if step.quorum else None,
         webhook_generation=loaded.webhook_generation,
     )
     session.flush()

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, joinedload
 from review_flow.actor import Actor, AnyActor
 from review_flow.articles.models import Article, Revision
 from review_flow.errors import NotFound
+from review_flow.rounds import acting as round_acting
 from review_flow.signatures.models import Decision
 from review_flow.timeutil import utcnow
 from review_flow.workflow import engine, permissions
@@ -81,7 +82,7 @@ def allowed_actions(
         ):
             continue
         out.append(name)
-    return out
+    return round_acting.offered(session, actor, article, out)
 
 
 def approvals_for(session: Session, revision_id: int) -> list[Decision]:

@@ -213,6 +213,6 @@ def edit_article(
     record(
         session,
         ArticleEdited(actor, ArticleAsOf.of(article), revision.number, utcnow(),
-                      loaded.webhook_generation),
+                      loaded.webhook_generation, from_state=from_state),
     )
     return article, revision

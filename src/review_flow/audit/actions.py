@@ -32,7 +32,13 @@ AUDIT_ACTIONS: dict[str, str] = {
     "webhook.update": "A webhook endpoint's URL, events or active flag changed.",
     "user.notifications": "A person turned e-mail notification kinds on or off.",
     "outbox.redrive": "Dead notifications were queued to be sent again.",
+    "assignment.create": "An editor assigned a board member to review a round (invited).",
+    "assignment.respond": "An assigned board member accepted or declined (with a reason).",
+    "assignment.cancel": "An editor cancelled an assignment (or reassigned it).",
+    "conflict.declare": "A reviewer declared a conflict of interest, or none, in a round.",
     "audit.checkpoint": "The chain head was signed as a checkpoint (the signed note is kept).",
+    "audit.export": "Audit events were exported (the filter and format are recorded; the "
+    "export holds the events before this one).",
 }
 AUDIT_ACTIONS.update({f"article.{a.name}": f"Workflow action: {a.label}." for a in ACTIONS})
 

@@ -13,7 +13,9 @@ GENESIS_HASH = "0" * 64  # the "previous hash" of event 1
 # The format of what events carry in ``data`` (``data["format"]``; absent means 1).
 # 2: a signature event's ``data.signature`` also names its decision's id and the
 # attestations signed, so ``audit verify`` can bind every signature row to its event.
-DATA_FORMAT = 2
+# 3: it also names the review round (``round_id``) and carries a disclosed conflict of
+# interest (``conflict``), so the replay binds each signature to its round.
+DATA_FORMAT = 3
 
 # The hashed fields, in order. Adding a field means a new chain format, not an edit here.
 HASHED_FIELDS: tuple[str, ...] = (

@@ -68,6 +68,13 @@ def _head(session: Session) -> tuple[int, str, datetime | None]:
     return row.seq, row.hash, row.at
 
 
+def lock_head(session: Session) -> None:
+    """Take the chain head's lock now, before reading what the event will describe: two
+    writers of one kind (policy versions) then run one after the other, each seeing what
+    the other committed. The event later reuses the head read here."""
+    _head(session)
+
+
 def seed_head(session: Session, seq: int, hash_: str, at: datetime | None) -> None:
     """Hand over a head the caller read under the head lock in its own query, so the
     transaction's first event need not read it again (``articles.loading.load_article``)."""

@@ -29,6 +29,13 @@ class AuditEvent(Base):
         # The sequence number beside the time: an API page "since" a time is picked from
         # the index entries alone (api/audit_routes._since; migration 0017).
         Index("ix_audit_events_at_seq", "at", "seq"),
+        # The explorer's filters, each followed by its order (time, sequence): a page under
+        # a filter and a time range is one index range (audit/query.py; migration 0024).
+        Index("ix_audit_events_article_at_seq", "article_id", "at", "seq"),
+        Index("ix_audit_events_actor_at_seq", "actor_id", "at", "seq"),
+        Index("ix_audit_events_action_at_seq", "action", "at", "seq"),
+        Index("ix_audit_events_from_state_at_seq", "from_state", "at", "seq"),
+        Index("ix_audit_events_to_state_at_seq", "to_state", "at", "seq"),
     )
 
     seq: Mapped[int] = mapped_column(

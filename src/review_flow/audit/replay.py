@@ -10,7 +10,8 @@ there, and compares that with what is there:
 - every revision: its number and content hash as the chain recorded them, and its text
   still hashing to that hash;
 - every signature (decision): kind, revision and content hash, signer, printed name,
-  credentials, meaning, time, comment, and (chain format 2) its id and attestations;
+  credentials, meaning, time, comment, (chain format 2) its id and attestations, and
+  (format 3) its review round and disclosed conflict of interest;
 - every comment the events wrote: the action's comment (a retraction's reason among
   them) and plain comments, with author, revision and time.
 
@@ -82,7 +83,8 @@ def queries(dialect: str) -> dict[str, str]:
         "decisions": (
             "SELECT article_id, id, revision_id, revision_number, content_hash, reviewer_id, "
             f"kind, printed_name, credentials, meaning, {_time(dialect, 'signed_at')}, "
-            f"comment, {_json(dialect, 'attestations')} FROM decisions WHERE {where} "
+            f"comment, {_json(dialect, 'attestations')}, round_id, conflict FROM decisions "
+            f"WHERE {where} "
             "ORDER BY article_id, id"
         ),
         "comments": (
@@ -396,6 +398,8 @@ def _check_signatures(
                 "attestations" not in sig
                 or sig["attestations"] == (None if attested is None else json.loads(attested))
             )
+            and sig.get("round_id", d[13]) == d[13]
+            and sig.get("conflict") == d[14]
         ):
             continue  # the usual case: all agree (the fields one by one only to name one)
         name = f"signature of event {seq}"
@@ -419,6 +423,9 @@ def _check_signatures(
                     json.loads(d[12]) if d[12] is not None else None,
                 )
             )
+        if "round_id" in sig:  # chain format 3
+            checks.append(("round", sig["round_id"], d[13]))
+        checks.append(("conflict disclosed", sig.get("conflict"), d[14]))
         for field, want, got in checks:
             if want != got:
                 return Disagreement(

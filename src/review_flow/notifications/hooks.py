@@ -253,6 +253,11 @@ def article_edited(session: Session, ev: ArticleEdited) -> None:
         rows += _page_changed(session, article, ev.actor, now, "article.edit",
                               ev.webhook_generation)
     enqueue_many(session, rows, now=now)
+    # Someone other than the author (an editor) revised approved text, so the article went
+    # back to draft: the author hears of it rather than find a draft they did not write.
+    # Once per such revision; nobody is told of their own edit (``_queue_emails``).
+    if ev.from_state == "approved":
+        _queue_emails(session, "revised_by_editor", "author", article, ev.actor, None, now)
 
 
 def action_taken(session: Session, ev: ActionTaken) -> None:

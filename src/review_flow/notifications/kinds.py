@@ -83,6 +83,29 @@ def _rejected(p: dict[str, Any], base_url: str) -> str:
     )
 
 
+# Where the author opens their article in the editor (the review pages are not theirs).
+EDIT_PATH = "/write/{id}"
+
+
+def _revised_by_editor(p: dict[str, Any], base_url: str) -> str:
+    a = p["article"]
+    approved = a.get("approved_revision") or {}
+    link = f"{base_url.rstrip('/')}{EDIT_PATH.format(id=a['id'])}" if base_url else ""
+    return (
+        f"Hello {p['to_name']},\n\n"
+        f'{p["actor"]} revised the approved text of your article "{a["title"]}": '
+        f"revision {a['revision']} is a draft now.\n"
+        + (f"Readers keep seeing the approved revision {approved['number']} until the new "
+           "one is approved.\n" if approved else "")
+        + f"You or {p['actor']} may submit it for review; as its reviser, "
+        f"{p['actor']} may not review it.\n"
+        + (f"\nOpen it: {link}\n" if link else "")
+        + "\nYou receive this because you are the article's author. You can turn this kind "
+        "of e-mail off in your notification settings"
+        + (f": {base_url.rstrip('/')}{SETTINGS_PATH}\n" if base_url else ".\n")
+    )
+
+
 EMAIL_KINDS: dict[str, EmailKind] = {
     k.name: k
     for k in (
@@ -100,6 +123,12 @@ EMAIL_KINDS: dict[str, EmailKind] = {
         ),
         EmailKind("approved", "My article was approved", "Approved: {title}", _approved),
         EmailKind("rejected", "My article was rejected", "Rejected: {title}", _rejected),
+        EmailKind(
+            "revised_by_editor",
+            "An editor revised my approved article",
+            "Revised by an editor: {title}",
+            _revised_by_editor,
+        ),
     )
 }
 

@@ -21,14 +21,24 @@ class Decision(Base):
     __tablename__ = "decisions"
     __table_args__ = (
         CheckConstraint("kind IN ('approve', 'reject')", name="known_kind"),
-        # One approval per reviewer per revision: distinct approvals are a database fact.
+        # One approval per reviewer per revision and round: distinct approvals are a
+        # database fact. Decisions from before rounds (no round) keep the old rule.
         Index(
             "uq_decisions_one_approval",
             "revision_id",
             "reviewer_id",
             unique=True,
-            sqlite_where="kind = 'approve'",
-            postgresql_where="kind = 'approve'",
+            sqlite_where="kind = 'approve' AND round_id IS NULL",
+            postgresql_where="kind = 'approve' AND round_id IS NULL",
+        ),
+        Index(
+            "uq_decisions_one_approval_per_round",
+            "round_id",
+            "revision_id",
+            "reviewer_id",
+            unique=True,
+            sqlite_where="kind = 'approve' AND round_id IS NOT NULL",
+            postgresql_where="kind = 'approve' AND round_id IS NOT NULL",
         ),
     )
 
@@ -46,6 +56,10 @@ class Decision(Base):
     comment: Mapped[str | None] = mapped_column(Text)
     attestations: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     policy_version: Mapped[int] = mapped_column(Integer)
+    # The review round it was made in; None only for decisions made before rounds existed.
+    round_id: Mapped[int | None] = mapped_column(ForeignKey("review_rounds.id"))
+    # A conflict of interest the signer disclosed (policy ``conflicts: disclose``).
+    conflict: Mapped[str | None] = mapped_column(Text)
 
     reviewer: Mapped[User] = relationship()
 

@@ -76,6 +76,8 @@ def record_decision(
     attestations: dict[str, Any] | None,
     policy_version: int,
     at: datetime,
+    round_id: int | None = None,
+    conflict: str | None = None,
 ) -> Decision:
     """The signature's record: who signed which text (by hash), meaning what, and when.
     Added to the session; the caller flushes (its id goes into the audit event)."""
@@ -93,6 +95,8 @@ def record_decision(
         comment=comment,
         attestations=attestations,
         policy_version=policy_version,
+        round_id=round_id,
+        conflict=conflict,
     )
     session.add(decision)
     return decision
@@ -106,4 +110,7 @@ def signature_data(decision: Decision) -> dict[str, Any]:
         "meaning": decision.meaning,
         "decision_id": decision.id,
         "attestations": decision.attestations,
+        # Chain format 3: the round, and a disclosed conflict of interest.
+        "round_id": decision.round_id,
+        **({"conflict": decision.conflict} if decision.conflict else {}),
     }

@@ -44,6 +44,7 @@ class Signature:
     meaning: str
     signed_at: datetime
     chained: str | None  # the ``data`` of its approval event (:func:`chained_approval`)
+    conflict: str | None = None  # a disclosed conflict of interest (chain format 3)
 
 
 def chained_approval() -> Any:
@@ -144,6 +145,8 @@ def _matches(sig: Signature) -> bool:
         return False
     recorded = json.loads(sig.chained).get("signature") or {}
     if "decision_id" in recorded and recorded["decision_id"] != sig.decision_id:
+        return False
+    if recorded.get("conflict") != sig.conflict:  # a disclosure is shown as signed, or not
         return False
     return (
         recorded.get("printed_name") == sig.printed_name

@@ -43,6 +43,11 @@ def can_see_review_due(user: Principal) -> bool:
     return user.is_authenticated and Role.EDITOR in user.roles
 
 
+def can_manage_reviews(user: Principal) -> bool:
+    """Assign board members, and see every article ("All articles")."""
+    return user.is_authenticated and Role.EDITOR in user.roles
+
+
 def can_read_audit_log(user: Principal) -> bool:
     return user.is_authenticated and bool(user.roles & {Role.AUDITOR, Role.EDITOR, Role.ADMIN})
 
@@ -50,6 +55,12 @@ def can_read_audit_log(user: Principal) -> bool:
 def can_administer(user: Principal) -> bool:
     """People (roles, credentials, invitations), API tokens and webhooks."""
     return user.is_authenticated and Role.ADMIN in user.roles
+
+
+def can_set_policy(user: Principal) -> bool:
+    """The "Review policy" page: editors and admins (``policy.service.may_set_policy``
+    says the same to the CLI, and refuses API tokens)."""
+    return user.is_authenticated and bool(user.roles & {Role.EDITOR, Role.ADMIN})
 
 
 def is_signed_in(user: Principal) -> bool:
@@ -73,9 +84,10 @@ PUBLIC = Rule("public", anyone)
 SIGNED_IN = Rule("signed in", is_signed_in)
 WRITER = Rule("author or editor", can_write)
 REVIEW_READER = Rule("reviewer, editor or auditor", can_review)
+EDITOR = Rule("editor", can_manage_reviews)
 AUDIT_READER = Rule("auditor, editor or admin", can_read_audit_log)
 ADMIN = Rule("admin", can_administer)
-EDITOR = Rule("editor", can_see_review_due)
+POLICY_EDITOR = Rule("editor or admin", can_set_policy)
 # The JSON API checks its own bearer tokens on every request (``review_flow.api``).
 API_TOKEN = Rule("API bearer token", anyone, token_auth=True)
 
@@ -103,7 +115,19 @@ ROUTE_RULES: dict[str, Rule] = {
     "review.act": SIGNED_IN,
     "review.comment": SIGNED_IN,
     "due.review_due_page": EDITOR,
+    "compare.revisions": REVIEW_READER,
+    "rounds.assigned": REVIEW_READER,
+    "rounds.unassigned": REVIEW_READER,
+    "rounds.overdue": REVIEW_READER,
+    "rounds.all_articles": EDITOR,
+    "rounds.assign": EDITOR,
+    "rounds.reassign": EDITOR,
+    "rounds.cancel": EDITOR,
+    # The assignee answers; the service refuses anyone without an invitation.
+    "rounds.respond": SIGNED_IN,
     "audit.log": AUDIT_READER,
+    # A GET that records the export (its own small transaction) before streaming.
+    "audit.export_events": AUDIT_READER,
     "admin.tokens_page": ADMIN,
     "admin.create_token": ADMIN,
     "admin.revoke_token": ADMIN,
@@ -114,6 +138,8 @@ ROUTE_RULES: dict[str, Rule] = {
     "admin.webhook_deliveries": ADMIN,
     "admin.redrive_webhook": ADMIN,
     "admin.roll_webhook_secret": ADMIN,
+    "policy.page": POLICY_EDITOR,
+    "policy.save": POLICY_EDITOR,
     "people.people_page": ADMIN,
     "people.add_person": ADMIN,
     "people.person": ADMIN,

@@ -16,7 +16,13 @@ from flask_login import current_user
 
 from review_flow.articles import actions, queries, writes
 from review_flow.articles.models import Article
-from review_flow.errors import Conflict, GuardFailed, InvalidTransition, ValidationFailed
+from review_flow.errors import (
+    Conflict,
+    GuardFailed,
+    InvalidTransition,
+    PermissionDenied,
+    ValidationFailed,
+)
 from review_flow.web import access, keyset, read_models
 from review_flow.web.context import abandon, current_actor, db_session
 from review_flow.web.forms import ActionForm, ArticleForm, CommentForm, edit_rows
@@ -92,11 +98,18 @@ def _render_editor(form: ArticleForm, article: Article | None, *, status: int = 
         "conflict": conflict,
     }
     if article is not None:
+        revisions = read_models.revision_list(session, article.id)
+        current = article.current_revision
         context.update(
             allowed=queries.allowed_actions(session, actor, article),
             comments=read_models.comments_for(session, article.id),
-            revisions=read_models.revision_list(session, article.id),
+            revisions=revisions,
             editable=article.state in EDITABLE_STATES,
+            # An editor's revision waiting to be submitted: say whose it is and who may
+            # submit it, above all to the author, who did not write it.
+            reviser=revisions[0].author_name if (
+                current is not None and current.author_id != article.author_id
+                and article.state in ("draft", "changes_requested") and revisions) else None,
         )
     return render_template("authoring/editor.html", **context), status
 
@@ -197,6 +210,14 @@ def edit_article(article_id: int) -> ResponseReturnValue:
         session.expire_all()
         return _render_editor(form, queries.get_article(session, article_id), status=422,
                               errors=[exc.message], fields=_field_errors(exc))
+    except PermissionDenied as exc:
+        # "Submit for review" by someone the workflow does not allow (another editor's
+        # revision): say why on the editor, with the text still in the form.
+        abandon()
+        session.expire_all()
+        return _render_editor(form, queries.get_article(session, article_id), status=403,
+                              errors=[exc.message, "Nothing was saved. Your text is still in "
+                                      "the form below."])
     except (Conflict, InvalidTransition) as exc:
         abandon()
         session.expire_all()

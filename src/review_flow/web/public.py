@@ -29,6 +29,7 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from markupsafe import Markup
 
 from review_flow.app import database
 from review_flow.articles import search
@@ -38,9 +39,16 @@ from review_flow.policy import service as policy_service
 from review_flow.timeutil import utcnow
 from review_flow.web import keyset, read_models, truthy
 from review_flow.web.context import db_session
+from review_flow.web.templating import STATE_LABELS
 from review_flow.web.transparency import transparency
-from review_flow.workflow import diagram
-from review_flow.workflow.definition import ACTIONS, STATES, STEPPER, WORKFLOW_VERSION
+from review_flow.workflow import svg
+from review_flow.workflow.definition import (
+    ACTIONS,
+    ACTIONS_BY_NAME,
+    STATES,
+    STEPPER,
+    WORKFLOW_VERSION,
+)
 
 bp = Blueprint("public", __name__)
 bp.add_url_rule("/transparency", view_func=transparency)  # web/transparency.py
@@ -94,6 +102,9 @@ def structured_data(item: read_models.PublicArticle, url: str) -> dict[str, Any]
                 "hasCredential": {"@type": "EducationalOccupationalCredential",
                                   "credentialCategory": a.credentials}}
                if a.credentials else {}),
+            # A disclosed conflict of interest travels with the reviewer's name.
+            **({"description": f"Disclosed conflict of interest: {a.conflict}"}
+               if a.conflict else {}),
         }
         for a in item.approvals
     ]
@@ -240,13 +251,20 @@ def article(slug: str) -> ResponseReturnValue:
 
 @bp.get("/editorial-policy")
 def editorial_policy() -> ResponseReturnValue:
+    """The policy in force in words, the board, and the workflow as a picture.
+
+    Rendered on every request (the ``_http_caching`` ETag makes a repeat a 304): what it
+    shows comes from the newest policy version and the board, both read here, so a new
+    version shows at once; only the drawing, which depends on the workflow definition
+    alone, is kept per process (``workflow.svg``)."""
     session = db_session()
     version, policy = policy_service.active_policy(session)
     return render_template(
         "public/editorial_policy.html", policy=policy, policy_version=version,
         board=read_models.board_members(
             session, verified_on=utcnow().date() if policy.require_verified_credentials else None),
-        mermaid=diagram.mermaid(),
+        diagram=Markup(svg.render(STATE_LABELS)),  # every text in it escaped by svg.py
         actions=[a for a in ACTIONS if not a.internal], states=STATES,
-        workflow_version=WORKFLOW_VERSION, disclaimer=DISCLAIMER,
+        revise=ACTIONS_BY_NAME["revise"], workflow_version=WORKFLOW_VERSION,
+        disclaimer=DISCLAIMER,
     )

@@ -193,6 +193,8 @@ class Approval:
     credentials: str | None
     signed_at: datetime
     meaning: str
+    # A conflict of interest the reviewer disclosed (policy ``conflicts: disclose``).
+    conflict: str | None = None
 
     @property
     def signed_by(self) -> str:
@@ -258,7 +260,8 @@ def _public_statements() -> tuple[Select, Select]:
     approvals = (
         select(Decision.printed_name, Decision.credentials, Decision.signed_at, Decision.meaning,
                Decision.id, Decision.reviewer_id, Decision.revision_number,
-               Decision.content_hash, trust.chained_approval().label("chained"))
+               Decision.content_hash, trust.chained_approval().label("chained"),
+               Decision.conflict, Decision.round_id)
         .where(Decision.revision_id == bindparam("rev_id"), Decision.kind == "approve")
         .order_by(Decision.signed_at)
     )
@@ -361,15 +364,21 @@ def public_article(session: Session, slug: str) -> PublicArticle | None:
             return None
     approvals: tuple[Approval, ...] = ()
     if approved:
+        rows = conn.execute(approvals_stmt, {"rev_id": row.rev_id}).all()
+        # Text approved again in a later round (a re-review) names that round's reviewers.
+        last_round = max((d.round_id for d in rows if d.round_id is not None), default=None)
+        rows = [d for d in rows if last_round is None or d.round_id == last_round]
         signatures = tuple(
             trust.Signature(d.id, d.reviewer_id, d.revision_number, d.content_hash,
-                            d.printed_name, d.credentials, d.meaning, d.signed_at, d.chained)
-            for d in conn.execute(approvals_stmt, {"rev_id": row.rev_id})
+                            d.printed_name, d.credentials, d.meaning, d.signed_at, d.chained,
+                            d.conflict)
+            for d in rows
         )
         # Never state a review the record does not support (signatures/trust.py).
         revision = (row.number, row.title, row.body, row.references, row.content_hash)
         if trust.review_problem(row.id, revision, signatures) is None:
-            approvals = tuple(Approval(s.printed_name, s.credentials, s.signed_at, s.meaning)
+            approvals = tuple(Approval(s.printed_name, s.credentials, s.signed_at, s.meaning,
+                                       s.conflict)
                               for s in signatures)
         else:
             approved = False  # shown as pending review, under the banner

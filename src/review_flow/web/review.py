@@ -29,12 +29,14 @@ from review_flow.errors import (
     ValidationFailed,
 )
 from review_flow.policy import service as policy_service
+from review_flow.rounds import acting as round_acting
 from review_flow.signatures import attempts, credentials
 from review_flow.timeutil import utcnow
 from review_flow.web import access, keyset, read_models
 from review_flow.web.auth import safe_next
 from review_flow.web.context import abandon, current_actor, db_session
 from review_flow.web.forms import ActionForm, CommentForm, SignForm
+from review_flow.web.rounds import round_panel
 from review_flow.workflow import permissions
 from review_flow.workflow.definition import ACTIONS_BY_NAME
 
@@ -123,6 +125,7 @@ def review_context(article: Article) -> dict[str, Any]:
         "comment_form": CommentForm(formdata=None),
         "actions": ACTIONS_BY_NAME,
         "return_to": url_for("review.article", article_id=article.id),
+        "round": round_panel(session, actor, article.id),
     }
 
 
@@ -175,7 +178,7 @@ def comment(article_id: int) -> ResponseReturnValue:
 def _sign_page(art: Article, action: str, form: SignForm, *, status: int = 200,
                error: str | None = None) -> ResponseReturnValue:
     session = db_session()
-    _, policy = policy_service.active_policy(session)
+    policy = round_acting.policy_for(session, art.id)
     spec = ACTIONS_BY_NAME[action]
     if error is None:  # say it before the password is typed, not only after
         refusal = credentials.signing_refusal(current_actor().user, policy, utcnow().date())
@@ -214,7 +217,7 @@ def sign(article_id: int, action: str) -> ResponseReturnValue:
         form.expected_version.data = version or art.version
         return _sign_page(art, action, form)
     form = SignForm()
-    _, policy = policy_service.active_policy(session)
+    policy = round_acting.policy_for(session, article_id)
     try:
         result = perform_action(
             session, current_actor(), article_id, action,
@@ -222,6 +225,7 @@ def sign(article_id: int, action: str) -> ResponseReturnValue:
             expected_version=form.expected_version.data,
             expected_content_hash=form.content_hash.data or None,
             attestations=form.attestations(policy.review_checks) if action == "approve" else None,
+            conflict=(form.conflict_of_interest.data or None) if action == "approve" else None,
         )
     except (SignatureRefused, GuardFailed, ValidationFailed) as exc:
         abandon()
@@ -236,7 +240,8 @@ def sign(article_id: int, action: str) -> ResponseReturnValue:
                   f"{result.required_approvals} approvals): the article is published.", "success")
         else:
             flash(f"Your approval is signed and recorded ({result.approvals} of "
-                  f"{result.required_approvals} approvals needed).", "success")
+                  f"{result.required_approvals} approvals needed). Still needed: "
+                  f"{result.still_missing}.", "success")
     else:
         flash("Rejected with your signature.", "success")
     return redirect(url_for("review.article", article_id=article_id), 303)

@@ -37,6 +37,10 @@ class Who:
     """Who may take an action. Authorization is checked by the service, never in guards."""
 
     ARTICLE_AUTHOR = "article_author"  # the person who created the article
+    # The article's author, or an editor who wrote a revision of it: an editor who edits
+    # approved text (a correction, an update) submits their own revision for review and
+    # may withdraw it; separation of duties keeps them from reviewing it.
+    AUTHOR_OR_REVISER = "author_or_revising_editor"
     REVIEWER = "reviewer"  # holds the reviewer role
     EDITOR = "editor"  # holds the editor role
     EDITOR_OR_SYSTEM = "editor_or_system"  # the sweep, or an editor
@@ -66,7 +70,7 @@ ACTIONS: tuple[Action, ...] = (
         "submit",
         ("draft", "changes_requested"),
         "submitted",
-        Who.ARTICLE_AUTHOR,
+        Who.AUTHOR_OR_REVISER,
         "Submit for review",
         guards=("has_title", "has_body", "has_reference", "citations_resolve"),
     ),
@@ -74,7 +78,7 @@ ACTIONS: tuple[Action, ...] = (
         "withdraw",
         ("submitted", "under_review", "changes_requested"),
         "draft",
-        Who.ARTICLE_AUTHOR,
+        Who.AUTHOR_OR_REVISER,
         "Withdraw",
     ),
     Action(

@@ -44,6 +44,9 @@ class TransitionContext:
     already_approved_by_actor: bool = False
     approvals_after_this: int = 0
     required_approvals: int = 1
+    # The round's quorum rule (rounds/quorum.py) evaluated with this approval; None
+    # falls back to counting approvals.
+    quorum_reached: bool | None = None
     required_checks: tuple[str, ...] = ()
     attestations: dict[str, Any] = field(default_factory=dict)
     review_due: datetime | None = None
@@ -148,6 +151,8 @@ def _condition(name: str) -> Callable[[EventData], bool]:
 
 def _quorum_reached(event: EventData) -> bool:
     ctx: TransitionContext = event.kwargs["ctx"]
+    if ctx.quorum_reached is not None:
+        return ctx.quorum_reached
     return ctx.approvals_after_this >= ctx.required_approvals
 
 

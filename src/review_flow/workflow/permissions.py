@@ -44,6 +44,15 @@ def refusal(
                 code="not_the_author",
                 rule="article_author",
             )
+    elif action.who == Who.AUTHOR_OR_REVISER:
+        if actor.id != article_author_id and not (wrote_revision
+                                                   and actor.has_role(Role.EDITOR)):
+            return PermissionDenied(
+                f"Only the article's author, or an editor who revised it, may "
+                f"{verb.lower()}.",
+                code="not_the_author",
+                rule="author_or_revising_editor",
+            )
     elif action.who == Who.REVIEWER and not actor.has_role(Role.REVIEWER):
         return PermissionDenied(
             f"{verb}: requires the reviewer role.", code="role_required", role="reviewer"
