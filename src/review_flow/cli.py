@@ -769,6 +769,47 @@ def workflow_show(fmt: str) -> None:
     click.echo(diagram.mermaid() if fmt == "mermaid" else diagram.text())
 
 
+# --- sweep ------------------------------------------------------------------------------
+
+
+def _parse_time(value: str, hint: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not an ISO 8601 time (e.g. 2026-01-31T12:00:00Z)", param_hint=hint
+        ) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+@click.command("sweep")
+@click.option("--now", "now_text", metavar="ISO-TIME",
+              help="Act as if it were then (UTC unless a zone is given); default: now.")
+@with_core_appcontext
+def sweep_cmd(now_text: str | None) -> None:
+    """Do what has fallen due: approved articles past their review date go back to review.
+
+    One transaction per item, acted by the system actor; safe to repeat and to run on
+    several servers at once. Exit 1 naming each item that failed (the others are done).
+    """
+    from review_flow.sweep.service import sweep
+    from review_flow.timeutil import isoformat
+
+    now = _parse_time(now_text, "--now") if now_text is not None else None
+    report = sweep(_db(), now)
+    click.echo(f"Sweep as of {isoformat(report.now)}")
+    for step in report.steps:
+        ids = ", ".join(str(i) for i in step.done)
+        click.echo(f"{step.name}: {len(step.done)} {step.done_verb}" + (f": {ids}" if ids else ""))
+        if step.skipped:
+            click.echo(f"{step.name}: {len(step.skipped)} skipped (handled meanwhile or by "
+                       f"another sweep): {', '.join(str(i) for i in step.skipped)}")
+    for failure in report.failures:
+        click.echo(f"Error: {failure.step}: {failure.item}: {failure.message}", err=True)
+    if not report.ok:
+        raise SystemExit(1)
+
+
 # --- demo -------------------------------------------------------------------------------
 
 
@@ -799,8 +840,8 @@ def commands() -> list[click.Command]:
     from review_flow.api.cli import GROUPS  # tokens, webhooks, outbox, ...
     from review_flow.policy.cli import policy_group
 
-    return [db_group, users_group, articles_group, audit_group, workflow_group, demo_cmd,
-            policy_group, *GROUPS]
+    return [db_group, users_group, articles_group, audit_group, workflow_group, sweep_cmd,
+            demo_cmd, policy_group, *GROUPS]
 
 
 def register(app: Flask) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from review_flow.actor import Actor
+from review_flow.actor import Actor, AnyActor
 from review_flow.articles.models import Article, Revision
 from review_flow.notifications.webhooks import GENERATION_UNKNOWN
 from review_flow.users.models import User
@@ -99,7 +99,7 @@ class ArticleEdited:
 class ActionTaken:
     """A workflow action (``perform_action``); ``audit_seq`` is its audit event's."""
 
-    actor: Actor
+    actor: AnyActor
     article: ArticleAsOf
     action: str
     from_state: str

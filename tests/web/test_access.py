@@ -79,6 +79,8 @@ def _get_matrix(ids: dict[str, int], slug: str) -> list[tuple[str, str, dict[str
         ("review.article", f"/review/{u}", review_reader),
         ("review.sign", f"/review/{u}/sign/approve",
          {**review_reader, "editor": 403, "auditor": 403}),
+        ("due.review_due_page", "/review/due", {**dict.fromkeys(ROLES, 403),
+                                                "anonymous": SIGN_IN, "editor": 200}),
         ("compare.revisions", f"/review/{a}/compare", review_reader),
         ("rounds.assigned", "/review/assigned", review_reader),
         ("rounds.unassigned", "/review/unassigned", review_reader),

@@ -8,11 +8,12 @@ queued just before the commit) land together.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from review_flow.actor import Actor
+from review_flow.actor import AnyActor
 from review_flow.articles.comments import clean_comment
 from review_flow.articles.content import dangling_citations
 from review_flow.articles.loading import check_version, load_article
@@ -35,7 +36,7 @@ from review_flow.policy.models import PolicySettings
 from review_flow.rounds import acting as round_acting
 from review_flow.signatures import signing
 from review_flow.signatures.models import Decision
-from review_flow.timeutil import utcnow
+from review_flow.timeutil import isoformat, utcnow
 from review_flow.unit_of_work import record
 from review_flow.workflow import engine, permissions
 from review_flow.workflow.definition import ACTIONS_BY_NAME, USER_ACTIONS, WORKFLOW_VERSION
@@ -59,7 +60,7 @@ class ActionResult:
 
 def perform_action(
     session: Session,
-    actor: Actor,
+    actor: AnyActor,
     article_id: int,
     action: str,
     *,
@@ -69,8 +70,12 @@ def perform_action(
     expected_content_hash: str | None = None,
     attestations: dict[str, Any] | None = None,
     conflict: Any = None,
+    as_of: datetime | None = None,
 ) -> ActionResult:
-    """Take one workflow action. Raises a named error and writes nothing on refusal."""
+    """Take one workflow action. Raises a named error and writes nothing on refusal.
+
+    ``as_of``: the time the guards judge by (``review-flow sweep --now``); the event is
+    still recorded at the real time, with ``as_of`` in its data."""
     spec = ACTIONS_BY_NAME.get(action)
     if spec is None or spec.internal:
         raise ValidationFailed(
@@ -115,6 +120,7 @@ def perform_action(
     assert revision is not None, "an article always has a current revision"
 
     if spec.needs_signature:
+        signer = permissions.person(actor, spec.label)
         if actor.via_token:
             raise SignatureRefused(
                 f"{spec.label} needs an electronic signature by a person; API tokens cannot sign.",
@@ -128,8 +134,8 @@ def perform_action(
                 current_revision=revision.summary(),
                 expected_content_hash=expected_content_hash,
             )
-        signing.check_signer_credentials(actor, policy)
-        signing.check_signer_password(session, actor, action, article.id, revision, password)
+        signing.check_signer_credentials(signer, policy)
+        signing.check_signer_password(session, signer, action, article.id, revision, password)
 
     now = utcnow()
     ctx = engine.TransitionContext(
@@ -150,7 +156,7 @@ def perform_action(
         required_checks=policy.review_checks,
         attestations=round_acting.attested_conflict(step, attestations or {}),
         review_due=article.review_due,
-        now=now,
+        now=as_of or now,
     )
     if not engine.fire(article, action, ctx):
         first = ctx.problems[0] if ctx.problems else engine.Problem("guard_failed", "Refused.")
@@ -166,7 +172,7 @@ def perform_action(
     if spec.needs_signature:
         decision = signing.record_decision(
             session,
-            actor,
+            signer,
             article_id=article.id,
             revision=revision,
             action=action,
@@ -215,7 +221,7 @@ def perform_action(
     event = audit.record(
         session,
         actor_id=actor.id,
-        actor_name=actor.user.name,
+        actor_name=actor.name,
         action=f"article.{action}",
         object_type="article",
         object_id=article.id,
@@ -231,6 +237,7 @@ def perform_action(
         data={
             "version": article.version,
             **round_data,
+            **({"as_of": isoformat(as_of)} if as_of is not None else {}),
             **(
                 {"approvals": approvals, "required_approvals": policy.required_approvals}
                 if action == "approve"

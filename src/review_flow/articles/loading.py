@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import bindparam, exists, func, select
 from sqlalchemy.orm import Session, aliased, joinedload, lazyload
 
-from review_flow.actor import Actor
+from review_flow.actor import AnyActor
 from review_flow.articles.models import Article, Revision
 from review_flow.audit import log as audit
 from review_flow.audit.models import AuditChainHead, AuditEvent
@@ -85,7 +85,7 @@ def _build_load(lock: bool) -> Any:
 LOAD = {True: _build_load(True), False: _build_load(False)}
 
 
-def load_article(session: Session, article_id: int, actor: Actor, *, lock: bool) -> Loaded:
+def load_article(session: Session, article_id: int, actor: AnyActor, *, lock: bool) -> Loaded:
     """In one query: the article with its current revision, whether the actor wrote any
     revision of it, the policy version in force, the approvals of the current revision
     and, when locking (``FOR UPDATE`` of the article row), the audit chain's head."""

@@ -38,6 +38,9 @@ class Article(Base):
         Index("ix_articles_waiting", "submitted_at", "id",
               sqlite_where=text(WAITING_SQL), postgresql_where=text(WAITING_SQL)),
         Index("ix_articles_approved_revision_id", "approved_revision_id"),
+        # Approved articles by review date: the sweep's due list and the "Review due"
+        # view walk it in order (migration 0023).
+        Index("ix_articles_state_review_due", "state", "review_due", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import bindparam, exists, func, select
 from sqlalchemy.orm import Session, joinedload
 
-from review_flow.actor import Actor
+from review_flow.actor import Actor, AnyActor
 from review_flow.articles.models import Article, Revision
 from review_flow.errors import NotFound
 from review_flow.rounds import acting as round_acting
@@ -41,7 +41,7 @@ def _approver_ids(session: Session, revision_id: int) -> set[int]:
 
 def allowed_actions(
     session: Session,
-    actor: Actor,
+    actor: AnyActor,
     article: Article,
     *,
     wrote_revision: bool | None = None,

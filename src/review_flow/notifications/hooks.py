@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import JSON, Integer, String, bindparam, cast, exists, insert, literal, select
 from sqlalchemy.orm import Session
 
-from review_flow.actor import Actor
+from review_flow.actor import AnyActor
 from review_flow.articles.models import Revision
 from review_flow.db import table_of
 from review_flow.domain_events import (
@@ -43,15 +43,11 @@ EMAIL_ON_ACTION: dict[str, tuple[str, str]] = {
 }
 
 
-def _signed_name(user: User) -> str:
-    return f"{user.name}, {user.credentials}" if user.credentials else user.name
-
-
 def _webhooks(
     session: Session,
     event: str,
     article: ArticleAsOf,
-    actor: Actor,
+    actor: AnyActor,
     now: datetime,
     extra: dict[str, Any],
     generation: str | None = GENERATION_UNKNOWN,
@@ -63,7 +59,7 @@ def _webhooks(
         return []
     data = {
         "article": article.summary(session),
-        "actor": {"id": actor.id, "name": actor.user.name},
+        "actor": {"id": actor.id, "name": actor.name},
         **extra,
     }
     rows = []
@@ -97,7 +93,7 @@ def public_paths(slug: str) -> list[str]:
 def _page_changed(
     session: Session,
     article: ArticleAsOf,
-    actor: Actor,
+    actor: AnyActor,
     now: datetime,
     cause: str,
     generation: str | None,
@@ -208,7 +204,7 @@ def _queue_emails(
     kind: str,
     to: str,
     article: ArticleAsOf,
-    actor: Actor,
+    actor: AnyActor,
     comment: str | None,
     now: datetime,
 ) -> None:
@@ -216,7 +212,7 @@ def _queue_emails(
         return  # nobody is told of their own action
     payload = {
         "kind": kind,
-        "actor": _signed_name(actor.user),
+        "actor": actor.signed_name,
         "article": article.summary(session),
         "comment": comment,
     }

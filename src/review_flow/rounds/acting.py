@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
-from review_flow.actor import Actor
+from review_flow.actor import AnyActor
 from review_flow.articles.models import Article
 from review_flow.errors import PermissionDenied
 from review_flow.policy import service as policy_service
@@ -26,6 +26,7 @@ from review_flow.rounds.models import Assignment, ReviewRound
 from review_flow.rounds.quorum import Quorum, evaluate, normalize_specialties
 from review_flow.signatures.models import Decision
 from review_flow.users.models import User
+from review_flow.workflow import permissions
 from review_flow.workflow.definition import Action
 
 # Actions on a round that only its reviewers take (and, when the policy requires
@@ -102,7 +103,7 @@ def _refuse_unassigned(action: Action, review: ReviewRound, assignment: Assignme
 
 def prepare(
     session: Session,
-    actor: Actor,
+    actor: AnyActor,
     article: Article,
     action: Action,
     *,
@@ -143,8 +144,9 @@ def prepare(
         step.declared = conflicts.parse(conflict)
         conflicts.check(step.declared, policy)
         approvers = round_approvers(session, review, article.current_revision_id or 0)
-        step.approved_by_actor = actor.id in approvers
-        approvers[actor.id] = normalize_specialties(actor.user.specialties)
+        signer = permissions.person(actor, action.label)  # the system never approves
+        step.approved_by_actor = signer.id in approvers
+        approvers[signer.id] = normalize_specialties(signer.user.specialties)
         step.quorum = quorum_of(policy, approvers)
     return step
 
@@ -171,7 +173,7 @@ def attested_conflict(step: RoundStep, attestations: dict[str, Any]) -> dict[str
 def finish(
     session: Session,
     step: RoundStep,
-    actor: Actor,
+    actor: AnyActor,
     article: Article,
     action: str,
     from_state: str,
@@ -188,7 +190,7 @@ def finish(
         data["round"] = review.number
         a = step.assignment
         if step.claim:
-            a = assignments.claim(session, actor, review, now)
+            a = assignments.claim(session, permissions.person(actor, action), review, now)
             data["claimed"] = a.id
         elif step.accept and a is not None:
             a.state, a.responded_at, a.updated_at = "accepted", now, now
@@ -197,7 +199,8 @@ def finish(
             a.state, a.updated_at = "completed", now
             data["completed"] = a.id
         if action == "approve" and step.declared is not None:
-            conflicts.record(session, actor, review, step.declared, now)
+            conflicts.record(session, permissions.person(actor, action), review,
+                             step.declared, now)
         left = from_state in opening.REVIEW_STATES and to_state not in opening.REVIEW_STATES
         if left:
             opening.close_round(
@@ -214,7 +217,7 @@ def finish(
     return data
 
 
-def offered(session: Session, actor: Actor, article: Article, actions: list[str]) -> list[str]:
+def offered(session: Session, actor: AnyActor, article: Article, actions: list[str]) -> list[str]:
     """``actions`` less the reviewer actions the round's assignment rules would refuse
     (what the UI offers as buttons). Asks the database only for a reviewer's actions on
     an article in review."""

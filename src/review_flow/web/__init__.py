@@ -23,7 +23,7 @@ SECURITY_HEADERS = {
 }
 
 WEB_BLUEPRINTS = ("assets", "public", "auth", "authoring", "review", "audit", "admin",
-                  "account", "people", "invitations", "compare", "rounds", "policy")
+                  "account", "people", "invitations", "compare", "rounds", "policy", "due")
 
 
 def truthy(value: Any) -> bool:
@@ -72,6 +72,7 @@ def init_app(app: Flask) -> None:
         policy_page,
         public,
         review,
+        review_due,
         rounds,
     )
     from review_flow.web.context import (
@@ -100,7 +101,7 @@ def init_app(app: Flask) -> None:
     assets = Blueprint("assets", __name__, static_folder="static", static_url_path="/assets")
     for blueprint in (assets, public.bp, auth.bp, authoring.bp, review.bp, audit_log.bp,
                       admin.bp, account.bp, people.bp, invitations.bp, compare.bp,
-                      rounds.bp, policy_page.bp):
+                      rounds.bp, policy_page.bp, review_due.bp):
         app.register_blueprint(blueprint)
     install(app)  # one unit of work per request, committed when a write's view succeeds
 

@@ -38,6 +38,11 @@ def can_review(user: Principal) -> bool:
     return user.is_authenticated and bool(user.roles & {Role.REVIEWER, Role.EDITOR, Role.AUDITOR})
 
 
+def can_see_review_due(user: Principal) -> bool:
+    """The "Review due" list: editors, who ask for re-reviews and retract."""
+    return user.is_authenticated and Role.EDITOR in user.roles
+
+
 def can_manage_reviews(user: Principal) -> bool:
     """Assign board members, and see every article ("All articles")."""
     return user.is_authenticated and Role.EDITOR in user.roles
@@ -109,6 +114,7 @@ ROUTE_RULES: dict[str, Rule] = {
     # Any signed-in person may try; the service refuses what their roles do not allow.
     "review.act": SIGNED_IN,
     "review.comment": SIGNED_IN,
+    "due.review_due_page": EDITOR,
     "compare.revisions": REVIEW_READER,
     "rounds.assigned": REVIEW_READER,
     "rounds.unassigned": REVIEW_READER,

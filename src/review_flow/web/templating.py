@@ -85,6 +85,7 @@ def register_template_helpers(app: Flask) -> None:
     globals_: dict[str, Any] = {
         "can_write": access.can_write,
         "can_review": access.can_review,
+        "can_see_review_due": access.can_see_review_due,
         "can_manage_reviews": access.can_manage_reviews,
         "can_read_audit_log": access.can_read_audit_log,
         "can_administer": access.can_administer,

@@ -153,5 +153,7 @@ ACTIONS: tuple[Action, ...] = (
 
 ACTIONS_BY_NAME: dict[str, Action] = {a.name: a for a in ACTIONS}
 USER_ACTIONS: tuple[str, ...] = tuple(a.name for a in ACTIONS if not a.internal)
+# The only actions the system actor (the sweep, ``actor.SystemActor``) may take.
+SYSTEM_ACTIONS: tuple[str, ...] = tuple(a.name for a in ACTIONS if a.who == Who.EDITOR_OR_SYSTEM)
 # States in which the text may be edited (a new revision); approved text moves to draft.
 EDITABLE_STATES: tuple[str, ...] = ("draft", "changes_requested", "approved")

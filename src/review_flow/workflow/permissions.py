@@ -6,17 +6,37 @@ ready; this says whether the *person* may act. Each refusal names its rule.
 
 from __future__ import annotations
 
-from review_flow.actor import Actor
+from review_flow.actor import Actor, AnyActor, SystemActor
 from review_flow.errors import PermissionDenied
 from review_flow.users.roles import Role
-from review_flow.workflow.definition import Action, Who
+from review_flow.workflow.definition import SYSTEM_ACTIONS, Action, Who
+
+
+def system_refusal(what: str) -> PermissionDenied:
+    """The error for anything the system actor may not do: it acts only where the
+    workflow definition opens an action to the system, and never signs or writes text."""
+    return PermissionDenied(
+        f"{what}: not allowed to the system actor ({SystemActor.name}); it may only "
+        f"{', '.join(SYSTEM_ACTIONS)}.",
+        code="system_actor_not_allowed",
+        allowed=list(SYSTEM_ACTIONS),
+    )
+
+
+def person(actor: AnyActor, what: str) -> Actor:
+    """``actor`` as a person, for what only a person can do (sign); the system is refused."""
+    if isinstance(actor, SystemActor):
+        raise system_refusal(what)
+    return actor
 
 
 def refusal(
-    action: Action, actor: Actor, *, article_author_id: int, wrote_revision: bool
+    action: Action, actor: AnyActor, *, article_author_id: int, wrote_revision: bool
 ) -> PermissionDenied | None:
     """None if ``actor`` may take ``action`` on the article, else the error to raise."""
     verb = action.label
+    if actor.is_system:
+        return None if action.name in SYSTEM_ACTIONS else system_refusal(verb)
     if action.who == Who.ARTICLE_AUTHOR:
         if actor.id != article_author_id:
             return PermissionDenied(
@@ -51,7 +71,9 @@ def refusal(
     return None
 
 
-def may_edit(actor: Actor, *, article_author_id: int) -> PermissionDenied | None:
+def may_edit(actor: AnyActor, *, article_author_id: int) -> PermissionDenied | None:
+    if actor.is_system:
+        return system_refusal("Editing an article")
     if actor.id == article_author_id or actor.has_role(Role.EDITOR):
         return None
     return PermissionDenied(
@@ -61,7 +83,9 @@ def may_edit(actor: Actor, *, article_author_id: int) -> PermissionDenied | None
     )
 
 
-def may_create(actor: Actor) -> PermissionDenied | None:
+def may_create(actor: AnyActor) -> PermissionDenied | None:
+    if actor.is_system:
+        return system_refusal("Creating an article")
     if actor.has_role(Role.AUTHOR) or actor.has_role(Role.EDITOR):
         return None
     return PermissionDenied(
@@ -69,7 +93,9 @@ def may_create(actor: Actor) -> PermissionDenied | None:
     )
 
 
-def may_comment(actor: Actor, *, article_author_id: int) -> PermissionDenied | None:
+def may_comment(actor: AnyActor, *, article_author_id: int) -> PermissionDenied | None:
+    if actor.is_system:
+        return system_refusal("Commenting")
     if (
         actor.id == article_author_id
         or actor.has_role(Role.REVIEWER)

@@ -1,0 +1,28 @@
+"""One sweep run: the default steps, the system actor, the instant it judges by."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from review_flow.actor import SystemActor
+from review_flow.audit.log import RequestContext
+from review_flow.db import Database
+from review_flow.sweep.rereview import ReReview
+from review_flow.sweep.steps import BATCH, Step, SweepReport, run
+from review_flow.timeutil import utcnow
+
+
+def default_steps() -> list[Step]:
+    """The steps a plain ``review-flow sweep`` runs, in order."""
+    return [ReReview()]
+
+
+def sweep(db: Database, now: datetime | None = None, *, client_addr: str | None = "cli",
+          steps: list[Step] | None = None, batch: int = BATCH) -> SweepReport:
+    """Run the sweep as of ``now`` (default: the real time). Every event of one run shares
+    a request id, so the audit log groups them."""
+    actor = SystemActor(context=RequestContext(request_id=uuid.uuid4().hex,
+                                               client_addr=client_addr))
+    return run(db, now or utcnow(), steps if steps is not None else default_steps(), actor,
+               batch=batch)

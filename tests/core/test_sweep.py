@@ -1,0 +1,193 @@
+"""``review-flow sweep``: re-review of approved articles past their review date, by the
+system actor, one transaction per item, idempotent, and safe with two sweeps at once."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+from click.testing import CliRunner
+from sqlalchemy import func, select, update
+
+from review_flow.articles.models import Article
+from review_flow.articles.writes import edit_article
+from review_flow.audit.models import AuditEvent
+from review_flow.audit.verify import verify_all
+from review_flow.db import Database
+from review_flow.errors import Conflict
+from review_flow.sweep import rereview
+from review_flow.sweep.service import sweep
+from tests.core.helpers import act, create, event_count, state
+
+T = datetime(2031, 6, 1, 12, 0, tzinfo=UTC)  # the frozen "now" of these tests
+
+
+def _approved(db, people, review_due: datetime, title: str = "High Blood Pressure") -> int:
+    aid = create(db, people["author"], title=title)
+    act(db, people["author"], aid, "submit")
+    act(db, people["reviewer"], aid, "start_review")
+    act(db, people["reviewer"], aid, "approve")
+    with db.transaction() as s:  # the review date the policy gave, moved to the test's calendar
+        s.execute(update(Article).where(Article.id == aid).values(review_due=review_due)
+                  .execution_options(synchronize_session=False))
+    return aid
+
+
+def _rereview_events(db) -> list[tuple[int, int | None, str]]:
+    with db.reading() as s:
+        return [tuple(r) for r in s.execute(
+            select(AuditEvent.article_id, AuditEvent.actor_id, AuditEvent.actor_name)
+            .where(AuditEvent.action == "article.request_rereview").order_by(AuditEvent.seq))]
+
+
+def test_a_frozen_clock_moves_exactly_the_articles_due_then(db, people):
+    overdue = _approved(db, people, T - timedelta(days=30), "Asthma")
+    due_now = _approved(db, people, T, "Gout")
+    tomorrow = _approved(db, people, T + timedelta(days=1), "Eczema")
+    report = sweep(db, T)
+    assert report.ok and report.now == T
+    (step,) = report.steps
+    assert (step.name, step.done, step.skipped) == ("re-review", [overdue, due_now], [])
+    assert [state(db, a) for a in (overdue, due_now, tomorrow)] == [
+        "submitted", "submitted", "approved"]
+    assert _rereview_events(db) == [(overdue, None, "review-flow (system)"),
+                                    (due_now, None, "review-flow (system)")]
+    later = sweep(db, T + timedelta(days=1))
+    assert later.steps[0].done == [tomorrow]
+
+
+def test_a_second_run_does_nothing(db, people):
+    aid = _approved(db, people, T - timedelta(days=1))
+    assert sweep(db, T).steps[0].done == [aid]
+    events = event_count(db)
+    again = sweep(db, T)
+    assert again.ok and again.steps[0].done == [] and again.steps[0].skipped == []
+    assert event_count(db) == events
+
+
+def test_only_approved_articles_are_moved(db, people):
+    """An approved article being revised (a draft now) keeps its old review date; the
+    sweep leaves it alone."""
+    aid = _approved(db, people, T - timedelta(days=1))
+    from tests.core.helpers import BODY, REFS
+    with db.transaction() as s:
+        edit_article(s, people["author"], aid, title="High Blood Pressure",
+                     body=BODY + "New.\n", references=REFS)
+    assert state(db, aid) == "draft"
+    assert sweep(db, T).steps[0].done == []
+    assert state(db, aid) == "draft"
+
+
+def test_the_sweep_walks_batches_and_the_chain_still_verifies(db, people):
+    ids = [_approved(db, people, T - timedelta(days=i), f"Topic {i}") for i in range(5)]
+    report = sweep(db, T, batch=2)
+    assert sorted(report.steps[0].done) == sorted(ids)
+    with db.reading() as s:
+        result = verify_all(s)
+    assert result.ok, result.message
+
+
+def test_a_failed_item_is_named_and_rolled_back_alone(db, people, monkeypatch):
+    first = _approved(db, people, T - timedelta(days=2), "Asthma")
+    second = _approved(db, people, T - timedelta(days=1), "Gout")
+    real = rereview.actions.perform_action
+
+    def failing(session, actor, article_id, action, **kw):
+        result = real(session, actor, article_id, action, **kw)
+        if article_id == first:  # after the change: the rollback must undo it
+            raise Conflict(f"Article {article_id} changed since you loaded it.")
+        return result
+
+    monkeypatch.setattr(rereview.actions, "perform_action", failing)
+    report = sweep(db, T)
+    assert not report.ok
+    assert [(f.step, f.item, f.message) for f in report.failures] == [
+        ("re-review", f"article {first}", f"Article {first} changed since you loaded it.")]
+    assert report.steps[0].done == [second]
+    assert (state(db, first), state(db, second)) == ("approved", "submitted")
+    assert [e[0] for e in _rereview_events(db)] == [second]
+
+
+def test_the_command_prints_what_it_moved_and_is_quiet_the_second_time(db_url, db, people,
+                                                                       tmp_path, monkeypatch):
+    from review_flow.cli import main
+
+    monkeypatch.setenv("REVIEW_FLOW_DATABASE_URL", db_url)
+    monkeypatch.setenv("REVIEW_FLOW_INSTANCE_PATH", str(tmp_path / "instance"))
+    a = _approved(db, people, T - timedelta(days=2), "Asthma")
+    b = _approved(db, people, T - timedelta(days=1), "Gout")
+    runner = CliRunner()
+    out = runner.invoke(main, ["sweep", "--now", "2031-06-01T12:00:00Z"], catch_exceptions=False)
+    assert out.exit_code == 0, out.output
+    assert out.stdout.splitlines() == [
+        "Sweep as of 2031-06-01T12:00:00.000000Z",
+        f"re-review: 2 moved back to submitted: {a}, {b}",
+    ]
+    again = runner.invoke(main, ["sweep", "--now", "2031-06-01T12:00:00"], catch_exceptions=False)
+    assert again.stdout.splitlines()[1:] == ["re-review: 0 moved back to submitted"]
+
+
+def test_the_command_exits_1_naming_the_failed_item(db_url, db, people, tmp_path, monkeypatch):
+    from review_flow.cli import main
+
+    monkeypatch.setenv("REVIEW_FLOW_DATABASE_URL", db_url)
+    monkeypatch.setenv("REVIEW_FLOW_INSTANCE_PATH", str(tmp_path / "instance"))
+    aid = _approved(db, people, T - timedelta(days=1))
+
+    def refuse(session, actor, article_id, action, **kw):
+        raise Conflict(f"Article {article_id} is busy.")
+
+    monkeypatch.setattr(rereview.actions, "perform_action", refuse)
+    out = CliRunner().invoke(main, ["sweep", "--now", "2031-06-01T12:00:00Z"],
+                             catch_exceptions=False)
+    assert out.exit_code == 1
+    assert out.stderr.strip() == f"Error: re-review: article {aid}: Article {aid} is busy."
+    assert state(db, aid) == "approved"
+
+
+def test_a_bad_now_is_refused_naming_the_option(db_url, tmp_path, monkeypatch):
+    from review_flow.cli import main
+
+    monkeypatch.setenv("REVIEW_FLOW_DATABASE_URL", db_url)
+    monkeypatch.setenv("REVIEW_FLOW_INSTANCE_PATH", str(tmp_path / "instance"))
+    out = CliRunner().invoke(main, ["sweep", "--now", "next tuesday"])
+    assert out.exit_code == 2
+    assert "Invalid value for --now: 'next tuesday' is not an ISO 8601 time" in out.stderr
+
+
+def test_two_sweeps_at_once_move_each_article_exactly_once(db_url, db, backend, people):
+    """Two sweepers, each with its own connections, started together over the same due
+    list (in small batches, so they interleave): together they move every due article,
+    neither moves one the other moved, and the log has one re-review event per article."""
+    ids = [_approved(db, people, T - timedelta(days=i), f"Topic {i}") for i in range(12)]
+    start = threading.Barrier(2)
+    reports = {}
+    errors = []
+
+    def sweeper(name: str) -> None:
+        own = Database(db_url)
+        try:
+            start.wait()
+            reports[name] = sweep(own, T, batch=3)
+        except BaseException as exc:  # reported below, not lost in the thread
+            errors.append(exc)
+        finally:
+            own.dispose()
+
+    threads = [threading.Thread(target=sweeper, args=(n,)) for n in ("a", "b")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    moved_a, moved_b = reports["a"].steps[0].done, reports["b"].steps[0].done
+    assert reports["a"].ok and reports["b"].ok
+    assert not set(moved_a) & set(moved_b)
+    assert sorted(moved_a + moved_b) == sorted(ids)
+    assert sorted(e[0] for e in _rereview_events(db)) == sorted(ids)
+    assert all(state(db, a) == "submitted" for a in ids)
+    with db.reading() as s:
+        result = verify_all(s)
+        assert s.scalar(select(func.count()).select_from(Article)
+                        .where(Article.state == "approved")) == 0
+    assert result.ok, result.message
