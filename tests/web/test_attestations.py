@@ -46,7 +46,7 @@ def test_audit_log_shows_the_attestations_on_the_approve_event_only(
     story.in_state("rejected", title="Another article")  # a signature without checks
     page = as_role("auditor").get("/audit").get_data(as_text=True)
     assert page.count('<ul class="attested"') == 1
-    row_start = page.rindex("<tr>", 0, page.index('<ul class="attested"'))
+    row_start = page.rindex("<tr ", 0, page.index('<ul class="attested"'))
     row = page[row_start:page.index("</tr>", row_start)]
     assert "<code>article.approve</code>" in row
     for line in LINES:

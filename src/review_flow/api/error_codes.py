@@ -77,6 +77,7 @@ ERROR_CODES: tuple[str, ...] = (
     "signature_refused",
     "slug_taken",
     "stale_policy",
+    "system_actor_not_allowed",
     "token_cannot_set_policy",
     "token_cannot_sign",
     "unauthorized",
