@@ -114,3 +114,38 @@ def test_claiming_creates_an_accepted_self_assignment_completed_by_the_decision(
     with db.reading() as s:
         assert s.scalars(select(Assignment.state)).one() == "completed"
     assert state(db, aid) == "approved"
+
+
+def test_a_rereview_offers_approve_to_whoever_approved_in_an_earlier_round(
+    db, people, set_policy
+):
+    """One approval per reviewer per round: the earlier round's approval of the same
+    revision does not take the Approve button away, as the service accepts it."""
+    from review_flow.articles import queries
+
+    aid = create(db, people["author"])
+    act(db, people["author"], aid, "submit")
+    act(db, people["reviewer"], aid, "start_review")
+    act(db, people["reviewer"], aid, "approve")
+    with db.transaction() as s:  # the review date has come
+        s.execute(text("UPDATE articles SET review_due = '2020-01-01T00:00:00.000000Z'"
+                       if s.get_bind().dialect.name == "sqlite"
+                       else "UPDATE articles SET review_due = '2020-01-01 00:00:00+00'"))
+    set_policy(required_approvals=2)
+    act(db, people["editor"], aid, "request_rereview")
+    act(db, people["reviewer"], aid, "start_review")
+    with db.reading() as s:
+        a = queries.get_article(s, aid)
+        assert "approve" in queries.allowed_actions(s, people["reviewer"], a)
+        # What the caller knew of the revision (approved in round 1) does not decide it.
+        assert "approve" in queries.allowed_actions(
+            s, people["reviewer"], a, approved_by_actor=True)
+        assert "approve" in queries.article_as_dict(s, a, people["reviewer"])[
+            "allowed_actions"]
+    result = act(db, people["reviewer"], aid, "approve")
+    assert result.to_state == "under_review" and result.approvals == 1
+    with db.reading() as s:  # approved in this round now: no second Approve in it
+        a = queries.get_article(s, aid)
+        assert "approve" not in queries.allowed_actions(s, people["reviewer"], a)
+        assert "approve" not in queries.allowed_actions(
+            s, people["reviewer"], a, approved_by_actor=True)

@@ -310,3 +310,22 @@ def test_return_to_must_stay_on_the_site(as_role: Any, story: Any) -> None:
     response = as_role("reviewer").post(f"/articles/{article_id}/comments", {
         "body": "Fine.", "return_to": "https://evil.example/"})
     assert response.headers["Location"] == f"/review/{article_id}"
+
+
+def test_a_rereview_offers_approve_again_to_the_earlier_rounds_approver(
+    as_role: Any, story: Any, db: Any
+) -> None:
+    """Same revision, new round: the reviewer who approved it in round 1 sees Approve,
+    and the signature they give is accepted."""
+    article_id = story.in_state("approved")
+    with db.transaction() as s:
+        s.execute(update(Article).where(Article.id == article_id)
+                  .values(review_due=utcnow() - timedelta(days=1))
+                  .execution_options(synchronize_session=False))
+    story.act(article_id, "request_rereview", "editor")
+    story.act(article_id, "start_review", "reviewer")
+    reviewer = as_role("reviewer")
+    assert "Approve" in _buttons(reviewer.get(f"/review/{article_id}").text)
+    done = _sign(reviewer, story, article_id, "approve", password=PASSWORD)
+    assert done.status_code == 303
+    assert story.state(article_id) == "approved"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import bindparam, exists, func, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session, joinedload
 
 from review_flow.actor import Actor, AnyActor
@@ -15,10 +15,6 @@ from review_flow.signatures.models import Decision
 from review_flow.timeutil import utcnow
 from review_flow.workflow import engine, permissions
 from review_flow.workflow.definition import ACTIONS_BY_NAME, USER_ACTIONS
-
-_APPROVERS = select(Decision.reviewer_id).where(
-    Decision.revision_id == bindparam("revision_id"), Decision.kind == "approve"
-)
 
 
 def get_article(session: Session, article_id: int) -> Article:
@@ -35,10 +31,6 @@ def get_by_slug(session: Session, slug: str) -> Article:
     return article
 
 
-def _approver_ids(session: Session, revision_id: int) -> set[int]:
-    return set(session.scalars(_APPROVERS, {"revision_id": revision_id}))
-
-
 def allowed_actions(
     session: Session,
     actor: AnyActor,
@@ -47,7 +39,12 @@ def allowed_actions(
     wrote_revision: bool | None = None,
     approved_by_actor: bool | None = None,
 ) -> list[str]:
-    """The actions ``actor`` may take on ``article`` now (what the UI offers as buttons)."""
+    """The actions ``actor`` may take on ``article`` now (what the UI offers as buttons).
+
+    ``approved_by_actor``: whether the actor approved the current revision in any round,
+    when the caller already knows; ``False`` spares the round's query, ``True`` does not
+    (an approval in an earlier round does not count in a re-review).
+    """
     candidates = [n for n in USER_ACTIONS if engine.can_fire(n, article.state)]
     if not candidates:
         return []
@@ -70,19 +67,16 @@ def allowed_actions(
             continue
         if spec.needs_signature and actor.via_token:
             continue
-        if name == "approve" and article.current_revision_id is not None:
-            if approved_by_actor is None:
-                approved_by_actor = actor.id in _approver_ids(
-                    session, article.current_revision_id
-                )
-            if approved_by_actor:
-                continue
         if name == "request_rereview" and (
             article.review_due is None or utcnow() < article.review_due
         ):
             continue
         out.append(name)
-    return round_acting.offered(session, actor, article, out)
+    # Whether the actor already approved is a question about the open round (one
+    # approval per reviewer per round), so the round's rules answer it.
+    return round_acting.offered(
+        session, actor, article, out, approved_revision=approved_by_actor
+    )
 
 
 def approvals_for(session: Session, revision_id: int) -> list[Decision]:

@@ -217,15 +217,42 @@ def finish(
     return data
 
 
-def offered(session: Session, actor: AnyActor, article: Article, actions: list[str]) -> list[str]:
-    """``actions`` less the reviewer actions the round's assignment rules would refuse
-    (what the UI offers as buttons). Asks the database only for a reviewer's actions on
-    an article in review."""
+def _approved_already(
+    session: Session, actor: AnyActor, article: Article, review: ReviewRound | None
+) -> bool:
+    """Whether ``actor`` approved the current revision in the open round (in any round
+    when there is none, as the engine then judges): what ``prepare`` decides for the
+    engine, so the Approve button agrees with the service."""
+    revision_id = article.current_revision_id
+    if revision_id is None:
+        return False
+    if review is None:
+        return actor.id in set(session.scalars(
+            select(Decision.reviewer_id).where(
+                Decision.revision_id == revision_id, Decision.kind == "approve")))
+    return actor.id in round_approvers(session, review, revision_id)
+
+
+def offered(
+    session: Session, actor: AnyActor, article: Article, actions: list[str],
+    *, approved_revision: bool | None = None,
+) -> list[str]:
+    """``actions`` less the reviewer actions the round's rules would refuse (what the UI
+    offers as buttons): Approve to whoever approved in this round already, and what the
+    assignment rules forbid. Asks the database only for a reviewer's actions on an
+    article in review; ``approved_revision=False`` (no approval of the revision in any
+    round) spares the approvals query."""
     if article.state not in opening.REVIEW_STATES or not any(
         a in REVIEWER_ACTIONS for a in actions
     ):
         return actions
     review, places = opening.open_round_with_places(session, article.id)
+    if (
+        "approve" in actions
+        and approved_revision is not False
+        and _approved_already(session, actor, article, review)
+    ):
+        actions = [a for a in actions if a != "approve"]
     if review is None:
         return actions
     policy = policy_service.settings_for(session, review.policy_version)
