@@ -384,8 +384,9 @@ def test_a_lapsed_verification_stops_signing_until_re_verified(db: Database,
 
 def test_never_verified_may_sign_unless_the_policy_requires_verification(
         db: Database, people: Any) -> None:
-    aid = _under_review(db, people)
+    # A round runs under the policy version it opened with (rounds/), this rule included.
     _require_verification(db, people)
+    aid = _under_review(db, people)
     with pytest.raises(SignatureRefused) as refused:
         _sign(db, people, aid)
     assert refused.value.message == (
@@ -394,10 +395,10 @@ def test_never_verified_may_sign_unless_the_policy_requires_verification(
     assert refused.value.code == "credentials_unverified"
     _verify(db, "reed@example.org", datetime.now(UTC).date() + timedelta(days=365))
     assert _sign(db, people, aid).article.state == "approved"
-    other = _under_review(db, people)
     with db.transaction() as s:
         policy_service.set_policy(s, changed_by=people["editor"].user,
                                   changes={"require_verified_credentials": False})
+    other = _under_review(db, people)
     _verify(db, "reed@example.org", None)
     assert _sign(db, people, other).article.state == "approved"  # the bare default
 
