@@ -59,6 +59,7 @@ _DETAIL_LABELS = {
     "state": "Assignment state",
     "conflict": "Conflict of interest",
     "generator": "Written by",
+    "reviewer": "Reviewer",
 }
 
 
@@ -217,14 +218,16 @@ def _fill_signatures(session: Session, article_id: int, entries: list[Entry]) ->
 
 
 def _fill_people(session: Session, entries: list[Entry]) -> None:
-    """Name the reviewer an assignment event is about (by their name today: the event
-    keeps only the id). One query, if any."""
-    ids = {d.get("reviewer_id") for d in (_data(e.row) for e in entries)}
+    """Name the reviewer an event is about by id only (by their name today; an event
+    that kept the name as it was then shows that instead). One query, if any."""
+    ids = {d.get("reviewer_id") for d in (_data(e.row) for e in entries)
+           if "reviewer" not in d}
     ids = {i for i in ids if isinstance(i, int)}
     if not ids:
         return
     names = dict(session.execute(select(User.id, User.name).where(User.id.in_(ids))).all())
     for e in entries:
-        rid = _data(e.row).get("reviewer_id")
-        if isinstance(rid, int):
+        data = _data(e.row)
+        rid = data.get("reviewer_id")
+        if isinstance(rid, int) and "reviewer" not in data:
             e.details.insert(0, ("Reviewer", f"{names.get(rid, 'unknown')} (person {rid})"))
