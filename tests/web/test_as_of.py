@@ -146,6 +146,10 @@ def test_a_time_that_is_not_one_is_refused(as_role: Any, story: Any) -> None:
     html = response.get_data(as_text=True)
     assert "“yesterday” is not a date and time" in html
     assert '<article class="public-article">' not in html
+    for hostile in ("9999-12-31T23:59:59-05:00", "0001-01-01T00:00:00+05:00", "2026-13-01"):
+        response = as_role("auditor").get(f"/audit/articles/{aid}/as-of?at={quote(hostile)}")
+        assert response.status_code == 400, hostile
+        assert "is not a date and time" in response.get_data(as_text=True)
     assert as_role("auditor").get("/audit/articles/999999/as-of").status_code == 404
 
 

@@ -27,10 +27,10 @@ def parse_instant(raw: str) -> datetime:
     """An ISO 8601 time; without a zone it is UTC (what the form's field says)."""
     try:
         parsed = datetime.fromisoformat(raw)
-    except ValueError:
+        return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    except (ValueError, OverflowError):  # OverflowError: out of range once made UTC
         raise ValueError(f"“{raw[:40]}” is not a date and time; give one such as "
                          "2026-11-30T16:00:00 (UTC).") from None
-    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 @bp.get("/audit/articles/<id:article_id>/as-of")
