@@ -128,6 +128,8 @@ ROUTE_RULES: dict[str, Rule] = {
     "audit.log": AUDIT_READER,
     # A GET that records the export (its own small transaction) before streaming.
     "audit.export_events": AUDIT_READER,
+    "timeline.article_timeline": AUDIT_READER,
+    "as_of.article_as_of": AUDIT_READER,
     "admin.tokens_page": ADMIN,
     "admin.create_token": ADMIN,
     "admin.revoke_token": ADMIN,
