@@ -8,6 +8,7 @@ from review_flow.notifications.models import EmailOptOut, Webhook
 from review_flow.outbox.models import OutboxAttempt, OutboxMessage
 from review_flow.policy.models import PolicyVersion
 from review_flow.rounds.models import Assignment, ConflictDeclaration, ReviewRound
+from review_flow.rounds.notices import AssignmentNotice
 from review_flow.signatures.attempts import SignatureFailure
 from review_flow.signatures.models import Decision
 from review_flow.tokens.models import ApiToken
@@ -20,6 +21,7 @@ __all__ = [
     "ApiToken",
     "Article",
     "Assignment",
+    "AssignmentNotice",
     "AuditChainHead",
     "AuditCheckpoint",
     "AuditEvent",

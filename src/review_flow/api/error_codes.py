@@ -43,6 +43,7 @@ ERROR_CODES: tuple[str, ...] = (
     "invalid_token",
     "invalid_transition",
     "invitation_invalid",
+    "invitation_lapsed",
     "malformed_authorization",
     "malformed_json",
     "malformed_request",
