@@ -10,6 +10,7 @@ from review_flow.policy.models import PolicyVersion
 from review_flow.rounds.models import Assignment, ConflictDeclaration, ReviewRound
 from review_flow.signatures.attempts import SignatureFailure
 from review_flow.signatures.models import Decision
+from review_flow.threads.models import CommentThread, ThreadMessage, ThreadStateChange
 from review_flow.tokens.models import ApiToken
 from review_flow.users.invitations import Invitation
 from review_flow.users.models import User, UserRole
@@ -25,6 +26,7 @@ __all__ = [
     "AuditEvent",
     "Base",
     "Comment",
+    "CommentThread",
     "ConflictDeclaration",
     "Decision",
     "EmailOptOut",
@@ -38,6 +40,8 @@ __all__ = [
     "SignInSession",
     "SignInThrottle",
     "SignatureFailure",
+    "ThreadMessage",
+    "ThreadStateChange",
     "User",
     "UserRole",
     "Webhook",
