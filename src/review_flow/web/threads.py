@@ -71,6 +71,11 @@ class Panel:
     def label(self, t: ThreadView) -> str:
         return label(t)
 
+    def sentence(self, t: ThreadView) -> str:
+        """The label as the start of a sentence (names keep their capitals)."""
+        text = label(t)
+        return text[:1].upper() + text[1:]
+
 
 def _wrote_revision(session: Session, article_id: int, user_id: int) -> bool:
     return bool(session.scalar(select(exists().where(
