@@ -25,6 +25,8 @@ from review_flow.threads.models import CommentThread, ThreadMessage, ThreadState
 from review_flow.timeutil import utcnow
 
 MAX_QUOTE = 5_000
+# The error code for settling a thread that is already in the state asked for.
+ALREADY = {"open": "thread_already_open", "resolved": "thread_already_resolved"}
 
 
 def _text(body: Any) -> str:
@@ -199,8 +201,9 @@ def _settle(session: Session, actor: AnyActor, thread_id: int, article_id: int |
     if denied:
         raise denied
     if thread.state != want:
-        raise Conflict(f"This thread is already {thread.state}.",
-                       code=f"thread_already_{thread.state}", state=thread.state)
+        already = ALREADY[thread.state]
+        raise Conflict(f"This thread is already {thread.state}.", code=already,
+                       state=thread.state)
     rev = _current(loaded)
     now = utcnow()
     thread.state = becomes
