@@ -11,6 +11,7 @@ from review_flow.rounds.models import Assignment, ConflictDeclaration, ReviewRou
 from review_flow.rounds.notices import AssignmentNotice
 from review_flow.signatures.attempts import SignatureFailure
 from review_flow.signatures.models import Decision
+from review_flow.threads.models import CommentThread, ThreadMessage, ThreadStateChange
 from review_flow.tokens.models import ApiToken
 from review_flow.users.invitations import Invitation
 from review_flow.users.models import User, UserRole
@@ -27,6 +28,7 @@ __all__ = [
     "AuditEvent",
     "Base",
     "Comment",
+    "CommentThread",
     "ConflictDeclaration",
     "Decision",
     "EmailOptOut",
@@ -40,6 +42,8 @@ __all__ = [
     "SignInSession",
     "SignInThrottle",
     "SignatureFailure",
+    "ThreadMessage",
+    "ThreadStateChange",
     "User",
     "UserRole",
     "Webhook",

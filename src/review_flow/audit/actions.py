@@ -9,6 +9,11 @@ AUDIT_ACTIONS: dict[str, str] = {
     "article.create": "An article was created with its first revision.",
     "article.edit": "A new revision of an article was saved.",
     "comment.add": "A comment was added to an article.",
+    "thread.open": "A comment thread was opened on a revision (its paragraph, quoted passage "
+    "and whether it blocks approval are recorded).",
+    "thread.reply": "A reply was posted to a comment thread.",
+    "thread.resolve": "A comment thread was resolved.",
+    "thread.reopen": "A resolved comment thread was reopened.",
     "user.create": "A user account was created.",
     "user.update": "A user account's roles or details changed (each field old → new).",
     "user.invite": "A one-time invitation link was e-mailed to a person (earlier open "

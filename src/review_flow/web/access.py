@@ -114,6 +114,10 @@ ROUTE_RULES: dict[str, Rule] = {
     # Any signed-in person may try; the service refuses what their roles do not allow.
     "review.act": SIGNED_IN,
     "review.comment": SIGNED_IN,
+    # Comment threads: the service says who is on the article and who may settle a thread.
+    "threads.open_thread": SIGNED_IN,
+    "threads.reply": SIGNED_IN,
+    "threads.settle": SIGNED_IN,
     "due.review_due_page": EDITOR,
     "compare.revisions": REVIEW_READER,
     "rounds.assigned": REVIEW_READER,
