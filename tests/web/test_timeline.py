@@ -151,7 +151,7 @@ def _when(backend: str) -> datetime:
 @pytest.mark.parametrize(("name", "stmt", "index"), [
     ("timeline forward", timeline._FORWARD, "ix_audit_events_article_seq"),
     ("timeline backward", timeline._BACKWARD, "ix_audit_events_article_seq"),
-    ("as-of events", as_of._EVENTS, "ix_audit_events_article_"),
+    ("as-of events", as_of._EVENTS, "ix_audit_events_article_changes"),
 ])
 def test_timeline_and_as_of_read_one_index_range(db: Any, backend: str, name: str, stmt: Any,
                                                  index: str) -> None:
