@@ -159,3 +159,33 @@ def test_only_auditors_editors_and_admins(as_role: Any, story: Any, role: str) -
     for path in (f"/audit/articles/{aid}/as-of", f"/audit/articles/{aid}/timeline"):
         assert as_role(role).get(path).status_code == 403
         assert as_role("admin").get(path).status_code == 200
+
+
+def test_a_forged_approval_is_shown_as_the_live_page_shows_it(story: Any, app: Any,
+                                                              as_role: Any, db: Any,
+                                                              people: Any) -> None:
+    """A decision row that no chained event wrote: the live page names no one and shows
+    the pending banner; so does the As of page, which also says why."""
+    from sqlalchemy import select
+
+    from review_flow.articles.models import Article
+    from review_flow.signatures.models import Decision
+
+    aid = story.in_state("approved")
+    with db.transaction() as s:
+        real = s.scalars(select(Decision).where(Decision.article_id == aid)).one()
+        s.add(Decision(article_id=aid, revision_id=real.revision_id,
+                       revision_number=real.revision_number, content_hash=real.content_hash,
+                       reviewer_id=people["reviewer2"].id, kind="approve",
+                       printed_name="Dr. Forged", credentials="MD", meaning=real.meaning,
+                       signed_at=utcnow(), policy_version=real.policy_version,
+                       round_id=real.round_id))
+        slug = s.get(Article, aid).slug  # type: ignore[union-attr]
+    live = _article(app.test_client().get(f"/articles/{slug}").get_data(as_text=True))
+    at = utcnow()
+    html, reconstructed = _as_of(as_role("auditor"), aid, at)
+    assert reconstructed == live
+    assert _parts(live)["caution"] is True and _parts(live)["reviewers"] == []
+    assert "Dr. Forged" not in (live or "")
+    assert "The record does not support what the page would have said" in html
+    assert "(Dr. Forged) matches no approval event of revision 1" in html

@@ -50,10 +50,11 @@ _EVENTS = (
     select(E.article_id, E.seq, E.action, E.actor_id, E.at, E.from_state, E.to_state,
            E.revision, E.content_hash, E.comment, E.object_id, E.data_json,
            null().label("version"), E.policy_version)
-    # Only changes of the article: comments and other events do not move the page. The
-    # range is one stretch of ix_audit_events_article_at_seq.
-    .where(E.article_id == bindparam("aid"), E.at <= bindparam("at", type_=UTCDateTime),
-           E.to_state.is_not(None))
+    # Only changes of the article: comments and other events do not move the page. All
+    # of them, through the partial index of changes (migration 0029) in chain order; the
+    # instant is applied as they are read (a time term here would steer SQLite to the
+    # explorer's (article, at, seq) index, which holds every event of the article).
+    .where(E.article_id == bindparam("aid"), E.to_state.is_not(None))
     .order_by(E.seq)
 )
 _ARTICLE = select(Article.id, Article.slug, Article.created_at).where(
@@ -151,7 +152,7 @@ def reconstruct(session: Session, article_id: int, at: datetime) -> AsOf | None:
     art = conn.execute(_ARTICLE, {"aid": article_id}).one_or_none()
     if art is None:
         return None
-    rows = list(conn.execute(_EVENTS, {"aid": article_id, "at": at}))
+    rows = [r for r in conn.execute(_EVENTS, {"aid": article_id}) if r.at <= at]
     base = {"article_id": art.id, "slug": art.slug, "at": at, "events_replayed": len(rows),
             "last_event_seq": rows[-1].seq if rows else None}
     policy_version = conn.execute(_POLICY_AT, {"at": at}).scalar()
