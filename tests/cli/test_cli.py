@@ -268,7 +268,7 @@ def test_bad_input_is_refused_clearly_and_writes_nothing(cli, files, db):
     _refused(cli("articles", "act", aid, "approve", "--as", "reed@example.org"), "--password-stdin")
     _refused(
         cli("articles", "act", aid, "request_changes", "--as", "reed@example.org"),
-        "comment is required",
+        "Write a comment telling the author what to change",
     )
     _refused(cli("audit", "export", "--since", "yesterday"), "not an ISO 8601 time")
     assert snapshot(db, int(aid)) == before
