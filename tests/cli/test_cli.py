@@ -210,8 +210,7 @@ def test_bad_input_is_refused_clearly_and_writes_nothing(cli, files, db):
             "--references-file",
             str(no_locator),
         ),
-        "references[0]",
-        "url, doi or pmid",
+        "Reference 1: add a URL, DOI or PMID",
     )
     _refused(
         cli("users", "add", "x@example.org", "--name", "X", "--role", "wizard"),

@@ -84,8 +84,13 @@ def test_invalid_reference_writes_nothing_and_keeps_the_text(as_role: Any, story
     response = author.post("/write/new", _form(refs=bad, body="My careful text [1]."))
     assert response.status_code == 422
     page = response.get_data(as_text=True)
-    assert "references[0].doi: must look like 10.1234/abc" in page
-    assert "doi: must look like 10.1234/abc" in page.split('class="ref-row invalid"')[1]
+    summary = page.split('id="form-errors"')[1].split("</div>")[0]
+    assert ('<a href="#references-0-doi">Reference 1</a>: the DOI \u201cnot-a-doi\u201d is not '
+            "a DOI (it should look like 10.1234/abcd).") in summary
+    row = page.split('class="ref-row invalid"')[1].split('class="row-buttons"')[0]
+    assert ('The DOI \u201cnot-a-doi\u201d is not a DOI (it should look like 10.1234/abcd).'
+            in row)
+    assert "references[" not in summary and "references[" not in row  # no internal names
     assert "My careful text [1]." in page
     assert story.event_count() == before
 
@@ -210,3 +215,27 @@ def test_my_articles_shows_states_and_who_is_next(as_role: Any, story: Any) -> N
     assert "Dr. Maya Reed: reviewing" in page
     assert "You: finish the draft and submit it" in page
     assert "Readers see the last approved revision meanwhile." in page
+
+
+def test_every_problem_is_named_once_in_a_person_s_words(as_role: Any, story: Any) -> None:
+    """Reference numbers are those printed beside the rows (a blank row between counts),
+    each problem once in the summary, linked to its field, and once at its row."""
+    author = as_role("author")
+    before = story.event_count()
+    rows = [{"title": "Guideline", "pmid": "1"}, {"title": "", "url": "", "doi": "", "pmid": ""},
+            {"title": "Trial", "doi": "10.1/x"}, {"title": "", "url": "https://x.org"}]
+    response = author.post("/write/new", _form(refs=rows, title=" ", body="Text [1]."))
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    summary = page.split('id="form-errors"')[1].split("</div>")[0]
+    lines = re.findall(r"<p>(.*?)</p>", summary, re.S)
+    assert lines == [
+        '<a href="#title">Give the article a title.</a>',
+        '<a href="#references-2-doi">Reference 3</a>: the DOI \u201c10.1/x\u201d is not a DOI '
+        "(it should look like 10.1234/abcd).",
+        '<a href="#references-3-title">Reference 4</a>: give the title of the study, '
+        "guideline or page.",
+    ]
+    assert page.count("is not a DOI") == 2  # the summary and its row, nowhere else
+    assert 'value="Text [1]."' in page or "Text [1]." in page
+    assert story.event_count() == before

@@ -13,6 +13,7 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
+from markupsafe import Markup
 
 from review_flow.articles import actions, queries, writes
 from review_flow.articles.models import Article
@@ -62,27 +63,43 @@ def _field_errors(exc: ValidationFailed | GuardFailed) -> dict[str, str]:
     return dict(fields) if isinstance(fields, dict) else {}
 
 
-def _row_errors(fields: dict[str, str], form: ArticleForm) -> dict[int, list[str]]:
-    """Map the service's ``references[i].url`` field names onto the typed rows.
+_ROW_PARTS = ("title", "url", "doi", "pmid")
 
-    Blank rows are dropped before the service sees the list, so index ``i`` counts
-    non-blank rows only.
+
+def _problems(exc: ValidationFailed | GuardFailed,
+              form: ArticleForm) -> tuple[list[Markup | str], dict[int, list[str]]]:
+    """The error summary (one line per problem, linked to its field) and each reference
+    row's own messages.
+
+    The service numbers references among the rows it was sent; blank rows are dropped
+    before it sees them, so its reference ``n`` is the ``n``-th non-blank row here, and the
+    person is told the number printed beside that row.
     """
     non_blank = [i for i, entry in enumerate(form.references)
                  if entry.form.as_reference() is not None]
-    out: dict[int, list[str]] = {}
-    for name, message in fields.items():
-        if not name.startswith("references["):
-            continue
-        idx_text, _, rest = name[len("references["):].partition("]")
-        if idx_text.isdigit() and int(idx_text) < len(non_blank):
-            label = rest.lstrip(".") or "reference"
-            out.setdefault(non_blank[int(idx_text)], []).append(f"{label}: {message}")
-    return out
+    summary: list[Markup | str] = []
+    rows: dict[int, list[str]] = {}
+    for p in exc.details.get("problems") or [{"message": exc.message}]:
+        field, number = p.get("field") or "", p.get("reference")
+        if isinstance(number, int) and 0 < number <= len(non_blank):
+            row = non_blank[number - 1]
+            reason = str(p.get("reason") or p["message"])
+            rows.setdefault(row, []).append(reason[:1].upper() + reason[1:])
+            part = field.rpartition(".")[2]
+            anchor = f"references-{row}-{part if part in _ROW_PARTS else 'title'}"
+            summary.append(Markup('<a href="#{}">Reference {}</a>: {}').format(
+                anchor, row + 1, reason))
+        elif field in ("title", "body"):
+            summary.append(Markup('<a href="#{}">{}</a>').format(field, p["message"]))
+        else:
+            summary.append(p["message"])
+    return summary, rows
 
 
 def _render_editor(form: ArticleForm, article: Article | None, *, status: int = 200,
-                   errors: list[str] | None = None, fields: dict[str, str] | None = None,
+                   errors: list[Markup | str] | None = None,
+                   fields: dict[str, str] | None = None,
+                   row_errors: dict[int, list[str]] | None = None,
                    conflict: dict[str, Any] | None = None) -> ResponseReturnValue:
     session = db_session()
     actor = current_actor()
@@ -91,7 +108,7 @@ def _render_editor(form: ArticleForm, article: Article | None, *, status: int = 
         "article": article,
         "errors": errors or [],
         "fields": fields or {},
-        "row_errors": _row_errors(fields or {}, form),
+        "row_errors": row_errors or {},
         "action_form": ActionForm(formdata=None),
         "comment_form": CommentForm(formdata=None),
         "actions": ACTIONS_BY_NAME,
@@ -160,8 +177,9 @@ def new_article() -> ResponseReturnValue:
             actions.perform_action(session, actor, article.id, "submit")
     except (ValidationFailed, GuardFailed) as exc:
         abandon()
-        return _render_editor(form, None, status=422, errors=[exc.message],
-                              fields=_field_errors(exc))
+        summary, row_problems = _problems(exc, form)
+        return _render_editor(form, None, status=422, errors=summary,
+                              fields=_field_errors(exc), row_errors=row_problems)
     if op == "submit":
         flash("Submitted for review. A reviewer will pick it up from the review queue.", "success")
     else:
@@ -208,8 +226,9 @@ def edit_article(article_id: int) -> ResponseReturnValue:
     except (ValidationFailed, GuardFailed) as exc:
         abandon()
         session.expire_all()
+        summary, row_problems = _problems(exc, form)
         return _render_editor(form, queries.get_article(session, article_id), status=422,
-                              errors=[exc.message], fields=_field_errors(exc))
+                              errors=summary, fields=_field_errors(exc), row_errors=row_problems)
     except PermissionDenied as exc:
         # "Submit for review" by someone the workflow does not allow (another editor's
         # revision): say why on the editor, with the text still in the form.

@@ -169,8 +169,7 @@ def comment(article_id: int) -> ResponseReturnValue:
         add_comment(db_session(), current_actor(), article_id, form.body.data)
     except ValidationFailed as exc:
         abandon()
-        flash(exc.message if exc.message != "comment: required" else
-              "Write a comment before posting it.", "error")
+        flash(exc.message, "error")
         return redirect(back, 303)
     flash("Comment added.", "success")
     return redirect(back, 303)
