@@ -239,3 +239,42 @@ def test_every_problem_is_named_once_in_a_person_s_words(as_role: Any, story: An
     assert page.count("is not a DOI") == 2  # the summary and its row, nowhere else
     assert 'value="Text [1]."' in page or "Text [1]." in page
     assert story.event_count() == before
+
+
+def test_preview_renders_the_text_and_keeps_every_field(as_role: Any, story: Any) -> None:
+    """Preview works without JavaScript: the form comes back with every value as typed
+    (a blank reference row too) and the text rendered above it; nothing is saved."""
+    author = as_role("author")
+    before = story.event_count()
+    rows = [{"title": "Guideline", "pmid": "123"}, {"title": "", "url": "", "doi": "", "pmid": ""},
+            {"title": "Trial", "doi": "10.1161/HYP.65"}]
+    body = "## Salt\r\n\r\nEat **less** salt [1, 2].\r\n"
+    page = author.post("/write/new", _form(refs=rows, title="My & title", body=body,
+                                           op="preview")).get_data(as_text=True)
+    preview = page.split('id="preview"')[1].split("</section>\n</section>")[0]
+    assert '<h3>Salt</h3>' in preview  # the page's own h2 "Preview" sits above it
+    assert "Eat <strong>less</strong> salt" in preview
+    assert '<a href="#ref-1" class="cite"' in preview and '<li id="ref-3">Trial' not in preview
+    assert 'https://pubmed.ncbi.nlm.nih.gov/123/' in preview
+    assert 'href="https://doi.org/10.1161/HYP.65"' in preview
+    assert 'name="title" type="text" value="My &amp; title"' in page
+    textarea = re.search(r'<textarea id="body"[^>]*>(.*?)</textarea>', page, re.S)
+    assert textarea and textarea.group(1).replace("\r\n", "\n").strip() == (
+        "## Salt\n\nEat **less** salt [1, 2].")
+    assert _row_titles(page) == ["Guideline", "", "Trial"]
+    assert 'name="references-0-pmid" type="text" inputmode="numeric" value="123"' in page
+    assert 'name="references-2-doi" type="text" value="10.1161/HYP.65"' in page
+    assert story.event_count() == before  # nothing saved
+
+
+def test_preview_of_a_saved_article_keeps_the_version(as_role: Any, story: Any) -> None:
+    article_id = story.create()
+    author = as_role("author")
+    version = story.version(article_id)
+    page = author.post(f"/write/{article_id}", _form(body="Changed *text* [1].", op="preview",
+                                                     expected_version=version))
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "Changed <em>text</em>" in html.split('id="preview"')[1]
+    assert f'name="expected_version" value="{version}"' in html
+    assert story.revisions(article_id) == 1 and story.version(article_id) == version

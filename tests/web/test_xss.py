@@ -69,3 +69,22 @@ def test_hostile_next_and_return_to_are_inert(browser: Browser, people: Any) -> 
     page = browser.get('/sign-in?next="><script>alert(1)</script>').get_data(as_text=True)
     _assert_inert(page)
     assert "&#34;&gt;&lt;script&gt;" in page or "&quot;&gt;&lt;script&gt;" in page
+
+
+def test_the_editor_preview_is_sanitized(as_role: Any, story: Any) -> None:
+    """Preview renders what was typed, never saved: it goes through the same sanitizer."""
+    author = as_role("author")
+    before = story.event_count()
+    body = (f"Body {PAYLOAD} [1]\n\n[click](javascript:alert(1))\n\n"
+            '<a href="javascript:alert(2)" style="color:red">x</a>\n')
+    page = author.post("/write/new", {
+        "title": f"Title {PAYLOAD}", "body": body, "op": "preview",
+        "references-0-title": f"Ref {PAYLOAD}", "references-0-url": "javascript:alert(3)",
+        "references-0-doi": '"><script>alert(4)</script>',
+    }).get_data(as_text=True)
+    assert 'id="preview"' in page
+    _assert_inert(page)
+    preview = page.split('id="preview"')[1].split("</section>\n</section>")[0]
+    assert "&lt;script&gt;" in preview and "Ref &lt;script&gt;" in preview
+    assert '<a href="javascript' not in preview  # shown as text only, never a link
+    assert story.event_count() == before

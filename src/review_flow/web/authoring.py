@@ -2,7 +2,8 @@
 
 Thin handlers: read the form, call ``articles.writes`` or ``articles.actions``, flash what
 happened. The editor works without JavaScript: adding, removing and reordering references
-are submit buttons that return the form with the rows changed and nothing saved.
+are submit buttons that return the form with the rows changed and nothing saved; so is
+"Preview", which shows the text as readers would see it above the form.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from markupsafe import Markup
 
 from review_flow.articles import actions, queries, writes
 from review_flow.articles.models import Article
+from review_flow.articles.rendering import RenderedRevision, render_preview
 from review_flow.errors import (
     Conflict,
     GuardFailed,
@@ -96,11 +98,22 @@ def _problems(exc: ValidationFailed | GuardFailed,
     return summary, rows
 
 
+def _preview(form: ArticleForm, article: Article | None) -> ResponseReturnValue:
+    """The form again with every value as typed (blank reference rows too) and, above it,
+    the text rendered as readers would see it. Nothing is saved or checked."""
+    again = _form_with_rows(form.rows(), title=form.title.data or "", body=form.body.data or "",
+                            expected_version=form.expected_version.data)
+    rendered = render_preview((form.body.data or "").replace("\r\n", "\n"),
+                              form.references_data())
+    return _render_editor(again, article, preview=rendered)
+
+
 def _render_editor(form: ArticleForm, article: Article | None, *, status: int = 200,
                    errors: list[Markup | str] | None = None,
                    fields: dict[str, str] | None = None,
                    row_errors: dict[int, list[str]] | None = None,
-                   conflict: dict[str, Any] | None = None) -> ResponseReturnValue:
+                   conflict: dict[str, Any] | None = None,
+                   preview: RenderedRevision | None = None) -> ResponseReturnValue:
     session = db_session()
     actor = current_actor()
     context: dict[str, Any] = {
@@ -113,6 +126,7 @@ def _render_editor(form: ArticleForm, article: Article | None, *, status: int = 
         "comment_form": CommentForm(formdata=None),
         "actions": ACTIONS_BY_NAME,
         "conflict": conflict,
+        "preview": preview,
     }
     if article is not None:
         revisions = read_models.revision_list(session, article.id)
@@ -167,6 +181,8 @@ def new_article() -> ResponseReturnValue:
         return _render_editor(_form_with_rows(rows, title=form.title.data or "",
                                               body=form.body.data or "",
                                               expected_version=None), None)
+    if op == "preview":
+        return _preview(form, None)
     session = db_session()
     actor = current_actor()
     try:
@@ -213,6 +229,8 @@ def edit_article(article_id: int) -> ResponseReturnValue:
                                               body=form.body.data or "",
                                               expected_version=form.expected_version.data),
                               article)
+    if op == "preview":
+        return _preview(form, article)
     session = db_session()
     actor = current_actor()
     try:
