@@ -17,7 +17,7 @@ from review_flow.actor import Actor
 from review_flow.articles import actions, writes
 from review_flow.db import Database
 from review_flow.users import service as users
-from tests.browser.conftest import _require_browser
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, _require_browser
 from tests.browser.test_journey import check_accessibility, shot, sign_in
 from tests.conftest import PASSWORD
 from tests.support.servers import gunicorn
@@ -62,8 +62,25 @@ def comfort_site(sqlite_template: Path,
             actions.perform_action(s, Actor(users.get_by_email(s, email)), aid, action,
                                    password=password)
     db.dispose()
-    with gunicorn(url, workers=2) as base:
+    with gunicorn(url, workers=1, timeout=120) as base:  # patient on a loaded machine
         yield base, aid, slug
+
+
+@pytest.fixture(scope="module")
+def browser(comfort_site: tuple[str, int, str]) -> Iterator[Any]:
+    """Chromium without the shared ``site`` (its own server is not needed here)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+def _page(browser: Any, width: int) -> Page:
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    context.set_default_timeout(30_000)
+    return context.new_page()
 
 
 def _scroll_width(page: Page) -> int:
@@ -88,9 +105,9 @@ def _assert_comfortable(page: Page, what: str) -> None:
 
 
 def test_public_and_review_pages_fit_a_phone_with_big_citation_targets(
-        chromium: Any, comfort_site: tuple[str, int, str]) -> None:
+        browser: Any, comfort_site: tuple[str, int, str]) -> None:
     site, aid, slug = comfort_site
-    reader = chromium.new_context(viewport={"width": 390, "height": 844}).new_page()
+    reader = _page(browser, 390)
     reader.goto(f"{site}/articles/{slug}")
     expect(reader.get_by_role("heading", name="Blood pressure, in long words")).to_be_visible()
     expect(reader.get_by_role("link", name=LONG_URL)).to_be_attached()
@@ -101,7 +118,7 @@ def test_public_and_review_pages_fit_a_phone_with_big_citation_targets(
     reader.locator(".prose a.cite", has_text="2").first.click()
     assert reader.url.endswith("#ref-2")
 
-    reviewer = chromium.new_context(viewport={"width": 390, "height": 844}).new_page()
+    reviewer = _page(browser, 390)
     sign_in(reviewer, site, "reed@example.org")
     reviewer.goto(f"{site}/review/{aid}")
     expect(reviewer.get_by_role("heading", name="Blood pressure, in long words")).to_be_visible()
@@ -109,7 +126,7 @@ def test_public_and_review_pages_fit_a_phone_with_big_citation_targets(
     check_accessibility(reviewer, "review page at 390 px")
     shot(reviewer, "comfort-review-390.png")
 
-    wide = chromium.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    wide = _page(browser, 1280)
     wide.goto(f"{site}/articles/{slug}")
     small = [s for s in _citation_sizes(wide) if s["width"] < 24 or s["height"] < 24]
     assert not small, small
