@@ -113,10 +113,16 @@ def _quoted(value: Any) -> str:
 _REFERENCE_PARTS = {"title": "the title", "url": "the URL", "doi": "the DOI", "pmid": "the PMID"}
 
 
-def _reference_words(err: Any) -> str:
-    """What is wrong with one part of a reference, said to the person who typed it."""
+def reference_words(err: Any) -> str:
+    """What is wrong with one part of a reference, said to the person who typed it
+    (``err``: a pydantic error whose ``loc`` starts inside the reference)."""
     loc, kind, value = err["loc"], err["type"], err.get("input")
     part = loc[0] if loc else None
+    if kind == "string_pattern_mismatch":
+        if part == "title":
+            kind = "missing"
+        elif isinstance(value, str) and value and "\x00" not in value:
+            kind = "value_error"
     if part is None:
         return "add a URL, DOI or PMID so readers can find the source."
     if kind == "extra_forbidden":
@@ -208,7 +214,7 @@ def parse_references(raw: Any) -> list[dict[str, Any]]:
             ref = Reference.model_validate(item)
         except ValidationError as exc:
             for e in exc.errors():
-                words = _reference_words(e)
+                words = reference_words(e)
                 found.add(_field_path(e["loc"], f"references[{i}]"),
                           e["msg"].removeprefix("Value error, "),
                           f"Reference {i + 1}: {words}", reference=i + 1, reason=words)
