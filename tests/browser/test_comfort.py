@@ -131,3 +131,27 @@ def test_public_and_review_pages_fit_a_phone_with_big_citation_targets(
     small = [s for s in _citation_sizes(wide) if s["width"] < 24 or s["height"] < 24]
     assert not small, small
     shot(wide, "comfort-public-1280.png")
+
+
+def test_the_editor_preview_shows_the_text_and_keeps_what_was_typed(
+        browser: Any, comfort_site: tuple[str, int, str]) -> None:
+    site, _, _ = comfort_site
+    for width in (390, 1280):
+        author = _page(browser, width)
+        sign_in(author, site, "author@example.org")
+        author.goto(f"{site}/write/new")
+        author.get_by_label("Title").fill("Salt and blood pressure")
+        author.get_by_label("Body").fill("## Salt\n\nEat **less** salt [1].\n")
+        author.get_by_label("Reference 1", exact=True).fill("A guideline")
+        author.get_by_label("Reference 1 URL").fill(LONG_URL)
+        author.get_by_role("button", name="Preview").click()
+        preview = author.get_by_role("region", name="Preview")
+        expect(preview.get_by_role("heading", name="Salt")).to_be_visible()
+        expect(preview.locator("strong")).to_have_text("less")
+        expect(preview.get_by_role("link", name=LONG_URL)).to_be_attached()
+        expect(author.get_by_label("Title")).to_have_value("Salt and blood pressure")
+        expect(author.get_by_label("Body")).to_have_value("## Salt\n\nEat **less** salt [1].\n")
+        expect(author.get_by_label("Reference 1 URL")).to_have_value(LONG_URL)
+        assert _scroll_width(author) <= width, f"editor: {_scroll_width(author)} px at {width}"
+        check_accessibility(author, f"editor with a preview at {width} px")
+        shot(author, f"comfort-preview-{width}.png")

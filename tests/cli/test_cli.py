@@ -241,8 +241,8 @@ def test_bad_input_is_refused_clearly_and_writes_nothing(cli, files, db):
             "--password-stdin",
             input="whatever\n",
         ),
-        "Cannot approve",
-        "draft",
+        "You cannot approve article",
+        "it is a draft",
     )
     cli("articles", "act", aid, "submit", "--as", "author@example.org")
     cli("articles", "act", aid, "start_review", "--as", "reed@example.org")

@@ -42,6 +42,17 @@ from review_flow.workflow import engine, permissions
 from review_flow.workflow.definition import ACTIONS_BY_NAME, USER_ACTIONS, WORKFLOW_VERSION
 from review_flow.workflow.refusals import Refusals
 
+# An article's state in a sentence ("it is a draft"), for refusals people read.
+STATE_WORDS = {
+    "draft": "a draft",
+    "submitted": "submitted and waiting for a reviewer",
+    "under_review": "under review",
+    "changes_requested": "back with its author for changes",
+    "approved": "approved",
+    "rejected": "rejected",
+    "retracted": "retracted",
+}
+
 
 @dataclass
 class ActionResult:
@@ -98,9 +109,12 @@ def perform_action(
             wrote_revision=loaded.wrote_revision,
             approved_by_actor=loaded.approved_by_actor,
         )
+        labels = [ACTIONS_BY_NAME[a].label for a in allowed if a in ACTIONS_BY_NAME]
         raise InvalidTransition(
-            f"Cannot {action.replace('_', ' ')} article {article.id}: it is {state}. "
-            f"Allowed now: {', '.join(allowed) if allowed else 'none for you'}.",
+            f"You cannot {spec.label.lower()} article {article.id} now: it is "
+            f"{STATE_WORDS.get(state, state)}. "
+            + (f"What you can do now: {', '.join(labels)}." if labels
+               else "There is nothing you can do to it now."),
             state=state,
             action=action,
             allowed_actions=allowed,
