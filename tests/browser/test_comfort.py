@@ -1,7 +1,8 @@
 """Reading and reviewing on a phone, and the editor's preview, in a real browser: the
 public and review pages do not scroll sideways at 390 px with a long unbroken URL in a
 reference and a long word in the text; each citation link is a 24 px target (WCAG 2.2,
-2.5.8); the preview renders the sanitized text and keeps what was typed."""
+2.5.8); the preview renders the sanitized text and keeps what was typed, and with
+JavaScript follows the typing."""
 
 from __future__ import annotations
 
@@ -155,3 +156,16 @@ def test_the_editor_preview_shows_the_text_and_keeps_what_was_typed(
         assert _scroll_width(author) <= width, f"editor: {_scroll_width(author)} px at {width}"
         check_accessibility(author, f"editor with a preview at {width} px")
         shot(author, f"comfort-preview-{width}.png")
+    # With JavaScript the preview follows the typing, from the page's own script (CSP).
+    author.get_by_label("Body").fill("Eat *much less* salt [1]. <script>alert(1)</script>")
+    expect(preview.locator("em")).to_have_text("much less")
+    expect(preview).to_contain_text("<script>alert(1)</script>")  # shown as text
+    expect(author.get_by_label("Title")).to_have_value("Salt and blood pressure")
+    author.get_by_label("Title").fill("Salt")  # typing anywhere refreshes, nothing saved
+    author.goto(f"{site}/my-articles")
+    expect(author.get_by_role("link", name="Salt and blood pressure")).to_have_count(0)
+    fresh = _page(browser, 1280)
+    sign_in(fresh, site, "author@example.org")
+    fresh.goto(f"{site}/write/new")
+    fresh.get_by_label("Body").fill("Typed *live*, never saved.")
+    expect(fresh.get_by_role("region", name="Preview").locator("em")).to_have_text("live")

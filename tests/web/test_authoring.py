@@ -278,3 +278,9 @@ def test_preview_of_a_saved_article_keeps_the_version(as_role: Any, story: Any) 
     assert "Changed <em>text</em>" in html.split('id="preview"')[1]
     assert f'name="expected_version" value="{version}"' in html
     assert story.revisions(article_id) == 1 and story.version(article_id) == version
+    # The live preview is the page's own script file: no inline script, no other origin.
+    csp = page.headers["Content-Security-Policy"]
+    assert "script-src 'self';" in csp and "default-src 'self'" in csp
+    scripts = re.findall(r"<script[^>]*>", html)
+    assert scripts == ['<script src="/assets/editor-preview.js" defer>'] or all(
+        "editor-preview.js" in t or "ld+json" in t for t in scripts), scripts

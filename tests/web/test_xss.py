@@ -11,9 +11,10 @@ from tests.web.test_rendering import _Tags
 
 PAYLOAD = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 SCRIPT_BLOCK = re.compile(r"<script(?![^>]*application/ld\+json)", re.I)
-# The one script the templates ship (the audit log's local times), exactly as written:
-# anything else that looks like a script element came from the data.
-OWN_SCRIPT = re.compile(r'<script src="/assets/localtime\.js(\?[^"]*)?" defer></script>')
+# The scripts the templates ship (the audit log's local times, the editor's live
+# preview), exactly as written: anything else that looks like a script came from the data.
+OWN_SCRIPT = re.compile(
+    r'<script src="/assets/(localtime|editor-preview)\.js(\?[^"]*)?" defer></script>')
 
 
 def _assert_inert(html: str) -> None:

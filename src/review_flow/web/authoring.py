@@ -11,7 +11,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from markupsafe import Markup
@@ -33,6 +42,11 @@ from review_flow.workflow import permissions
 from review_flow.workflow.definition import ACTIONS_BY_NAME, EDITABLE_STATES
 
 bp = Blueprint("authoring", __name__)
+
+# The editor runs one script of its own (static/editor-preview.js, the live preview);
+# nothing else on the page may, and nothing inline.
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 
 BLANK_ROW = {"title": "", "url": "", "doi": "", "pmid": ""}
 
@@ -142,7 +156,10 @@ def _render_editor(form: ArticleForm, article: Article | None, *, status: int = 
                 current is not None and current.author_id != article.author_id
                 and article.state in ("draft", "changes_requested") and revisions) else None,
         )
-    return render_template("authoring/editor.html", **context), status
+    response = current_app.make_response((render_template("authoring/editor.html", **context),
+                                           status))
+    response.headers["Content-Security-Policy"] = CSP  # the live preview's own script
+    return response
 
 
 def _op() -> str:
