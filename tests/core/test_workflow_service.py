@@ -124,7 +124,8 @@ def test_invalid_action_lists_the_allowed_ones(db, people):
     with pytest.raises(InvalidTransition) as err:
         act(db, people["author"], aid, "approve")
     assert err.value.details["allowed_actions"] == ["submit"]
-    assert "Allowed now: submit" in err.value.message
+    assert err.value.message == (f"You cannot approve article {aid} now: it is a draft. "
+                                 "What you can do now: Submit for review.")
     assert snapshot(db, aid) == before
 
 

@@ -420,7 +420,9 @@ class ErrorDetails(BaseModel):
         default=None, description="409 conflict: what changed the article since that version"
     )
     problems: list[Problem] | None = Field(
-        default=None, description="guard_failed and its codes: every guard that refused"
+        default=None, description="a refused action: every problem of the attempt, the "
+        "first being the error's own code (a signature's password, credentials, conflict "
+        "of interest and each workflow guard), so a client can show them all at once"
     )
     allowed_methods: list[str] | None = Field(default=None, description="405: also in Allow")
     roles: list[str] | None = None

@@ -41,6 +41,18 @@ from review_flow.timeutil import isoformat, utcnow
 from review_flow.unit_of_work import record
 from review_flow.workflow import engine, permissions
 from review_flow.workflow.definition import ACTIONS_BY_NAME, USER_ACTIONS, WORKFLOW_VERSION
+from review_flow.workflow.refusals import Refusals
+
+# An article's state in a sentence ("it is a draft"), for refusals people read.
+STATE_WORDS = {
+    "draft": "a draft",
+    "submitted": "submitted and waiting for a reviewer",
+    "under_review": "under review",
+    "changes_requested": "back with its author for changes",
+    "approved": "approved",
+    "rejected": "rejected",
+    "retracted": "retracted",
+}
 
 
 @dataclass
@@ -98,9 +110,12 @@ def perform_action(
             wrote_revision=loaded.wrote_revision,
             approved_by_actor=loaded.approved_by_actor,
         )
+        labels = [ACTIONS_BY_NAME[a].label for a in allowed if a in ACTIONS_BY_NAME]
         raise InvalidTransition(
-            f"Cannot {action.replace('_', ' ')} article {article.id}: it is {state}. "
-            f"Allowed now: {', '.join(allowed) if allowed else 'none for you'}.",
+            f"You cannot {spec.label.lower()} article {article.id} now: it is "
+            f"{STATE_WORDS.get(state, state)}. "
+            + (f"What you can do now: {', '.join(labels)}." if labels
+               else "There is nothing you can do to it now."),
             state=state,
             action=action,
             allowed_actions=allowed,
@@ -120,14 +135,19 @@ def perform_action(
     revision = article.current_revision
     assert revision is not None, "an article always has a current revision"
 
+    # Every problem of the attempt is gathered and refused together (workflow/refusals.py),
+    # in the order they were once raised one at a time.
+    refusals = Refusals()
+    refusals.add_error(step.refusal)
     if spec.needs_signature:
         signer = permissions.person(actor, spec.label)
         if actor.via_token:
-            raise SignatureRefused(
+            refusals.add_error(SignatureRefused(
                 f"{spec.label} needs an electronic signature by a person; API tokens cannot sign.",
                 code="token_cannot_sign",
-            )
-        if expected_content_hash is not None and expected_content_hash != revision.content_hash:
+            ))
+        elif expected_content_hash is not None and expected_content_hash != revision.content_hash:
+            # Not one problem among others: the signer must read the new text first.
             raise Conflict(
                 f"The text of article {article.id} changed since you opened it "
                 f"(now revision {revision.number}); review the new text before signing.",
@@ -135,8 +155,11 @@ def perform_action(
                 current_revision=revision.summary(),
                 expected_content_hash=expected_content_hash,
             )
-        signing.check_signer_credentials(signer, policy)
-        signing.check_signer_password(session, signer, action, article.id, revision, password)
+        else:
+            refusals.attempt(signing.check_signer_credentials, signer, policy)
+            refusals.attempt(
+                signing.check_signer_password, session, signer, action, article.id, revision,
+                password)
 
     now = utcnow()
     ctx = engine.TransitionContext(
@@ -162,14 +185,12 @@ def perform_action(
         if "no_open_blocking_threads" in spec.guards
         else [],
     )
-    if not engine.fire(article, action, ctx):
-        first = ctx.problems[0] if ctx.problems else engine.Problem("guard_failed", "Refused.")
-        raise GuardFailed(
-            first.message,
-            code=first.code,
-            problems=[{"code": p.code, "message": p.message, **p.details} for p in ctx.problems],
-            **first.details,
-        )
+    refusals.extend(engine.problems_for(action, ctx))
+    refusals.raise_if_any()
+    if not engine.fire(article, action, ctx):  # pragma: no cover - the guards said yes above
+        refusals.extend(ctx.problems)
+        refusals.raise_if_any()
+        raise GuardFailed("Refused.", code="guard_failed")
     to_state = article.state
 
     decision = None

@@ -9,6 +9,11 @@ shortcut can skip a rule.
 Guards are `transitions` conditions. A condition may only answer yes or no, so each
 guard also records *why* it said no on the context; the service turns that into a
 named :class:`~review_flow.errors.GuardFailed`.
+
+Every guard of an action is asked before the machine fires (:func:`problems_for`), not
+only up to the first refusal: a person sees every problem of an attempt at once. A new
+guard is a function in ``GUARDS`` named in the action's ``guards`` (definition.py) that
+reads what it needs from :class:`TransitionContext`; it needs nothing else to be listed.
 """
 
 from __future__ import annotations
@@ -61,20 +66,20 @@ GuardFn = Callable[[TransitionContext], Problem | None]
 
 def _has_title(ctx: TransitionContext) -> Problem | None:
     if not ctx.title.strip():
-        return Problem("missing_title", "A title is required before submitting.")
+        return Problem("missing_title", "Give the article a title before submitting it.")
     return None
 
 
 def _has_body(ctx: TransitionContext) -> Problem | None:
     if not ctx.body.strip():
-        return Problem("missing_body", "A body is required before submitting.")
+        return Problem("missing_body", "Write the article's text before submitting it.")
     return None
 
 
 def _has_reference(ctx: TransitionContext) -> Problem | None:
     if ctx.reference_count < 1:
         return Problem(
-            "missing_references", "At least one reference is required before submitting."
+            "missing_references", "Add at least one reference before submitting the article."
         )
     return None
 
@@ -91,11 +96,18 @@ def _citations_resolve(ctx: TransitionContext) -> Problem | None:
     return None
 
 
+# What the comment of each action is for, said to the person who must write it.
+COMMENT_WORDS = {
+    "request_changes": "Write a comment telling the author what to change.",
+    "reject": "Write a comment saying why you reject the article.",
+    "retract": "Give the reason for the retraction: readers see it in place of the article.",
+}
+
+
 def _comment_given(ctx: TransitionContext) -> Problem | None:
     if not (ctx.comment or "").strip():
-        return Problem(
-            "comment_required", f"A comment is required to {ctx.action.name.replace('_', ' ')}."
-        )
+        return Problem("comment_required", COMMENT_WORDS.get(
+            ctx.action.name, f"Write a comment to {ctx.action.label.lower()}."))
     return None
 
 
@@ -105,12 +117,22 @@ def _not_already_approved(ctx: TransitionContext) -> Problem | None:
     return None
 
 
+# What a review check asks of the reviewer, in the words of the signature form.
+CHECK_WORDS = {
+    "checklist": "confirm that you completed the review checklist",
+    "references_verified": "confirm that you verified every reference",
+    "conflict_of_interest": "declare any conflict of interest (or write \u201cnone\u201d)",
+}
+
+
 def _review_checks_done(ctx: TransitionContext) -> Problem | None:
     missing = [c for c in ctx.required_checks if not ctx.attestations.get(c)]
     if missing:
+        words = [CHECK_WORDS.get(c, c) for c in missing]
+        listed = words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
         return Problem(
             "review_checks_missing",
-            "The review policy requires these checks before approval: " + ", ".join(missing) + ".",
+            f"Before approving, this board's policy asks you to {listed}.",
             {"missing": missing},
         )
     return None
@@ -225,8 +247,23 @@ def can_fire(action: str, state: str) -> bool:
     return event is not None and any(state == src for src in event.transitions)
 
 
+def problems_for(action: str, ctx: TransitionContext) -> list[Problem]:
+    """Every guard of ``action`` that refuses, in the definition's order (each once)."""
+    spec = next(a for a in ACTIONS if a.name == action)
+    found: list[Problem] = []
+    for name in spec.guards:
+        problem = GUARDS[name](ctx)
+        if problem is not None and all(p.code != problem.code for p in found):
+            found.append(problem)
+    return found
+
+
 def fire(article: Any, action: str, ctx: TransitionContext) -> bool:
     """Fire ``action`` on ``article``. True if a transition ran (its state may be unchanged
-    for a partial approval); False if a guard refused, with reasons in ``ctx.problems``."""
+    for a partial approval); False if a guard refused, with every reason in
+    ``ctx.problems`` (all guards are asked, not only up to the first refusal)."""
+    ctx.problems = problems_for(action, ctx)
+    if ctx.problems:
+        return False
     with state_guard.assigning():
         return bool(MACHINE.events[action].trigger(article, ctx=ctx))
