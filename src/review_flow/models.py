@@ -7,6 +7,7 @@ from review_flow.idempotency import IdempotencyRecord
 from review_flow.notifications.models import EmailOptOut, Webhook
 from review_flow.outbox.models import OutboxAttempt, OutboxMessage
 from review_flow.policy.models import PolicyVersion
+from review_flow.review_checks.models import ChecklistAnswer, ReferenceCheck
 from review_flow.rounds.models import Assignment, ConflictDeclaration, ReviewRound
 from review_flow.signatures.attempts import SignatureFailure
 from review_flow.signatures.models import Decision
@@ -24,6 +25,7 @@ __all__ = [
     "AuditCheckpoint",
     "AuditEvent",
     "Base",
+    "ChecklistAnswer",
     "Comment",
     "ConflictDeclaration",
     "Decision",
@@ -33,6 +35,7 @@ __all__ = [
     "OutboxAttempt",
     "OutboxMessage",
     "PolicyVersion",
+    "ReferenceCheck",
     "ReviewRound",
     "Revision",
     "SignInSession",

@@ -36,6 +36,8 @@ AUDIT_ACTIONS: dict[str, str] = {
     "assignment.respond": "An assigned board member accepted or declined (with a reason).",
     "assignment.cancel": "An editor cancelled an assignment (or reassigned it).",
     "conflict.declare": "A reviewer declared a conflict of interest, or none, in a round.",
+    "reference.check": "A reviewer marked a reference of the revision under review verified, "
+    "or a problem (with a note).",
     "audit.checkpoint": "The chain head was signed as a checkpoint (the signed note is kept).",
     "audit.export": "Audit events were exported (the filter and format are recorded; the "
     "export holds the events before this one).",
