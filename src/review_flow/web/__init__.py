@@ -71,6 +71,7 @@ def init_app(app: Flask) -> None:
         people,
         policy_page,
         public,
+        reference_checks,
         review,
         review_due,
         rounds,
@@ -101,7 +102,7 @@ def init_app(app: Flask) -> None:
     assets = Blueprint("assets", __name__, static_folder="static", static_url_path="/assets")
     for blueprint in (assets, public.bp, auth.bp, authoring.bp, review.bp, audit_log.bp,
                       admin.bp, account.bp, people.bp, invitations.bp, compare.bp,
-                      rounds.bp, policy_page.bp, review_due.bp):
+                      rounds.bp, policy_page.bp, review_due.bp, reference_checks.bp):
         app.register_blueprint(blueprint)
     install(app)  # one unit of work per request, committed when a write's view succeeds
 

@@ -114,6 +114,8 @@ ROUTE_RULES: dict[str, Rule] = {
     # Any signed-in person may try; the service refuses what their roles do not allow.
     "review.act": SIGNED_IN,
     "review.comment": SIGNED_IN,
+    # Reviewers' reference checks; the service refuses editors, auditors and authors.
+    "refchecks.check": REVIEW_READER,
     "due.review_due_page": EDITOR,
     "compare.revisions": REVIEW_READER,
     "rounds.assigned": REVIEW_READER,
