@@ -43,3 +43,36 @@ def test_checks_and_checklist_through_the_cli(cli, files, db):  # noqa: F811
     r = approve()
     assert r.exit_code == 0, r.stderr
     assert "-> approved" in r.stdout
+
+
+def test_the_demo_approvals_carry_real_checks_and_the_allergy_article_shows_its_lint(
+        cli, db):  # noqa: F811
+    from sqlalchemy import select
+
+    from review_flow.articles.models import Article, Revision
+    from review_flow.articles.reference_lint import lint
+    from review_flow.review_checks.models import ChecklistAnswer, ReferenceCheck
+    from review_flow.signatures.models import Decision
+
+    assert cli("demo").exit_code == 0
+    with db.reading() as s:
+        approvals = s.scalars(select(Decision).where(Decision.kind == "approve")).all()
+        assert len(approvals) == 3
+        for d in approvals:
+            answers = s.scalars(select(ChecklistAnswer).where(
+                ChecklistAnswer.decision_id == d.id)).all()
+            assert [a.answer for a in answers] == ["yes", "yes", "yes"]
+            checked = s.scalars(select(ReferenceCheck.reference_number).where(
+                ReferenceCheck.revision_id == d.revision_id,
+                ReferenceCheck.reviewer_id == d.reviewer_id)).all()
+            refs = s.get(Revision, d.revision_id).references  # type: ignore[union-attr]
+            assert sorted(checked) == list(range(1, len(refs) + 1))
+        allergy = s.scalars(select(Revision).join(Article, Article.current_revision_id
+                                                  == Revision.id)
+                            .where(Revision.title == "Managing Seasonal Allergies")).one()
+        assert [i.message for i in lint(allergy.body, allergy.references)] == [
+            "Reference 2 (Hypertension - MedlinePlus) is never cited in the body."]
+        problem = s.scalars(select(ReferenceCheck).where(
+            ReferenceCheck.article_id == allergy.article_id)).one()
+        assert (problem.reference_number, problem.status) == (1, "problem")
+    assert cli("audit", "verify").exit_code == 0
