@@ -42,19 +42,21 @@ def _within_budget(steps: list[list[str]], budget: list[int], listing: str) -> N
 
 def test_one_full_cycle_query_budget(db: Any, people: Any, count_queries: Any) -> None:
     """A cycle, its audit events and its notifications (mail to the reviewers on submit,
-    to the author on approval) in at most 26 statements: 5 to create, 3 to submit, start
+    to the author on approval) in at most 27 statements: 5 to create, 3 to submit, start
     a review or approve (the first reads the chain head, the webhook cache's generation
     and, for actions, the article), plus one INSERT ... SELECT for each action that
     sends mail, plus for a signature one indexed look at the signer's recent failed
     attempts (signatures/attempts.py). The review round's records (rounds/) add: on
     submit, the last round's number and the new round; on start_review, the open round
     with its assignments and the claim; on approve, the round with its assignments, the
-    round's approvers, the completed assignment and the closed round."""
+    round's approvers, the completed assignment and the closed round. What the reviewer
+    checks (review_checks/) adds one to approve: the references' standing checks, by the
+    article and their hashes (a problem marked by anyone refuses the approval)."""
     _cycle(db, people, "Warm-up", count_queries)  # the per-process policy cache
     steps = _cycle(db, people, "Cycle", count_queries)
     listing = "\n\n".join(st for step in steps for st in step)
-    _within_budget(steps, [5, 6, 5, 10], listing)
-    assert sum(len(step) for step in steps) <= 26, listing
+    _within_budget(steps, [5, 6, 5, 11], listing)
+    assert sum(len(step) for step in steps) <= 27, listing
     # Mail goes out as one INSERT ... SELECT that picks its recipients itself.
     mail = [st for step in steps for st in step if st.startswith("INSERT INTO outbox_messages")]
     assert len(mail) == 2 and all("SELECT" in st for st in mail), mail
@@ -65,14 +67,15 @@ def test_registered_webhooks_cost_one_insert_per_change(
 ) -> None:
     """Endpoints are cached per process and checked inside each change's first query:
     with two registered, each change adds one INSERT (both rows); only the first change
-    after they were registered looks them up."""
+    after they were registered looks them up. (Approve: one more for the references'
+    standing checks, as in the cycle above.)"""
     _cycle(db, people, "Warm-up", count_queries)
     with db.transaction() as s:
         register(s, url="http://127.0.0.1:9/a", events=["*"])
         register(s, url="http://127.0.0.1:9/b", events=["*"])
     steps = _cycle(db, people, "With hooks", count_queries)
     listing = "\n\n".join(st for step in steps for st in step)
-    _within_budget(steps, [7, 7, 6, 11], listing)
+    _within_budget(steps, [7, 7, 6, 12], listing)
     lookups = [[st for st in step if st.startswith("SELECT webhooks")] for step in steps]
     assert [len(x) for x in lookups] == [1, 0, 0, 0], listing
 
@@ -110,3 +113,35 @@ def test_webhook_cache_sees_a_change_made_elsewhere(
             )
         )
     assert kinds == ["article.submit", "article.withdraw"]
+
+
+def test_checked_approval_query_budget(db: Any, people: Any, count_queries: Any) -> None:
+    """An approval under a policy with the reference checks on and a three-item checklist
+    costs what a plain one does plus one INSERT for its answers (one statement for all
+    of them): at most 12. A reference check costs at most 6 (the article with its
+    revision, the open round, the insert, the chain head and the audit event)."""
+    from review_flow.policy import service as policy
+    from review_flow.review_checks.references import record_check
+
+    items = ["Claims match the cited sources", "Dosages checked", "Plain language"]
+    with db.transaction() as s:
+        policy.set_policy(s, changed_by=None, changes={
+            "review_checks": ["references_verified"], "checklist": items})
+    for title in ("Warm-up", "Measured"):
+        with db.transaction() as s:
+            aid = create_article(s, people["author"], title=title, body=BODY,
+                                 references=REFS).id
+        for who, action in STEPS[:2]:
+            with db.transaction() as s:
+                perform_action(s, people[who], aid, action)
+        checks = []
+        for n in (1, 2):
+            with count_queries() as q, db.transaction() as s:
+                record_check(s, people["reviewer"], aid, n, "verified")
+            checks.append(len(q.statements))
+        with count_queries() as q, db.transaction() as s:
+            perform_action(s, people["reviewer"], aid, "approve", password=PASSWORD,
+                           checklist={i: "yes" for i in items})
+    listing = "\n\n".join(q.statements)
+    assert max(checks) <= 6, checks
+    assert len(q.statements) <= 12, listing

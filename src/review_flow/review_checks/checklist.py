@@ -14,9 +14,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from review_flow.db import table_of
 from review_flow.errors import ValidationFailed
 from review_flow.review_checks.models import ANSWERS, ChecklistAnswer
 
@@ -90,10 +91,11 @@ def record(session: Session, decision_id: int, answers: Mapping[str, str],
     """The answers' rows, in the checklist's order; returns them as the audit event
     carries them."""
     rows = [{"item": item, "answer": answers[item]} for item in items if item in answers]
-    for position, r in enumerate(rows, 1):
-        assert r["answer"] in ANSWERS
-        session.add(ChecklistAnswer(decision_id=decision_id, position=position,
-                                    item=r["item"], answer=r["answer"]))
+    if rows:
+        assert all(r["answer"] in ANSWERS for r in rows)
+        # One executemany for all of them (the ORM would insert row by row for ids).
+        session.execute(insert(table_of(ChecklistAnswer)), [
+            {"decision_id": decision_id, "position": n, **r} for n, r in enumerate(rows, 1)])
     return rows
 
 
