@@ -77,3 +77,14 @@ def test_the_revision_page_shows_the_checklist_answers(as_role: Any, story: Any)
     assert "Claims match the cited sources: <strong>Yes</strong>" in page
     assert "Plain-language version suitable for patients: <strong>Not applicable</strong>" in (
         page)
+
+
+def test_the_audit_log_shows_the_checklist_answers_of_the_approval(as_role: Any,
+                                                                   story: Any) -> None:
+    story.set_policy(checklist=["Claims match the cited sources"])
+    aid = story.in_state("under_review")
+    story.act(aid, "approve", "reviewer", password=PASSWORD,
+              checklist={"Claims match the cited sources": "yes"})
+    page = as_role("auditor").get(f"/audit?article={aid}&action=article.approve").text
+    assert page.count('aria-label="Checklist answered with this signature"') == 1
+    assert "Claims match the cited sources: <strong>Yes</strong>" in page

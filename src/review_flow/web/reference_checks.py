@@ -60,6 +60,16 @@ def checklists_for(session: Session,
             for k, v in found.items()}
 
 
+def checklist_of_event(data: Any) -> list[tuple[str, str]]:
+    """An approval event's checklist answers (its chained data) as (item, answer in
+    words); nothing for any other event."""
+    rows = data.get("checklist") if isinstance(data, dict) else None
+    if not isinstance(rows, list):
+        return []
+    return [(str(r.get("item")), ANSWER_LABELS.get(str(r.get("answer")), str(r.get("answer"))))
+            for r in rows if isinstance(r, dict)]
+
+
 def answers_from_form(form: Mapping[str, str], items: Sequence[str]) -> dict[str, str]:
     """The signature step's checklist radios (``checklist-1`` …) as item → answer; an item
     left unanswered is left out (the service names it)."""
