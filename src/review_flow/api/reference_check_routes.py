@@ -90,7 +90,7 @@ def _when(value: datetime) -> str:
 
 
 @bp.get(f"/articles/<{INT_ID}:article_id>/reference-checks")
-@spec.validate(resp=responses(HTTP_200=ReferenceChecksOut), tags=["reference checks"])
+@spec.validate(resp=responses(HTTP_200=ReferenceChecksOut), tags=["references"])
 def reference_checks(article_id: int) -> Any:
     """The current revision's references, each with every reviewer's standing check,
     and the reference lint (never-cited references, markers citing nothing, malformed
@@ -136,7 +136,7 @@ def _recorded(row: ReferenceCheck, revision: int) -> dict[str, Any]:
 
 @bp.post(f"/articles/<{INT_ID}:article_id>/references/<{INT_ID}:number>/check")
 @spec.validate(json=ReferenceCheckCreate, resp=responses(HTTP_201=CheckRecorded),
-               tags=["reference checks"])
+               tags=["references"])
 def check_reference(article_id: int, number: int, json: ReferenceCheckCreate) -> Any:
     """A reviewer marks reference ``number`` (from 1) of the current revision verified or
     a problem. A later check by the same reviewer replaces it; it carries to a new
