@@ -7,6 +7,7 @@ from review_flow.idempotency import IdempotencyRecord
 from review_flow.notifications.models import EmailOptOut, Webhook
 from review_flow.outbox.models import OutboxAttempt, OutboxMessage
 from review_flow.policy.models import PolicyVersion
+from review_flow.review_checks.models import ChecklistAnswer, ReferenceCheck
 from review_flow.rounds.models import Assignment, ConflictDeclaration, ReviewRound
 from review_flow.rounds.notices import AssignmentNotice
 from review_flow.signatures.attempts import SignatureFailure
@@ -27,6 +28,7 @@ __all__ = [
     "AuditCheckpoint",
     "AuditEvent",
     "Base",
+    "ChecklistAnswer",
     "Comment",
     "CommentThread",
     "ConflictDeclaration",
@@ -37,6 +39,7 @@ __all__ = [
     "OutboxAttempt",
     "OutboxMessage",
     "PolicyVersion",
+    "ReferenceCheck",
     "ReviewRound",
     "Revision",
     "SignInSession",

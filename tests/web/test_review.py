@@ -24,7 +24,10 @@ def _buttons(html: str) -> set[str]:
     if '<section class="panel" aria-labelledby="round-heading">' in html:
         start = html.index('<section class="panel" aria-labelledby="round-heading">')
         html = html[:start] + html[html.index("</section>", start):]
-    return {b.strip() for b in BUTTON.findall(html)} - {"Log out", "Post comment"}
+    # The reference-check forms too (tests/web/test_reference_checks_web.py).
+    return {b.strip() for b in BUTTON.findall(html)
+            if not b.strip().startswith("Save check of reference")} - {"Log out",
+                                                                       "Post comment"}
 
 
 def _backdate(db: Any, article_id: int, days: int) -> None:
@@ -230,24 +233,33 @@ def test_signing_changed_text_is_refused(as_role: Any, story: Any) -> None:
 
 
 def test_review_checks_are_required_when_the_policy_says_so(as_role: Any, story: Any) -> None:
-    story.set_policy(review_checks=["checklist", "references_verified", "conflict_of_interest"])
+    """The old tick boxes are gone: the checklist is answered item by item, the
+    references are checked on the review page (records), the conflict is declared."""
+    story.set_policy(review_checks=["checklist", "references_verified", "conflict_of_interest"],
+                     checklist=["Claims match the cited sources"])
     article_id = story.in_state("under_review")
     reviewer = as_role("reviewer")
     page = reviewer.get(f"/review/{article_id}/sign/approve").get_data(as_text=True)
-    for label in ("I completed the review checklist", "I verified every reference",
-                  "Conflict of interest declaration"):
-        assert label in page
-    missing = _sign(reviewer, story, article_id, "approve", password=PASSWORD, checklist="y")
+    assert "I completed the review checklist" not in page
+    assert "I verified every reference" not in page
+    assert "<legend>Claims match the cited sources</legend>" in page
+    assert "Conflict of interest declaration" in page
+    assert "Reference 1 (Guideline on hypertension) is not checked yet" in page
+    missing = _sign(reviewer, story, article_id, "approve", password=PASSWORD,
+                    conflict_of_interest="none", **{"checklist-1": "yes"})
     assert missing.status_code == 422
-    assert ("policy asks you to confirm that you verified every reference and declare any "
-            "conflict of interest") in missing.text
+    assert "Reference 1 (Guideline on hypertension) is not checked yet" in missing.text
     assert "references_verified" not in re.sub(r"<[^>]*>", "", missing.text)  # no field names
-    assert 'id="checklist" name="checklist" type="checkbox" value="y" checked' in missing.text
+    assert 'name="checklist-1" value="yes" checked' in missing.text  # the answer is kept
     assert story.state(article_id) == "under_review"
-    done = _sign(reviewer, story, article_id, "approve", password=PASSWORD, checklist="y",
-                 references_verified="y", conflict_of_interest="none")
+    for n in (1, 2):
+        reviewer.post(f"/review/{article_id}/references/{n}/check", data={"status": "verified"})
+    done = _sign(reviewer, story, article_id, "approve", password=PASSWORD,
+                 conflict_of_interest="none", **{"checklist-1": "yes"})
     assert done.status_code == 303
     assert story.state(article_id) == "approved"
+    signed = reviewer.get(f"/review/{article_id}").text
+    assert "Claims match the cited sources: <strong>Yes</strong>" in signed
 
 
 def test_two_approvals_when_the_policy_requires_them(as_role: Any, story: Any) -> None:

@@ -236,6 +236,13 @@ class ActionRequest(_In):
     expected_version: Version | None = None
     # Conflict-of-interest declaration with an approval: "none", or a description.
     conflict: Annotated[Text, Field(max_length=2000)] | None = None
+    checklist: dict[str, Literal["yes", "no", "not_applicable"]] | None = Field(
+        default=None, max_length=100,
+        description="With an approval: the round's checklist, each item (its text as the "
+        "round's policy version puts it) answered yes, no or not_applicable. An item left "
+        "out, or answered no, refuses the approval (422 checklist_unanswered / "
+        "checklist_answered_no); an item the checklist does not have is 422 "
+        "unknown_checklist_item.")
 
 
 class ArticleQuery(_In):

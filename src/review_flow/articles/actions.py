@@ -33,6 +33,7 @@ from review_flow.errors import (
 from review_flow.notifications import webhooks
 from review_flow.policy.calendar import add_months
 from review_flow.policy.models import PolicySettings
+from review_flow.review_checks import approval as approval_checks
 from review_flow.rounds import acting as round_acting
 from review_flow.signatures import signing
 from review_flow.signatures.models import Decision
@@ -84,11 +85,13 @@ def perform_action(
     attestations: dict[str, Any] | None = None,
     conflict: Any = None,
     as_of: datetime | None = None,
+    checklist: Any = None,
 ) -> ActionResult:
     """Take one workflow action. Raises a named error and writes nothing on refusal.
 
     ``as_of``: the time the guards judge by (``review-flow sweep --now``); the event is
-    still recorded at the real time, with ``as_of`` in its data."""
+    still recorded at the real time, with ``as_of`` in its data. ``checklist``: an
+    approval's answers to the round's checklist (``review_checks/checklist.py``)."""
     spec = ACTIONS_BY_NAME.get(action)
     if spec is None or spec.internal:
         raise ValidationFailed(
@@ -161,6 +164,11 @@ def perform_action(
                 signing.check_signer_password, session, signer, action, article.id, revision,
                 password)
 
+    checks = (
+        approval_checks.prepare(session, actor.id or 0, revision, policy, checklist)
+        if action == "approve"
+        else None
+    )
     now = utcnow()
     ctx = engine.TransitionContext(
         action=spec,
@@ -177,8 +185,13 @@ def perform_action(
         approvals_after_this=loaded.approvals + (0 if loaded.approved_by_actor else 1),
         required_approvals=policy.required_approvals,
         quorum_reached=step.quorum.reached if step.quorum else None,
-        required_checks=policy.review_checks,
+        required_checks=tuple(
+            c for c in policy.review_checks if c in approval_checks.ATTESTED_CHECKS),
         attestations=round_acting.attested_conflict(step, attestations or {}),
+        unchecked_references=checks.references.unchecked if checks else [],
+        problem_references=checks.references.problems if checks else [],
+        checklist_unanswered=checks.checklist.unanswered if checks else [],
+        checklist_answered_no=checks.checklist.answered_no if checks else [],
         review_due=article.review_due,
         now=as_of or now,
         open_blocking_threads=open_blocking(session, article.id, revision)
@@ -203,8 +216,9 @@ def perform_action(
             action=action,
             meaning=spec.signature_meaning or spec.label,
             comment=comment,
-            attestations={k: ctx.attestations.get(k) for k in policy.review_checks}
-            if action == "approve" and policy.review_checks
+            attestations=checks.attestations(
+                policy, ctx.attestations.get("conflict_of_interest"))
+            if checks is not None and policy.review_checks
             else None,
             policy_version=step.policy_version,
             round_id=step.review.id if step.review else None,
@@ -243,6 +257,11 @@ def perform_action(
     )
     if decision is not None:
         session.flush()  # the decision's id goes into the chained event; one UPDATE of the row
+    checked = (
+        approval_checks.record(session, checks, decision.id)
+        if checks is not None and decision is not None
+        else {}
+    )
     event = audit.record(
         session,
         actor_id=actor.id,
@@ -273,6 +292,7 @@ def perform_action(
                 if decision
                 else {}
             ),
+            **checked,
         },
         at=now,
     )

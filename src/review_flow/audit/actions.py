@@ -48,6 +48,8 @@ AUDIT_ACTIONS: dict[str, str] = {
     "user.invitation_expire": "The sweep recorded that a person's invitation link lapsed "
     "unused (the link is refused from then on).",
     "conflict.declare": "A reviewer declared a conflict of interest, or none, in a round.",
+    "reference.check": "A reviewer marked a reference of the revision under review verified, "
+    "or a problem (with a note).",
     "audit.checkpoint": "The chain head was signed as a checkpoint (the signed note is kept).",
     "audit.export": "Audit events were exported (the filter and format are recorded; the "
     "export holds the events before this one).",

@@ -118,6 +118,8 @@ ROUTE_RULES: dict[str, Rule] = {
     "threads.open_thread": SIGNED_IN,
     "threads.reply": SIGNED_IN,
     "threads.settle": SIGNED_IN,
+    # Reviewers' reference checks; the service refuses editors, auditors and authors.
+    "refchecks.check": REVIEW_READER,
     "due.review_due_page": EDITOR,
     "compare.revisions": REVIEW_READER,
     "rounds.assigned": REVIEW_READER,

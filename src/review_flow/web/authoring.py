@@ -36,6 +36,7 @@ from review_flow.errors import (
     ValidationFailed,
 )
 from review_flow.web import access, keyset, read_models
+from review_flow.web import reference_checks as refchecks
 from review_flow.web import threads as threads_web
 from review_flow.web.context import abandon, current_actor, db_session
 from review_flow.web.forms import ActionForm, ArticleForm, CommentForm, edit_rows
@@ -154,6 +155,7 @@ def _render_editor(form: ArticleForm, article: Article | None, *, status: int = 
             comments=read_models.comments_for(session, article.id),
             revisions=revisions,
             editable=article.state in EDITABLE_STATES,
+            lint=refchecks.lint_of(current),
             # An editor's revision waiting to be submitted: say whose it is and who may
             # submit it, above all to the author, who did not write it.
             reviser=revisions[0].author_name if (
@@ -313,9 +315,10 @@ def revision(article_id: int, number: int) -> ResponseReturnValue:
     rev = read_models.revision_by_number(session, article_id, number)
     if rev is None:
         abort(404)
+    signatures = read_models.signatures_for(session, rev.id)
     return render_template(
-        "authoring/revision.html", article=article, rev=rev,
-        signatures=read_models.signatures_for(session, rev.id),
+        "authoring/revision.html", article=article, rev=rev, signatures=signatures,
+        checklists=refchecks.checklists_for(session, signatures),
         revisions=read_models.revision_list(session, article_id),
         actions=ACTIONS_BY_NAME,
     )

@@ -33,6 +33,7 @@ from review_flow.rounds import acting as round_acting
 from review_flow.signatures import attempts, credentials
 from review_flow.timeutil import utcnow
 from review_flow.web import access, keyset, read_models
+from review_flow.web import reference_checks as refchecks
 from review_flow.web.auth import safe_next
 from review_flow.web.context import abandon, current_actor, db_session
 from review_flow.web.forms import ActionForm, CommentForm, SignForm
@@ -111,14 +112,18 @@ def review_context(article: Article) -> dict[str, Any]:
             "deleted": title_stats.deleted + body_stats.deleted + refs_stats.deleted,
         }
     _, policy = policy_service.active_policy(session)
+    signatures = read_models.signatures_for(session, current.id)
+    allowed = allowed_actions(session, actor, article)
     return {
         "article": article,
         "rev": current,
         "rendered": render_revision(current.content_hash, current.body, current.references),
         "diff": diff,
         "comments": read_models.comments_for(session, article.id),
-        "signatures": read_models.signatures_for(session, current.id),
-        "allowed": allowed_actions(session, actor, article),
+        "signatures": signatures,
+        "checklists": refchecks.checklists_for(session, signatures),
+        "refcheck": refchecks.panel(session, actor, article, current, allowed),
+        "allowed": allowed,
         "may_comment": permissions.may_comment(actor, article_author_id=article.author_id)
         is None,
         "policy": policy,
@@ -190,6 +195,8 @@ def _sign_page(art: Article, action: str, form: SignForm, *, status: int = 200,
         "review/sign.html", article=art, rev=art.current_revision, spec=spec, form=form,
         policy=policy, errors=errors, signer=current_user, now=utcnow(),
         checks=policy.review_checks if action == "approve" else (),
+        **(refchecks.sign_context(session, current_actor(), art, policy, request.form)
+           if action == "approve" else {}),
     ), status
 
 
@@ -229,6 +236,8 @@ def sign(article_id: int, action: str) -> ResponseReturnValue:
             expected_content_hash=form.content_hash.data or None,
             attestations=form.attestations(policy.review_checks) if action == "approve" else None,
             conflict=(form.conflict_of_interest.data or None) if action == "approve" else None,
+            checklist=refchecks.answers_from_form(request.form, policy.checklist)
+            if action == "approve" else None,
         )
     except (SignatureRefused, GuardFailed, ValidationFailed) as exc:
         abandon()

@@ -54,6 +54,11 @@ class TransitionContext:
     quorum_reached: bool | None = None
     required_checks: tuple[str, ...] = ()
     attestations: dict[str, Any] = field(default_factory=dict)
+    # What the reviewer's check records leave open (review_checks/approval.py), in words.
+    unchecked_references: list[str] = field(default_factory=list)
+    problem_references: list[str] = field(default_factory=list)
+    checklist_unanswered: list[str] = field(default_factory=list)
+    checklist_answered_no: list[str] = field(default_factory=list)
     review_due: datetime | None = None
     now: datetime | None = None
     # The open blocking comment threads ({"id", "message"}), from threads/blocking.py.
@@ -138,6 +143,30 @@ def _review_checks_done(ctx: TransitionContext) -> Problem | None:
     return None
 
 
+def _references_checked(ctx: TransitionContext) -> Problem | None:
+    if not (ctx.unchecked_references or ctx.problem_references):
+        return None
+    return Problem(
+        "reference_problem" if ctx.problem_references else "references_unchecked",
+        "Approval refused: " + "; ".join(ctx.unchecked_references + ctx.problem_references)
+        + ".",
+        {"unchecked": ctx.unchecked_references, "marked_problem": ctx.problem_references},
+    )
+
+
+def _checklist_answered(ctx: TransitionContext) -> Problem | None:
+    if not (ctx.checklist_unanswered or ctx.checklist_answered_no):
+        return None
+    parts = [f"checklist item “{i}” is not answered yet" for i in ctx.checklist_unanswered]
+    parts += [f"you answered “no” to checklist item “{i}” (request changes instead)"
+              for i in ctx.checklist_answered_no]
+    return Problem(
+        "checklist_answered_no" if ctx.checklist_answered_no else "checklist_unanswered",
+        "Approval refused: " + "; ".join(parts) + ".",
+        {"unanswered": ctx.checklist_unanswered, "answered_no": ctx.checklist_answered_no},
+    )
+
+
 def _review_date_passed(ctx: TransitionContext) -> Problem | None:
     if ctx.review_due is None or ctx.now is None or ctx.now < ctx.review_due:
         due = ctx.review_due.date().isoformat() if ctx.review_due else "not set"
@@ -164,6 +193,8 @@ GUARDS: dict[str, GuardFn] = {
     "not_already_approved": _not_already_approved,
     "review_checks_done": _review_checks_done,
     "review_date_passed": _review_date_passed,
+    "references_checked": _references_checked,
+    "checklist_answered": _checklist_answered,
     "no_open_blocking_threads": _no_open_blocking_threads,
 }
 
