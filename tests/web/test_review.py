@@ -347,8 +347,9 @@ def test_a_rereview_offers_approve_again_to_the_earlier_rounds_approver(
 
 
 def test_every_problem_of_a_signature_is_shown_at_once(as_role: Any, story: Any) -> None:
-    """A wrong password, an unticked check and a declared conflict: three problems, one try."""
-    story.set_policy(review_checks=["checklist"])
+    """A wrong password, an unanswered checklist item and a declared conflict: three
+    problems, one try."""
+    story.set_policy(review_checks=["checklist"], checklist=["Claims match the cited sources"])
     article_id = story.in_state("under_review")
     reviewer = as_role("reviewer")
     refused = _sign(reviewer, story, article_id, "approve", password="not my password",
@@ -364,11 +365,11 @@ def test_every_problem_of_a_signature_is_shown_at_once(as_role: Any, story: Any)
     assert items[0].startswith("Approval refused: you declared a conflict of interest (I own "
                                "shares in the maker)")
     assert items[1] == "Signature refused: the password is not correct."
-    assert items[2] == ("Before approving, this board&#39;s policy asks you to confirm that "
-                        "you completed the review checklist.")
+    assert items[2] == ("Approval refused: checklist item “Claims match the cited "
+                        "sources” is not answered yet.")
     assert story.state(article_id) == "under_review"
     assert len(story.events("signature.failed")) == 1  # the wrong password still counts
     # Fix them all: it signs.
-    done = _sign(reviewer, story, article_id, "approve", password=PASSWORD, checklist="y",
+    done = _sign(reviewer, story, article_id, "approve", password=PASSWORD, **{"checklist-1": "yes"},
                  conflict_of_interest="none")
     assert done.status_code == 303 and story.state(article_id) == "approved"

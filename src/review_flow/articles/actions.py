@@ -27,6 +27,7 @@ from review_flow.errors import (
     Conflict,
     GuardFailed,
     InvalidTransition,
+    ReviewFlowError,
     SignatureRefused,
     ValidationFailed,
 )
@@ -164,11 +165,13 @@ def perform_action(
                 signing.check_signer_password, session, signer, action, article.id, revision,
                 password)
 
-    checks = (
-        approval_checks.prepare(session, actor.id or 0, revision, policy, checklist)
-        if action == "approve"
-        else None
-    )
+    checks = None
+    if action == "approve":
+        # Answers naming an item the checklist lacks are one problem among the others.
+        try:
+            checks = approval_checks.prepare(session, actor.id or 0, revision, policy, checklist)
+        except ReviewFlowError as exc:
+            refusals.add_error(exc)
     now = utcnow()
     ctx = engine.TransitionContext(
         action=spec,
