@@ -370,6 +370,6 @@ def test_every_problem_of_a_signature_is_shown_at_once(as_role: Any, story: Any)
     assert story.state(article_id) == "under_review"
     assert len(story.events("signature.failed")) == 1  # the wrong password still counts
     # Fix them all: it signs.
-    done = _sign(reviewer, story, article_id, "approve", password=PASSWORD, **{"checklist-1": "yes"},
-                 conflict_of_interest="none")
+    done = _sign(reviewer, story, article_id, "approve", password=PASSWORD,
+                 conflict_of_interest="none", **{"checklist-1": "yes"})
     assert done.status_code == 303 and story.state(article_id) == "approved"
