@@ -187,6 +187,28 @@ def clean_body(body: Any) -> str:
     return body
 
 
+def clean_professional_body(text: Any) -> str | None:
+    """The optional text for healthcare professionals, cleaned as the body is; None when
+    absent or blank, the one spelling of "no professional text" (the content hash leaves
+    it out then, so a revision without one keeps the hash it always had)."""
+    if text is None:
+        return None
+    if not isinstance(text, str):
+        raise ValidationFailed(
+            "professional_body: the text for healthcare professionals must be text",
+            fields={"professional_body": "must be text"},
+        )
+    try:
+        cleaned = clean_body(text)
+    except ValidationFailed as exc:
+        problem = exc.message.removeprefix("body: ")
+        raise ValidationFailed(
+            f"professional_body: the text for healthcare professionals {problem}",
+            fields={"professional_body": problem},
+        ) from None
+    return cleaned if cleaned.strip() else None
+
+
 def citation_numbers(body: str) -> list[int]:
     """Every reference number cited in the body, in order of first appearance."""
     seen: dict[int, None] = {}
