@@ -6,7 +6,7 @@ so it is as immutable as the body: the triggers that refuse an UPDATE of a revis
 text are rebuilt to name the new column too.
 
 Revision ID: 0028
-Revises: 0023
+Revises: 0027
 Create Date: 2026-11-30 20:00:00
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0028"
-down_revision = "0023"
+down_revision = "0027"
 branch_labels = None
 depends_on = None
 

@@ -801,7 +801,9 @@ def _parse_time(value: str, hint: str) -> datetime:
               help="Act as if it were then (UTC unless a zone is given); default: now.")
 @with_core_appcontext
 def sweep_cmd(now_text: str | None) -> None:
-    """Do what has fallen due: approved articles past their review date go back to review.
+    """Do what has fallen due: approved articles past their review date go back to review;
+    lapsed invitations are recorded; reviewers are reminded of answers and reviews due
+    soon or overdue, and long-overdue reviews are escalated to the editors (once each).
 
     One transaction per item, acted by the system actor; safe to repeat and to run on
     several servers at once. Exit 1 naming each item that failed (the others are done).

@@ -8,8 +8,10 @@ from review_flow.notifications.models import EmailOptOut, Webhook
 from review_flow.outbox.models import OutboxAttempt, OutboxMessage
 from review_flow.policy.models import PolicyVersion
 from review_flow.rounds.models import Assignment, ConflictDeclaration, ReviewRound
+from review_flow.rounds.notices import AssignmentNotice
 from review_flow.signatures.attempts import SignatureFailure
 from review_flow.signatures.models import Decision
+from review_flow.threads.models import CommentThread, ThreadMessage, ThreadStateChange
 from review_flow.tokens.models import ApiToken
 from review_flow.users.invitations import Invitation
 from review_flow.users.models import User, UserRole
@@ -20,11 +22,13 @@ __all__ = [
     "ApiToken",
     "Article",
     "Assignment",
+    "AssignmentNotice",
     "AuditChainHead",
     "AuditCheckpoint",
     "AuditEvent",
     "Base",
     "Comment",
+    "CommentThread",
     "ConflictDeclaration",
     "Decision",
     "EmailOptOut",
@@ -38,6 +42,8 @@ __all__ = [
     "SignInSession",
     "SignInThrottle",
     "SignatureFailure",
+    "ThreadMessage",
+    "ThreadStateChange",
     "User",
     "UserRole",
     "Webhook",

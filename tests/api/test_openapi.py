@@ -24,7 +24,11 @@ GUARD_CODES = {"missing_title", "missing_body", "missing_references", "dangling_
                "review_not_due", "guard_failed",
                # The board: who may be assigned, and a due date relative to today.
                "not_a_reviewer", "reviewer_inactive", "due_in_past", "same_reviewer",
-               "conflict_of_interest"}
+               "conflict_of_interest",
+               # Comment threads: an anchor the current text does not have, a blocking
+               # thread still open.
+               "unknown_paragraph", "quote_not_in_paragraph", "bad_anchor",
+               "blocking_threads_open"}
 
 
 def _refused_by_state_or_policy(response: Any) -> bool:

@@ -12,6 +12,7 @@ from flask import Flask
 from review_flow.app import create_app
 from review_flow.policy import document
 from review_flow.policy.models import PolicySettings
+from review_flow.threads import service as threads
 from review_flow.users import service as users
 from review_flow.web import access
 from tests.conftest import PASSWORD
@@ -92,6 +93,12 @@ def _get_matrix(ids: dict[str, int], slug: str) -> list[tuple[str, str, dict[str
         ("audit.export_events", "/audit/export.csv?action=article.approve",
          {"anonymous": SIGN_IN, "author": 403, "reviewer": 403, "editor": 200,
           "auditor": 200, "admin": 200}),
+        ("timeline.article_timeline", f"/audit/articles/{a}/timeline",
+         {"anonymous": SIGN_IN, "author": 403, "reviewer": 403, "editor": 200,
+          "auditor": 200, "admin": 200}),
+        ("as_of.article_as_of", f"/audit/articles/{a}/as-of?at=2026-01-01T00:00:00",
+         {"anonymous": SIGN_IN, "author": 403, "reviewer": 403, "editor": 200,
+          "auditor": 200, "admin": 200}),
         ("admin.tokens_page", "/admin/tokens", {**dict.fromkeys(ROLES, 403),
                                                 "anonymous": SIGN_IN, "admin": 200}),
         ("admin.webhooks_page", "/admin/webhooks", {**dict.fromkeys(ROLES, 403),
@@ -132,6 +139,17 @@ def _post_matrix(ids: dict[str, int]) -> list[tuple[str, str, dict[str, Any], di
           "admin": 403}),
         ("review.comment", f"/articles/{u}/comments", {"body": "Looks fine."},
          {"anonymous": 401, "author": 303, "editor": 303, "reviewer": 303, "auditor": 403,
+          "admin": 403}),
+        # Comment threads: the article's author, reviewers and editors take part; the
+        # opener (Dr. Reed) or the author settles; a refusal by the service is a 403.
+        ("threads.open_thread", f"/articles/{u}/threads", {"body": "Source?", "paragraph": "1"},
+         {"anonymous": 401, "author": 303, "editor": 303, "reviewer": 303, "auditor": 403,
+          "admin": 403}),
+        ("threads.reply", f"/articles/{u}/threads/{ids['thread']}/replies", {"body": "Yes."},
+         {"anonymous": 401, "author": 303, "editor": 303, "reviewer": 303, "auditor": 403,
+          "admin": 403}),
+        ("threads.settle", f"/articles/{u}/threads/{ids['thread']}/resolve", {},
+         {"anonymous": 401, "author": 303, "editor": 403, "reviewer": 303, "auditor": 403,
           "admin": 403}),
         ("review.sign", f"/review/{u}/sign/approve", {"password": PASSWORD},
          {"anonymous": 401, "author": 403, "editor": 403, "reviewer": 303, "auditor": 403,
@@ -214,12 +232,20 @@ def _invitee(story: Any) -> int:
                               roles=["reviewer"], password=None).id
 
 
+def _thread(story: Any, article_id: int) -> int:
+    """A comment thread Dr. Reed opened on the article's first paragraph."""
+    with story.db.transaction() as s:
+        return threads.open_thread(s, story.people["reviewer"], article_id, "Source?",
+                                   paragraph=1).id
+
+
 @pytest.mark.parametrize("role", ROLES)
 def test_every_route_for_every_role(role: str, as_role: Any, story: Any, app: Flask) -> None:
     for state in ("draft", "submitted", "under_review", "approved"):
         story.in_state(state)
     story.ids["webhook"] = _webhook(story)
     story.ids["invitee"] = _invitee(story)
+    story.ids["thread"] = _thread(story, story.ids["under_review"])
     slug = story.slug(story.ids["approved"])
     client = as_role(role)
     covered: set[str] = set()
@@ -299,7 +325,10 @@ def test_post_without_csrf_token_is_refused_everywhere(as_role: Any, story: Any,
                (editor, f"/review/{story.ids['submitted']}/assignments"),
                (editor, f"/review/{story.ids['submitted']}/assignments/1/reassign"),
                (editor, f"/review/{story.ids['submitted']}/assignments/1/cancel"),
-               (reviewer, f"/review/{story.ids['submitted']}/respond")]
+               (reviewer, f"/review/{story.ids['submitted']}/respond"),
+               (reviewer, f"/articles/{story.ids['under_review']}/threads"),
+               (reviewer, f"/articles/{story.ids['under_review']}/threads/1/replies"),
+               (reviewer, f"/articles/{story.ids['under_review']}/threads/1/resolve")]
     post_endpoints = set()
     adapter = app.url_map.bind("localhost")
     for who, url in targets:

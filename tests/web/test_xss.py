@@ -55,6 +55,10 @@ def test_payloads_are_inert_on_every_page(as_role: Any, story: Any, client: Any)
     pages["public"] = client.get(f"/articles/{slug}").get_data(as_text=True)
     pages["index"] = client.get("/").get_data(as_text=True)
     pages["audit"] = as_role("auditor").get("/audit").get_data(as_text=True)
+    pages["timeline"] = as_role("auditor").get(
+        f"/audit/articles/{article_id}/timeline").get_data(as_text=True)
+    pages["as of"] = as_role("editor").get(
+        f"/audit/articles/{article_id}/as-of").get_data(as_text=True)
     for name, html in pages.items():
         _assert_inert(html)
         assert "&lt;script&gt;" in html or name in ("index",) or "&lt;script" in html, name

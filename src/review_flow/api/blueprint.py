@@ -299,6 +299,7 @@ def init_app(app: Flask) -> None:
     # the order the OpenAPI document lists their tags: articles first.
     from review_flow.api import article_routes  # noqa: F401, I001
     from review_flow.api import round_routes  # noqa: F401
+    from review_flow.api import thread_routes  # noqa: F401
     from review_flow.api import audit_routes  # noqa: F401
     from review_flow.api import admin_routes  # noqa: F401
 

@@ -29,6 +29,7 @@ KEY_BITS = {
     "tokens": 31,
     "webhooks": 31,
     "deliveries": 31,
+    "threads": 31,
 }
 
 

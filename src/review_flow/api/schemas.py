@@ -264,6 +264,10 @@ class RevisionQuery(_Page):
     cursor: _cursor("revisions")  # type: ignore[valid-type]
 
 
+class ThreadQuery(_Page):
+    cursor: _cursor("threads")  # type: ignore[valid-type]
+
+
 class TokenQuery(_Page):
     cursor: _cursor("tokens")  # type: ignore[valid-type]
 
@@ -307,6 +311,33 @@ WEBHOOK_SECRET = Annotated[
     ),
     AfterValidator(_plain_text),
 ]
+
+
+class ThreadOpen(_In):
+    """Open a comment thread on the article's current revision. ``paragraph`` (numbered
+    from 1: the body's top-level Markdown blocks) anchors it, to the whole paragraph or to
+    the passage ``quote`` (which must be in it) or ``start``/``end`` (character offsets in
+    the paragraph's Markdown); without ``paragraph`` it is about the whole article.
+    ``blocking`` (reviewers only) holds back approval until the thread is resolved.
+    ``expected_revision``: the revision number the paragraph numbers were read from; the
+    thread is refused (409) if the text changed since."""
+
+    body: Annotated[Text, Field(max_length=MAX_COMMENT)]
+    paragraph: Annotated[int, Field(ge=1, le=1_000_000),
+                         BeforeValidator(_json_integer)] | None = None
+    quote: Annotated[Text, Field(max_length=5_000)] | None = None
+    start: Annotated[int, Field(ge=0, le=100_000_000),
+                     BeforeValidator(_json_integer)] | None = None
+    end: Annotated[int, Field(ge=1, le=100_000_000),
+                   BeforeValidator(_json_integer)] | None = None
+    blocking: StrictBool = False
+    expected_revision: Version | None = None
+
+
+class ThreadReply(_In):
+    """A reply to a thread (open or resolved; replying does not change its state)."""
+
+    body: Annotated[Text, Field(max_length=MAX_COMMENT)]
 
 
 class WebhookCreate(_In):
@@ -410,6 +441,8 @@ class ErrorDetails(BaseModel):
     policy: str | None = Field(default=None, description="429: token or address")
     retry_after: int | None = Field(default=None, description="429: seconds, as Retry-After")
     locked_until: datetime | None = None
+    threads: list[int] | None = Field(
+        default=None, description="blocking_threads_open: the open blocking threads' ids")
 
 
 class ErrorDetail(BaseModel):
@@ -555,6 +588,63 @@ class RevisionOut(BaseModel):
 
 class RevisionList(BaseModel):
     items: list[RevisionOut]
+    next_cursor: str | None
+
+
+class ThreadAnchor(BaseModel):
+    """Where the thread was opened: the revision, paragraph and quoted passage."""
+
+    revision: int
+    paragraph: int | None
+    quote: str | None
+    start: int | None
+    end: int | None
+
+
+class ThreadPlace(BaseModel):
+    """Where the thread sits on the current revision (``exact`` false: the passage was
+    reworded and this is the nearest paragraph)."""
+
+    revision: int
+    paragraph: int
+    start: int | None
+    end: int | None
+    exact: bool
+
+
+class ThreadMessageOut(BaseModel):
+    id: int
+    author: Person
+    body: str = Field(description="Markdown, as written")
+    revision: int = Field(description="the article's current revision when it was written")
+    created_at: datetime
+
+
+class ThreadChange(BaseModel):
+    change: Literal["resolve", "reopen"]
+    by: str
+    revision: int
+    at: datetime
+
+
+class Thread(BaseModel):
+    id: int
+    article_id: int
+    state: Literal["open", "resolved"]
+    blocking: bool
+    opened_by: Person
+    opened_at: datetime
+    anchor: ThreadAnchor
+    current: ThreadPlace | None = Field(
+        description="null when outdated (its passage is not in the current revision) or "
+        "about the whole article")
+    outdated: bool
+    messages: list[ThreadMessageOut]
+    history: list[ThreadChange]
+
+
+class ThreadList(BaseModel):
+    items: list[Thread]
     next_cursor: str | None
 
 

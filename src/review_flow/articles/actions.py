@@ -36,6 +36,7 @@ from review_flow.policy.models import PolicySettings
 from review_flow.rounds import acting as round_acting
 from review_flow.signatures import signing
 from review_flow.signatures.models import Decision
+from review_flow.threads.blocking import open_blocking
 from review_flow.timeutil import isoformat, utcnow
 from review_flow.unit_of_work import record
 from review_flow.workflow import engine, permissions
@@ -159,6 +160,9 @@ def perform_action(
         attestations=round_acting.attested_conflict(step, attestations or {}),
         review_due=article.review_due,
         now=as_of or now,
+        open_blocking_threads=open_blocking(session, article.id, revision)
+        if "no_open_blocking_threads" in spec.guards
+        else [],
     )
     if not engine.fire(article, action, ctx):
         first = ctx.problems[0] if ctx.problems else engine.Problem("guard_failed", "Refused.")

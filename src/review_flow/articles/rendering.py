@@ -269,3 +269,14 @@ def references_text(references: list[dict[str, Any]]) -> str:
                             r.get("pmid") and f"PMID {r['pmid']}") if v]
         lines.append(f"[{i}] {r.get('title', '')} — {', '.join(locs)}")
     return "\n".join(lines)
+
+
+def markdown_parser() -> MarkdownIt:
+    """The configured parser (citations, no raw HTML), for callers that render parts of a
+    body (``paragraphs.py``); what they render still goes through :func:`clean_html`."""
+    return _MD
+
+
+def clean_html(rendered: str) -> str:
+    """The same allow-list cleaning :func:`markdown_to_html` applies."""
+    return _CLEANER.clean(rendered)

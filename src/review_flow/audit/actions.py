@@ -9,6 +9,11 @@ AUDIT_ACTIONS: dict[str, str] = {
     "article.create": "An article was created with its first revision.",
     "article.edit": "A new revision of an article was saved.",
     "comment.add": "A comment was added to an article.",
+    "thread.open": "A comment thread was opened on a revision (its paragraph, quoted passage "
+    "and whether it blocks approval are recorded).",
+    "thread.reply": "A reply was posted to a comment thread.",
+    "thread.resolve": "A comment thread was resolved.",
+    "thread.reopen": "A resolved comment thread was reopened.",
     "user.create": "A user account was created.",
     "user.update": "A user account's roles or details changed (each field old → new).",
     "user.invite": "A one-time invitation link was e-mailed to a person (earlier open "
@@ -35,6 +40,13 @@ AUDIT_ACTIONS: dict[str, str] = {
     "assignment.create": "An editor assigned a board member to review a round (invited).",
     "assignment.respond": "An assigned board member accepted or declined (with a reason).",
     "assignment.cancel": "An editor cancelled an assignment (or reassigned it).",
+    "assignment.remind": "The sweep reminded a board member of an answer or review due soon "
+    "or overdue (one record per assignment and kind of reminder).",
+    "assignment.escalate": "The sweep escalated a long-overdue review to every active editor.",
+    "assignment.lapse": "The sweep cancelled an invitation to review that nobody answered "
+    "within the policy's invitation_expiry_days.",
+    "user.invitation_expire": "The sweep recorded that a person's invitation link lapsed "
+    "unused (the link is refused from then on).",
     "conflict.declare": "A reviewer declared a conflict of interest, or none, in a round.",
     "audit.checkpoint": "The chain head was signed as a checkpoint (the signed note is kept).",
     "audit.export": "Audit events were exported (the filter and format are recorded; the "

@@ -23,7 +23,8 @@ SECURITY_HEADERS = {
 }
 
 WEB_BLUEPRINTS = ("assets", "public", "auth", "authoring", "review", "audit", "admin",
-                  "account", "people", "invitations", "compare", "rounds", "policy", "due")
+                  "account", "people", "invitations", "compare", "rounds", "policy", "due",
+                  "timeline", "as_of", "threads")
 
 
 def truthy(value: Any) -> bool:
@@ -62,6 +63,7 @@ def init_app(app: Flask) -> None:
         access,
         account,
         admin,
+        as_of,
         audit_log,
         auth,
         authoring,
@@ -74,6 +76,8 @@ def init_app(app: Flask) -> None:
         review,
         review_due,
         rounds,
+        threads,
+        timeline,
     )
     from review_flow.web.context import (
         SAFE_METHODS,
@@ -101,7 +105,8 @@ def init_app(app: Flask) -> None:
     assets = Blueprint("assets", __name__, static_folder="static", static_url_path="/assets")
     for blueprint in (assets, public.bp, auth.bp, authoring.bp, review.bp, audit_log.bp,
                       admin.bp, account.bp, people.bp, invitations.bp, compare.bp,
-                      rounds.bp, policy_page.bp, review_due.bp):
+                      rounds.bp, policy_page.bp, review_due.bp, timeline.bp, as_of.bp,
+                      threads.bp):
         app.register_blueprint(blueprint)
     install(app)  # one unit of work per request, committed when a write's view succeeds
 

@@ -114,6 +114,10 @@ ROUTE_RULES: dict[str, Rule] = {
     # Any signed-in person may try; the service refuses what their roles do not allow.
     "review.act": SIGNED_IN,
     "review.comment": SIGNED_IN,
+    # Comment threads: the service says who is on the article and who may settle a thread.
+    "threads.open_thread": SIGNED_IN,
+    "threads.reply": SIGNED_IN,
+    "threads.settle": SIGNED_IN,
     "due.review_due_page": EDITOR,
     "compare.revisions": REVIEW_READER,
     "rounds.assigned": REVIEW_READER,
@@ -128,6 +132,8 @@ ROUTE_RULES: dict[str, Rule] = {
     "audit.log": AUDIT_READER,
     # A GET that records the export (its own small transaction) before streaming.
     "audit.export_events": AUDIT_READER,
+    "timeline.article_timeline": AUDIT_READER,
+    "as_of.article_as_of": AUDIT_READER,
     "admin.tokens_page": ADMIN,
     "admin.create_token": ADMIN,
     "admin.revoke_token": ADMIN,

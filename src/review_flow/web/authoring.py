@@ -24,6 +24,7 @@ from review_flow.errors import (
     ValidationFailed,
 )
 from review_flow.web import access, keyset, read_models
+from review_flow.web import threads as threads_web
 from review_flow.web.context import abandon, current_actor, db_session
 from review_flow.web.forms import ActionForm, ArticleForm, CommentForm, edit_rows
 from review_flow.workflow import permissions
@@ -103,6 +104,9 @@ def _render_editor(form: ArticleForm, article: Article | None, *, status: int = 
         current = article.current_revision
         context.update(
             allowed=queries.allowed_actions(session, actor, article),
+            threads=threads_web.panel(
+                session, actor, article, in_editor=article.state in EDITABLE_STATES,
+                return_to=url_for("authoring.edit_article", article_id=article.id)),
             comments=read_models.comments_for(session, article.id),
             revisions=revisions,
             editable=article.state in EDITABLE_STATES,
@@ -193,6 +197,13 @@ def edit_article(article_id: int) -> ResponseReturnValue:
         return _render_editor(form, article)
     form = ArticleForm()
     op = _op()
+    if threads_web.is_editor_op(op):
+        # A comment or thread button of the editor's own form: post it, keep the typed text.
+        errors = threads_web.editor_op(article.id, op, request.form)
+        return _render_editor(_form_with_rows(form.rows(), title=form.title.data or "",
+                                              body=form.body.data or "",
+                                              expected_version=form.expected_version.data),
+                              article, status=422 if errors else 200, errors=errors)
     rows = edit_rows(form.rows(), op)
     if rows is not None:
         return _render_editor(_form_with_rows(rows, title=form.title.data or "",

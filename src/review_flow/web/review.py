@@ -37,6 +37,7 @@ from review_flow.web.auth import safe_next
 from review_flow.web.context import abandon, current_actor, db_session
 from review_flow.web.forms import ActionForm, CommentForm, SignForm
 from review_flow.web.rounds import round_panel
+from review_flow.web.threads import panel as thread_panel
 from review_flow.workflow import permissions
 from review_flow.workflow.definition import ACTIONS_BY_NAME
 
@@ -137,6 +138,8 @@ def review_context(article: Article) -> dict[str, Any]:
         "actions": ACTIONS_BY_NAME,
         "return_to": url_for("review.article", article_id=article.id),
         "round": round_panel(session, actor, article.id),
+        "threads": thread_panel(session, actor, article,
+                                return_to=url_for("review.article", article_id=article.id)),
     }
 
 

@@ -105,7 +105,7 @@ ACTIONS: tuple[Action, ...] = (
         "approved",
         Who.REVIEWER,
         "Approve",
-        guards=("not_already_approved", "review_checks_done"),
+        guards=("not_already_approved", "review_checks_done", "no_open_blocking_threads"),
         needs_signature=True,
         independent=True,
         quorum=True,

@@ -51,6 +51,8 @@ class TransitionContext:
     attestations: dict[str, Any] = field(default_factory=dict)
     review_due: datetime | None = None
     now: datetime | None = None
+    # The open blocking comment threads ({"id", "message"}), from threads/blocking.py.
+    open_blocking_threads: list[dict[str, Any]] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
 
 
@@ -121,6 +123,16 @@ def _review_date_passed(ctx: TransitionContext) -> Problem | None:
     return None
 
 
+def _no_open_blocking_threads(ctx: TransitionContext) -> Problem | None:
+    threads = ctx.open_blocking_threads
+    if not threads:
+        return None
+    said = " ".join(str(t["message"]) for t in threads)
+    them = "it" if len(threads) == 1 else "them"
+    return Problem("blocking_threads_open", f"{said} Resolve {them} before approving.",
+                   {"threads": [t["id"] for t in threads]})
+
+
 GUARDS: dict[str, GuardFn] = {
     "has_title": _has_title,
     "has_body": _has_body,
@@ -130,6 +142,7 @@ GUARDS: dict[str, GuardFn] = {
     "not_already_approved": _not_already_approved,
     "review_checks_done": _review_checks_done,
     "review_date_passed": _review_date_passed,
+    "no_open_blocking_threads": _no_open_blocking_threads,
 }
 
 

@@ -1,0 +1,207 @@
+"""Comment threads in the browser UI (test client, SQLite and PostgreSQL): the review
+page's paragraphs, posting and settling threads, and the editor that keeps the author's
+unsaved text when a reply is posted."""
+
+from __future__ import annotations
+
+import re
+from html import unescape
+from typing import Any
+
+from sqlalchemy import select
+
+from review_flow.threads.models import CommentThread, ThreadMessage
+from tests.web.test_xss import PAYLOAD, _assert_inert
+
+BODY = (
+    "Hypertension often has no symptoms [1].\n\n"
+    "Adults should limit salt to 5 g a day [2].\n\n"
+    "Check your blood pressure once a year.\n"
+)
+
+
+def _text(html: str) -> str:
+    return " ".join(unescape(re.sub(r"<[^>]+>", " ", html)).split())
+
+
+def _under_review(story: Any) -> int:
+    aid = story.create(body=BODY)
+    story.act(aid, "submit", "author")
+    story.act(aid, "start_review", "reviewer")
+    return aid
+
+
+def _threads(story: Any) -> list[Any]:
+    t = CommentThread
+    with story.db.reading() as s:
+        return list(s.execute(select(t.id, t.paragraph, t.quote, t.blocking, t.state)
+                              .order_by(t.id)).all())
+
+
+def _messages(story: Any) -> list[str]:
+    with story.db.reading() as s:
+        return list(s.scalars(select(ThreadMessage.body).order_by(ThreadMessage.id)))
+
+
+def test_each_paragraph_offers_a_comment_form(as_role: Any, story: Any) -> None:
+    aid = _under_review(story)
+    html = as_role("reviewer").get(f"/review/{aid}").get_data(as_text=True)
+    assert html.count("Comment on this paragraph") == 3
+    for n in (1, 2, 3):
+        assert f'<label for="thread-body-{n}">Your comment on paragraph {n}</label>' in html
+    assert "Blocking: approval waits until this is resolved" in html
+    # An editor may comment but not block.
+    html = as_role("editor").get(f"/review/{aid}").get_data(as_text=True)
+    assert "Comment on this paragraph" in html
+    assert "Blocking: approval waits" not in html
+
+
+def test_a_reviewer_opens_a_blocking_thread_that_shows_under_its_paragraph(
+        as_role: Any, story: Any) -> None:
+    aid = _under_review(story)
+    reviewer = as_role("reviewer")
+    page = f"/review/{aid}"
+    response = reviewer.post(f"/articles/{aid}/threads", {
+        "body": "Which guideline says **5 g**?", "paragraph": "2", "quote": "5 g a day",
+        "blocking": "y", "revision": "1", "return_to": page}, page=page)
+    assert response.status_code == 303
+    (thread,) = _threads(story)
+    assert (thread.paragraph, thread.quote, thread.blocking) == (2, "5 g a day", True)
+    html = reviewer.get(page).get_data(as_text=True)
+    assert "Blocking comment posted: approval waits until it is resolved." in html
+    para = html[html.index('id="paragraph-2"'):html.index('id="paragraph-3"')]
+    assert "Comment by Dr. Maya Reed" in _text(para)
+    assert "<strong>5 g</strong>" in para  # the message's Markdown, rendered
+    assert "Resolve blocking comment on paragraph 2 by Dr. Maya Reed" in _text(para)
+    assert "Approval is held back by 1 open blocking comment" in _text(html)
+    # Approval is refused, naming the thread, and resolving lets it through.
+    signed = reviewer.post(f"/review/{aid}/sign/approve", {"password": "correct horse battery"},
+                           page=page)
+    assert "Blocking comment on paragraph 2 by Dr. Maya Reed is still open." in unescape(
+        signed.get_data(as_text=True))
+    assert story.state(aid) == "under_review"
+    assert reviewer.post(f"/articles/{aid}/threads/{thread.id}/resolve",
+                         {"return_to": page}, page=page).status_code == 303
+    assert _threads(story)[0].state == "resolved"
+    html = reviewer.get(page).get_data(as_text=True)
+    assert "Reopen blocking comment on paragraph 2 by Dr. Maya Reed" in _text(html)
+    assert "Resolved by Dr. Maya Reed on revision 1" in _text(html)
+
+
+def test_bad_thread_input_is_named_and_writes_nothing(as_role: Any, story: Any) -> None:
+    aid = _under_review(story)
+    reviewer = as_role("reviewer")
+    page = f"/review/{aid}"
+    before = story.event_count()
+    for data, message in [
+        ({"body": "", "paragraph": "2"}, "Write a comment before posting it. Nothing was posted."),
+        ({"body": "x", "paragraph": "2", "quote": "sugar"},
+         "The quoted passage is not in paragraph 2. Nothing was posted."),
+        ({"body": "x", "paragraph": "7"},
+         "There is no paragraph 7: revision 1 has 3 paragraphs. Nothing was posted."),
+    ]:
+        response = reviewer.post(f"/articles/{aid}/threads", {**data, "return_to": page},
+                                 page=page, follow_redirects=True)
+        assert message in unescape(response.get_data(as_text=True))
+    assert story.event_count() == before
+    assert _threads(story) == []
+
+
+def test_someone_not_on_the_article_is_refused(as_role: Any, story: Any) -> None:
+    aid = _under_review(story)
+    response = as_role("auditor").post(f"/articles/{aid}/threads",
+                                       {"body": "Hm", "paragraph": "1"}, page="/audit")
+    assert response.status_code == 403
+    assert ("Only the article&#39;s author, its reviewers and editors may comment on it."
+            in response.get_data(as_text=True))
+
+
+def test_replying_from_the_editor_keeps_the_unsaved_edits(as_role: Any, story: Any) -> None:
+    aid = _under_review(story)
+    reviewer = as_role("reviewer")
+    page = f"/review/{aid}"
+    reviewer.post(f"/articles/{aid}/threads", {"body": "Source for 5 g?", "paragraph": "2",
+                                                "blocking": "y", "return_to": page}, page=page)
+    story.act(aid, "request_changes", "reviewer", comment="See my comments.")
+    (thread,) = _threads(story)
+    author = as_role("author")
+    editor_page = f"/write/{aid}"
+    html = author.get(editor_page).get_data(as_text=True)
+    assert f'form="editor-form" name="op" value="thread-reply-{thread.id}"' in html
+    edited = BODY.replace("5 g a day [2]", "5 g a day, as the WHO advises [2]")
+    response = author.post(editor_page, {
+        "title": "My unsaved title", "body": edited, "expected_version": story.version(aid),
+        "references-0-title": "ACC/AHA guideline", "references-0-doi": "10.1161/X",
+        f"reply-{thread.id}": "Added the WHO source.", "op": f"thread-reply-{thread.id}",
+    }, page=editor_page)
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "Reply posted. Your edits are still here, not saved yet." in html
+    assert 'value="My unsaved title"' in html
+    assert "5 g a day, as the WHO advises [2]" in html
+    assert 'value="10.1161/X"' in html
+    assert _messages(story) == ["Source for 5 g?", "Added the WHO source."]
+    assert story.revisions(aid) == 1  # nothing saved
+    # The plain "Reply to the reviewers" comment keeps the text too.
+    response = author.post(editor_page, {
+        "title": "My unsaved title", "body": edited, "expected_version": story.version(aid),
+        "comment_body": "Thanks, fixing it.", "op": "comment"}, page=editor_page)
+    assert 'value="My unsaved title"' in response.get_data(as_text=True)
+    assert "Thanks, fixing it." in response.get_data(as_text=True)
+    # An empty reply is refused by name, the text still in place, nothing written.
+    before = story.event_count()
+    response = author.post(editor_page, {
+        "title": "My unsaved title", "body": edited, f"reply-{thread.id}": " ",
+        "op": f"thread-reply-{thread.id}"}, page=editor_page)
+    assert response.status_code == 422
+    html = unescape(response.get_data(as_text=True))
+    assert ("Write a comment before posting it. Nothing was posted; your edits are still "
+            "here") in html
+    assert "My unsaved title" in html
+    assert story.event_count() == before
+    # The author resolves from the editor too, still without losing the text.
+    response = author.post(editor_page, {
+        "title": "My unsaved title", "body": edited, "op": f"thread-resolve-{thread.id}"},
+        page=editor_page)
+    assert "Thread resolved. Your edits are still here" in response.get_data(as_text=True)
+    assert _threads(story)[0].state == "resolved"
+
+
+def test_a_thread_on_a_rewritten_passage_is_shown_as_outdated(as_role: Any,
+                                                              story: Any) -> None:
+    aid = _under_review(story)
+    reviewer = as_role("reviewer")
+    page = f"/review/{aid}"
+    reviewer.post(f"/articles/{aid}/threads", {"body": "Yearly?", "paragraph": "3",
+                                                "return_to": page}, page=page)
+    reviewer.post(f"/articles/{aid}/threads", {"body": "Source?", "paragraph": "2",
+                                                "return_to": page}, page=page)
+    story.act(aid, "request_changes", "reviewer", comment="See my comments.")
+    story.edit(aid, body="A new first paragraph.\n\n" + BODY.replace(
+        "Check your blood pressure once a year.", "Measure it at every visit."))
+    story.act(aid, "submit", "author")
+    story.act(aid, "start_review", "reviewer")
+    html = reviewer.get(page).get_data(as_text=True)
+    outdated = html[html.index('id="outdated-threads-heading"'):]
+    assert "Yearly?" in outdated
+    assert "Check your blood pressure once a year." in outdated  # the quote it was about
+    moved = html[html.index('id="paragraph-3"'):html.index('id="paragraph-4"')]
+    assert "Source?" in moved
+    assert "Moved here from paragraph 2 of revision 1." in moved
+
+
+def test_thread_messages_are_sanitized_markdown(as_role: Any, story: Any) -> None:
+    aid = _under_review(story)
+    reviewer = as_role("reviewer")
+    page = f"/review/{aid}"
+    hostile = f"Look {PAYLOAD} [x](javascript:alert(1)) <a href=\"javascript:alert(2)\">y</a>"
+    reviewer.post(f"/articles/{aid}/threads", {"body": hostile, "paragraph": "1",
+                                                "quote": "no symptoms", "return_to": page},
+                  page=page)
+    (thread,) = _threads(story)
+    as_role("author").post(f"/articles/{aid}/threads/{thread.id}/replies",
+                           {"body": f"Reply {PAYLOAD}"}, page=f"/write/{aid}")
+    for who, url in (("reviewer", page), ("author", f"/write/{aid}")):
+        html = as_role(who).get(url).get_data(as_text=True)
+        _assert_inert(html)
+        assert "&lt;script&gt;" in html, who
