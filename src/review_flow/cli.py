@@ -354,22 +354,31 @@ def _read_text(path: str, what: str) -> str:
 @click.option("--title", required=True)
 @click.option("--body-file", required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option(
+    "--professional-body-file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="The text for healthcare professionals (Markdown), beside the body for patients.",
+)
+@click.option(
     "--references-file",
     type=click.Path(exists=True, dir_okay=False),
     help="JSON list of {title, url|doi|pmid}.",
 )
 @with_appcontext
 @domain_errors
-def articles_create(as_email: str, title: str, body_file: str, references_file: str | None) -> None:
+def articles_create(as_email: str, title: str, body_file: str,
+                    professional_body_file: str | None, references_file: str | None) -> None:
     """Create a draft; prints the new article's id alone on stdout."""
     from review_flow.articles.writes import create_article
     from review_flow.users import service as users
 
     body = _read_text(body_file, "body file")
+    pro = (_read_text(professional_body_file, "professional body file")
+           if professional_body_file else None)
     refs = _load_references(references_file)
     with _db().transaction() as session:
         actor = _cli_actor(users.get_by_email(session, as_email))
-        article = create_article(session, actor, title=title, body=body, references=refs)
+        article = create_article(session, actor, title=title, body=body, references=refs,
+                                 professional_body=pro)
         article_id = article.id
     click.echo(article_id)
 
@@ -379,6 +388,8 @@ def articles_create(as_email: str, title: str, body_file: str, references_file: 
 @click.option("--as", "as_email", required=True)
 @click.option("--title")
 @click.option("--body-file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--professional-body-file", type=click.Path(exists=True, dir_okay=False),
+              help="The text for healthcare professionals (an empty file removes it).")
 @click.option("--references-file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--expected-version", type=int)
 @with_appcontext
@@ -388,6 +399,7 @@ def articles_edit(
     as_email: str,
     title: str | None,
     body_file: str | None,
+    professional_body_file: str | None,
     references_file: str | None,
     expected_version: int | None,
 ) -> None:
@@ -407,6 +419,8 @@ def articles_edit(
             article_id,
             title=title if title is not None else cur.title,
             body=_read_text(body_file, "body file") if body_file else cur.body,
+            professional_body=_read_text(professional_body_file, "professional body file")
+            if professional_body_file else cur.professional_body,
             references=_load_references(references_file) if references_file else cur.references,
             expected_version=expected_version,
         )

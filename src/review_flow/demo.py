@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from review_flow import demo_seed
 from review_flow.actor import Actor
 from review_flow.articles.actions import perform_action
 from review_flow.articles.queries import get_article
@@ -241,3 +242,13 @@ def load(session: Session) -> None:
     act(okafor, ret, "start_review")
     act(okafor, ret, "approve")
     act(editor, ret, "retract", comment="Superseded by an updated guideline; under revision.")
+    # The seed page's question, written by the pipeline in both audience texts and
+    # approved by the board (demo_seed.py).
+    seed = create_article(
+        session, pipeline, title=demo_seed.TITLE, body=demo_seed.PATIENT_BODY,
+        professional_body=demo_seed.PROFESSIONAL_BODY, references=demo_seed.REFERENCES,
+        generator=demo_seed.GENERATOR,
+    ).id
+    act(pipeline, seed, "submit")
+    act(reed, seed, "start_review")
+    act(reed, seed, "approve")

@@ -149,7 +149,9 @@ class Story:
             edit_article(s, self.people[who], article_id,
                          title=changes.get("title", cur.title),
                          body=changes.get("body", cur.body),
-                         references=changes.get("references", cur.references))
+                         references=changes.get("references", cur.references),
+                         professional_body=changes.get("professional_body",
+                                                       cur.professional_body))
 
     def in_state(self, state: str, title: str | None = None) -> int:
         aid = self.create(title=title or f"Article {state.replace('_', ' ')}")

@@ -92,6 +92,7 @@ def _article_detail(
             "content_hash": rev.content_hash,
             "title": rev.title,
             "body": rev.body,
+            "professional_body": rev.professional_body,
             "references": rev.references,
             "generator": rev.generator,
         }
@@ -181,6 +182,7 @@ def create_article(json: s.ArticleCreate) -> Any:
             actor,
             title=json.title,
             body=json.body,
+            professional_body=json.professional_body,
             references=[r.model_dump(exclude_none=True) for r in json.references],
             generator=json.generator.model_dump(exclude_none=True) if json.generator else None,
         )
@@ -225,6 +227,7 @@ def update_article(article_id: int, json: s.ArticleUpdate) -> Any:
             article_id,
             title=json.title,
             body=json.body,
+            professional_body=json.professional_body,
             references=[r.model_dump(exclude_none=True) for r in json.references],
             generator=json.generator.model_dump(exclude_none=True) if json.generator else None,
             expected_version=expected,
@@ -326,6 +329,7 @@ def list_revisions(article_id: int, query: s.RevisionQuery) -> Any:
                     "content_hash": r.content_hash,
                     "title": r.title,
                     "body": r.body,
+                    "professional_body": r.professional_body,
                     "references": r.references,
                     "generator": r.generator,
                     "author": {"id": r.author.id, "name": r.author.name},

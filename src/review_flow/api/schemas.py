@@ -220,6 +220,14 @@ class ArticleCreate(_In):
         "appended. The revision's content_hash is the SHA-256 of the canonical JSON "
         '{"body":…,"references":[…],"title":…} of the stored text (README, "Content hash").'
     )
+    professional_body: Annotated[Text, Field(max_length=MAX_BODY)] | None = Field(
+        default=None,
+        description="The same article written for healthcare professionals (Markdown, citing "
+        "the same references), shown to readers who say they are one; stored as body is. "
+        "Absent, null or blank: the revision has one text, for everyone. When present it "
+        'is part of the content hash: {"body":…,"professional_body":…,"references":[…],'
+        '"title":…}. A PUT replaces it too: leave it out to remove it.',
+    )
     references: list[Reference] = Field(default_factory=list, max_length=MAX_REFERENCES)
     generator: Generator | None = None
 
@@ -497,6 +505,8 @@ class Content(BaseModel):
     content_hash: str
     title: str
     body: str
+    # The text for healthcare professionals; null when the revision has one text.
+    professional_body: str | None = None
     references: list[ReferenceOut]
     generator: GeneratorOut | None
 
@@ -578,6 +588,7 @@ class RevisionOut(BaseModel):
     content_hash: str
     title: str
     body: str
+    professional_body: str | None = None
     references: list[ReferenceOut]
     generator: GeneratorOut | None
     author: Person

@@ -178,7 +178,9 @@ def perform_action(
         title=revision.title,
         body=revision.body,
         reference_count=len(revision.references),
-        dangling_citations=dangling_citations(revision.body, len(revision.references))
+        # Both audience texts cite the one reference list.
+        dangling_citations=dangling_citations(
+            revision.body + "\n" + (revision.professional_body or ""), len(revision.references))
         if "citations_resolve" in spec.guards
         else [],
         comment=comment,

@@ -293,6 +293,26 @@ def clean_content(title: Any, body: Any, references: Any) -> tuple[str, str, lis
     return clean["title"], clean["body"], clean["references"]
 
 
+def clean_professional_body(text: Any) -> str | None:
+    """The optional text for healthcare professionals, cleaned as the body is; None when
+    absent or blank, the one spelling of "no professional text" (the content hash leaves
+    it out then, so a revision without one keeps the hash it always had)."""
+    if text is None:
+        return None
+    if not isinstance(text, str):
+        raise ValidationFailed(
+            "The text for healthcare professionals must be text.",
+            fields={"professional_body": "must be text"},
+        )
+    try:
+        cleaned = clean_body(text)
+    except ValidationFailed as exc:
+        said = exc.message.replace("The text ", "The text for healthcare professionals ", 1)
+        why = exc.details.get("fields", {}).get("body", exc.message)
+        raise ValidationFailed(said, fields={"professional_body": why}) from None
+    return cleaned if cleaned.strip() else None
+
+
 def citation_numbers(body: str) -> list[int]:
     """Every reference number cited in the body, in order of first appearance."""
     seen: dict[int, None] = {}

@@ -152,10 +152,17 @@ class RevisionDiff:
 
 
 def diff_revisions(old: Any, new: Any) -> RevisionDiff:
-    """Title, body and references of two revisions (anything with those attributes)."""
-    return RevisionDiff([
+    """Title, both audience texts and references of two revisions (anything with those
+    attributes): everything the content hash covers, so everything a signer signs. The
+    professional text is listed only when either revision has one."""
+    fields = [
         diff_text("Title", old.title, new.title),
         diff_text("Body", old.body, new.body),
-        diff_text("References", references_text(old.references),
-                  references_text(new.references)),
-    ])
+    ]
+    old_pro = getattr(old, "professional_body", None) or ""
+    new_pro = getattr(new, "professional_body", None) or ""
+    if old_pro or new_pro:
+        fields.append(diff_text("Text for healthcare professionals", old_pro, new_pro))
+    fields.append(diff_text("References", references_text(old.references),
+                            references_text(new.references)))
+    return RevisionDiff(fields)

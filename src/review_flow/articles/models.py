@@ -96,6 +96,9 @@ class Revision(Base):
     number: Mapped[int] = mapped_column(Integer)
     title: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)
+    # The text for healthcare professionals; None when the revision has one text, for
+    # everyone (then it is left out of the content hash, see articles/content_hash.py).
+    professional_body: Mapped[str | None] = mapped_column(Text)
     references: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     content_hash: Mapped[str] = mapped_column(String(71), index=True)
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)

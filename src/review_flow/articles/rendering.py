@@ -76,10 +76,17 @@ def _render_citation(self: Any, tokens: list[Token], idx: int, options: Any, env
     marker: str = tokens[idx].meta["marker"]
     parts = re.split(r"(\s*[,\u2013-]\s*)", marker)
     out = []
+    # Each marker link gets an id (``cite-<n>-<k>``: the k-th citation of reference n), so
+    # the reference list can link back to where the text cites it.
+    if not isinstance(env, dict):
+        env = {}
+    cites: dict[int, list[str]] = env.setdefault("cites", {})
     for part in parts:
         if part.strip().isdigit():
             n = int(part)
-            out.append(f'<a href="#ref-{n}" class="cite">{n}</a>')
+            ids = cites.setdefault(n, [])
+            ids.append(f"{env.get('prefix', '')}cite-{n}-{len(ids) + 1}")
+            out.append(f'<a href="#ref-{n}" class="cite" id="{ids[-1]}">{n}</a>')
         else:
             out.append(html.escape(part.strip() if "," not in part else ", "))
     return f'<sup class="cite">[{"".join(out)}]</sup>'
@@ -107,9 +114,10 @@ def _build() -> MarkdownIt:
 _MD = _build()
 
 
-def markdown_to_html(text: str) -> str:
-    """Markdown to sanitized HTML (no raw HTML, no scripts, no styles, safe URLs only)."""
-    return _CLEANER.clean(_MD.render(text))
+def markdown_to_html(text: str, env: dict[str, Any] | None = None) -> str:
+    """Markdown to sanitized HTML (no raw HTML, no scripts, no styles, safe URLs only).
+    ``env`` collects the citation link ids by reference number (``env["cites"]``)."""
+    return _CLEANER.clean(_MD.render(text, env if env is not None else {}))
 
 
 @dataclass(frozen=True)
@@ -120,6 +128,8 @@ class RenderedReference:
     doi: str | None
     pmid: str | None
     cited: bool
+    # Ids of the citation links that cite this reference, in text order (back-links).
+    citations: tuple[str, ...] = ()
 
     @property
     def links(self) -> list[tuple[str, str]]:
@@ -147,11 +157,14 @@ def _safe_url(url: Any) -> str | None:
 
 
 @lru_cache(maxsize=4096)
-def _render_cached(content_hash: str, body: str, refs: tuple[tuple[Any, ...], ...]
-                   ) -> RenderedRevision:
+def _render_cached(content_hash: str, body: str, refs: tuple[tuple[Any, ...], ...],
+                   cite_prefix: str = "") -> RenderedRevision:
     cited = set(citation_numbers(body))
+    env: dict[str, Any] = {"prefix": cite_prefix}
+    body_html = markdown_to_html(body, env)
+    cites = env.get("cites", {})
     return RenderedRevision(
-        body_html=markdown_to_html(body),
+        body_html=body_html,
         references=tuple(
             RenderedReference(
                 number=i,
@@ -160,6 +173,7 @@ def _render_cached(content_hash: str, body: str, refs: tuple[tuple[Any, ...], ..
                 doi=doi,
                 pmid=pmid,
                 cited=i in cited,
+                citations=tuple(cites.get(i, ())),
             )
             for i, (title, url, doi, pmid) in enumerate(refs, start=1)
         ),
@@ -175,13 +189,15 @@ def render_preview(body: str, references: list[dict[str, Any]]) -> RenderedRevis
     return _render_cached.__wrapped__("preview", body, refs)
 
 
-def render_revision(content_hash: str, body: str, references: list[dict[str, Any]]
-                    ) -> RenderedRevision:
-    """The body as safe HTML plus the numbered reference list, cached by content hash."""
+def render_revision(content_hash: str, body: str, references: list[dict[str, Any]],
+                    *, cite_prefix: str = "") -> RenderedRevision:
+    """The body (or the professional text) as safe HTML plus the numbered reference list,
+    cached by content hash and text. ``cite_prefix`` keeps the citation links' ids apart
+    when one page shows two texts of a revision."""
     refs = tuple(
         (r.get("title", ""), r.get("url"), r.get("doi"), r.get("pmid")) for r in references
     )
-    return _render_cached(content_hash, body, refs)
+    return _render_cached(content_hash, body, refs, cite_prefix)
 
 
 # --- word-level diff ---------------------------------------------------------------------

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from review_flow.actor import Actor
 from review_flow.articles.content import (
     clean_content,
+    clean_professional_body,
     content_hash,
     parse_generator,
 )
@@ -60,12 +61,15 @@ def create_article(
     body: Any,
     references: Any = None,
     generator: Any = None,
+    professional_body: Any = None,
 ) -> Article:
-    """A new draft with its first revision."""
+    """A new draft with its first revision (``professional_body``: the optional text for
+    healthcare professionals, hashed and signed with the rest)."""
     denied = permissions.may_create(actor)
     if denied:
         raise denied
     title, body, refs = clean_content(title, body, references)
+    pro = clean_professional_body(professional_body)
     gen = parse_generator(generator)
     now = utcnow()
     first = session.execute(_CREATE_PREAMBLE).one()
@@ -84,8 +88,9 @@ def create_article(
         number=1,
         title=title,
         body=body,
+        professional_body=pro,
         references=refs,
-        content_hash=content_hash(title, body, refs),
+        content_hash=content_hash(title, body, refs, pro),
         author_id=actor.id,
         generator=gen,
         created_at=now,
@@ -124,6 +129,7 @@ def edit_article(
     references: Any = None,
     generator: Any = None,
     expected_version: int | None = None,
+    professional_body: Any = None,
 ) -> tuple[Article, Revision | None]:
     """Save new text as a new revision. Returns the revision, or None if nothing changed.
 
@@ -151,9 +157,10 @@ def edit_article(
             ),
         )
     title, body, refs = clean_content(title, body, references)
+    pro = clean_professional_body(professional_body)
     gen = parse_generator(generator)
     current = article.current_revision
-    new_hash = content_hash(title, body, refs)
+    new_hash = content_hash(title, body, refs, pro)
     if (
         current is not None
         and current.content_hash == new_hash
@@ -166,6 +173,7 @@ def edit_article(
         number=(current.number if current else 0) + 1,
         title=title,
         body=body,
+        professional_body=pro,
         references=refs,
         content_hash=new_hash,
         author_id=actor.id,

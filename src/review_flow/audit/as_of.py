@@ -204,7 +204,7 @@ def reconstruct(session: Session, article_id: int, at: datetime) -> AsOf | None:
                             d.conflict)
             for d in rows_a)
         shown = (revision.number, revision.title, revision.body, revision.references,
-                 revision.content_hash)
+                 revision.content_hash, revision.professional_body)
         problem = trust.review_problem(article_id, shown, signatures)
         if problem is None:
             approvals = tuple(Reviewer(s.printed_name, s.credentials, s.signed_at, s.meaning,

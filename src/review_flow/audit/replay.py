@@ -78,7 +78,8 @@ def queries(dialect: str) -> dict[str, str]:
         ),
         "revisions": (
             f"SELECT article_id, id, number, title, body, {_json(dialect, _REFS)}, "
-            f"content_hash FROM revisions WHERE {where} ORDER BY article_id, number"
+            f"content_hash, professional_body FROM revisions WHERE {where} "
+            "ORDER BY article_id, number"
         ),
         "decisions": (
             "SELECT article_id, id, revision_id, revision_number, content_hash, reviewer_id, "
@@ -347,7 +348,7 @@ def _references(text: str | None) -> list[Any]:
 
 def _check_revisions(aid: int, expected: dict[int, str], rows: list[Any]) -> Disagreement | None:
     seen = set()
-    for _, _, number, title, body, refs, chash in rows:
+    for _, _, number, title, body, refs, chash, pro in rows:
         want = expected.get(number)
         if want is None:
             return Disagreement(
@@ -357,7 +358,7 @@ def _check_revisions(aid: int, expected: dict[int, str], rows: list[Any]) -> Dis
             return Disagreement(aid, f"revision {number} content hash", want, chash)
         try:
             _, value, encoded = _references(refs)
-            actual = content_hash_of(title, body, encoded, value)
+            actual = content_hash_of(title, body, encoded, value, pro)
         except (TypeError, ValueError):  # a value no writer stores: no canonical form
             actual = "no hash (unreadable text)"
         if actual != chash:

@@ -342,6 +342,7 @@ def verify_revisions(session: Session) -> VerifyResult:
             Revision.body,
             Revision.references,
             Revision.content_hash,
+            Revision.professional_body,
         )
         .order_by(Revision.id)
         .execution_options(yield_per=1000)
@@ -349,7 +350,8 @@ def verify_revisions(session: Session) -> VerifyResult:
     result = session.execute(stmt)
     try:
         for rev in result:
-            if content_hash(rev.title, rev.body, rev.references) != rev.content_hash:
+            if (content_hash(rev.title, rev.body, rev.references, rev.professional_body)
+                    != rev.content_hash):
                 return VerifyResult(
                     False,
                     n,

@@ -95,19 +95,23 @@ class _Verdicts:
 
 VERDICTS = _Verdicts()
 
+# (number, title, body, references, content hash, professional text or None)
+Revision = tuple[int, str, str, list[dict[str, Any]], str, str | None]
+
 
 def review_problem(
     article_id: int,
-    revision: tuple[int, str, str, list[dict[str, Any]], str],
+    revision: Revision,
     signatures: tuple[Signature, ...],
 ) -> str | None:
     """Why the record does not support the review a page would state, or None if it does.
 
-    ``revision`` is (number, title, body, references, content hash) of the approved text.
+    ``revision`` is (number, title, body, references, content hash, professional text or
+    None) of the approved text: both audience texts are what was signed.
     """
-    number, title, body, references, stored_hash = revision
+    number, title, body, references, stored_hash, professional = revision
     refs_key = json.dumps(references, sort_keys=True)
-    key = (article_id, stored_hash, number, title, body, refs_key, signatures)
+    key = (article_id, stored_hash, number, title, body, professional, refs_key, signatures)
     known, verdict = VERDICTS.get(key)
     if not known:
         verdict = _check(revision, signatures)
@@ -117,15 +121,12 @@ def review_problem(
     return verdict
 
 
-def _check(
-    revision: tuple[int, str, str, list[dict[str, Any]], str],
-    signatures: tuple[Signature, ...],
-) -> str | None:
-    number, title, body, references, stored_hash = revision
+def _check(revision: Revision, signatures: tuple[Signature, ...]) -> str | None:
+    number, title, body, references, stored_hash, professional = revision
     if not signatures:
         return f"approved revision {number} has no approval"
     try:
-        actual = content_hash(title, body, references)
+        actual = content_hash(title, body, references, professional)
     except (TypeError, ValueError):
         actual = "no hash (unreadable text)"
     if actual != stored_hash:

@@ -69,9 +69,10 @@ def my_articles() -> ResponseReturnValue:
 
 
 def _form_with_rows(rows: list[dict[str, Any]], *, title: str, body: str,
-                    expected_version: int | None) -> ArticleForm:
+                    expected_version: int | None, professional_body: str = "") -> ArticleForm:
     return ArticleForm(formdata=None, data={
-        "title": title, "body": body, "references": rows or [dict(BLANK_ROW)],
+        "title": title, "body": body, "professional_body": professional_body,
+        "references": rows or [dict(BLANK_ROW)],
         "expected_version": expected_version,
     })
 
@@ -203,7 +204,8 @@ def new_article() -> ResponseReturnValue:
     if rows is not None:
         return _render_editor(_form_with_rows(rows, title=form.title.data or "",
                                               body=form.body.data or "",
-                                              expected_version=None), None)
+                                              professional_body=form.professional_body.data
+                                              or "", expected_version=None), None)
     if op == "preview":
         return _preview(form, None)
     session = db_session()
@@ -211,6 +213,7 @@ def new_article() -> ResponseReturnValue:
     try:
         article = writes.create_article(session, actor, title=form.title.data or "",
                                         body=form.body.data or "",
+                                        professional_body=form.professional_body.data,
                                         references=form.references_data())
         if op == "submit":
             actions.perform_action(session, actor, article.id, "submit")
@@ -242,6 +245,7 @@ def edit_article(article_id: int) -> ResponseReturnValue:
     if request.method == "GET":
         form = _form_with_rows([dict(BLANK_ROW, **r) for r in current.references],
                                title=current.title, body=current.body,
+                               professional_body=current.professional_body or "",
                                expected_version=article.version)
         return _render_editor(form, article)
     form = ArticleForm()
@@ -257,6 +261,8 @@ def edit_article(article_id: int) -> ResponseReturnValue:
     if rows is not None:
         return _render_editor(_form_with_rows(rows, title=form.title.data or "",
                                               body=form.body.data or "",
+                                              professional_body=form.professional_body.data
+                                              or "",
                                               expected_version=form.expected_version.data),
                               article)
     if op == "preview":
@@ -266,6 +272,7 @@ def edit_article(article_id: int) -> ResponseReturnValue:
     try:
         _, revision = writes.edit_article(
             session, actor, article.id, title=form.title.data or "", body=form.body.data or "",
+            professional_body=form.professional_body.data,
             references=form.references_data(), generator=current.generator,
             expected_version=_expected_version(form, op),
         )

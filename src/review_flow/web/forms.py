@@ -58,6 +58,7 @@ class ReferenceForm(Form):
 class ArticleForm(FlaskForm):
     title = StringField("Title")
     body = TextAreaField("Body")
+    professional_body = TextAreaField("Text for healthcare professionals (optional)")
     references = FieldList(FormField(ReferenceForm), min_entries=0,
                            max_entries=MAX_REFERENCE_ROWS)
     expected_version = IntegerField(validators=[Optional()])

@@ -37,7 +37,7 @@ from review_flow.articles.rendering import render_revision
 from review_flow.errors import ValidationFailed
 from review_flow.policy import service as policy_service
 from review_flow.timeutil import utcnow
-from review_flow.web import keyset, read_models, truthy
+from review_flow.web import audience, keyset, read_models, truthy
 from review_flow.web.context import db_session
 from review_flow.web.templating import STATE_LABELS
 from review_flow.web.transparency import transparency
@@ -53,12 +53,7 @@ from review_flow.workflow.definition import (
 bp = Blueprint("public", __name__)
 bp.add_url_rule("/transparency", view_func=transparency)  # web/transparency.py
 
-DISCLAIMER = (
-    "This article is for general information and education only. It is not medical "
-    "advice and does not replace a consultation with a qualified health professional "
-    "who knows your situation. If you think you may have a medical emergency, call your "
-    "doctor or emergency services immediately."
-)
+DISCLAIMER = audience.PATIENT_DISCLAIMER
 
 
 HOME_PAGE = 20
@@ -89,8 +84,10 @@ def index() -> ResponseReturnValue:
     return (html, 400) if problem else html
 
 
-def structured_data(item: read_models.PublicArticle, url: str) -> dict[str, Any] | None:
-    """schema.org MedicalWebPage, from the approval itself; None while text is unapproved."""
+def structured_data(item: read_models.PublicArticle, url: str,
+                    shown_audience: str = audience.PATIENT) -> dict[str, Any] | None:
+    """schema.org MedicalWebPage, from the approval itself; None while text is unapproved.
+    Says whom the shown text is written for (and where the other version is)."""
     if not item.approved or not item.approvals:
         return None
     last = item.approvals[-1]
@@ -116,6 +113,7 @@ def structured_data(item: read_models.PublicArticle, url: str) -> dict[str, Any]
         "dateModified": item.shown_at.isoformat(),
         "lastReviewed": last.signed_at.date().isoformat(),
         "reviewedBy": reviewers[0] if len(reviewers) == 1 else reviewers,
+        **audience.structured(url, shown_audience, bool(item.professional_body)),
     }
 
 
@@ -131,10 +129,10 @@ class PageCache:
 
     def __init__(self, size: int = 2048) -> None:
         self.size = size
-        self._entries: OrderedDict[tuple[str, str], tuple[Any, str, str]] = OrderedDict()
+        self._entries: OrderedDict[tuple[str, ...], tuple[Any, str, str]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: tuple[str, str], validator: Any) -> tuple[str, str] | None:
+    def get(self, key: tuple[str, ...], validator: Any) -> tuple[str, str] | None:
         with self._lock:
             entry = self._entries.get(key)
             if entry is None or entry[0] != validator:
@@ -142,7 +140,7 @@ class PageCache:
             self._entries.move_to_end(key)
             return entry[1], entry[2]
 
-    def put(self, key: tuple[str, str], validator: Any, html: str) -> str:
+    def put(self, key: tuple[str, ...], validator: Any, html: str) -> str:
         etag = _etag_of(html)
         with self._lock:
             self._entries[key] = (validator, html, etag)
@@ -221,8 +219,21 @@ def _http_caching(response: Response) -> Response:
 
 @bp.get("/articles/<slug>")
 def article(slug: str) -> ResponseReturnValue:
+    """The article for the audience the reader chose (``?audience=``, remembered in a
+    cookie; web/audience.py). A response that sets that cookie is private: a shared
+    cache must not hand one reader's choice to the next."""
+    choice = audience.chosen(request)
+    response = _article_page(slug, choice)
+    if audience.requested(request) is not None:
+        audience.remember(response, choice,
+                          secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")))
+        response.headers["Cache-Control"] = PRIVATE_CACHE_CONTROL
+    return response
+
+
+def _article_page(slug: str, choice: str) -> Response:
     cacheable = _cacheable()
-    key = (request.host, slug)
+    key = (request.host, slug, choice)
     validator = None
     if cacheable:
         validator = read_models.public_validator(database(current_app).engine, slug)
@@ -234,12 +245,16 @@ def article(slug: str) -> ResponseReturnValue:
     item = read_models.public_article(db_session(), slug)
     if item is None:
         abort(404)
-    rendered = None if item.retracted else render_revision(item.content_hash, item.body,
-                                                           item.references)
+    shown = audience.shown(choice, item.professional_body)
+    text = item.professional_body if shown == audience.PROFESSIONAL else item.body
+    rendered = None if item.retracted or text is None else render_revision(
+        item.content_hash, text, item.references)
     url = url_for("public.article", slug=item.slug, _external=True)
     html = render_template(
         "public/article.html", item=item, rendered=rendered, stepper=STEPPER,
-        disclaimer=DISCLAIMER, jsonld=structured_data(item, url),
+        audience=shown, audiences=audience.AUDIENCES, audience_labels=audience.LABELS,
+        audience_query=audience.QUERY, offer_choice=bool(item.professional_body),
+        disclaimer=audience.DISCLAIMERS[shown], jsonld=structured_data(item, url, shown),
     )
     if cacheable:
         return _page_response(html, page_cache().put(key, validator, html))

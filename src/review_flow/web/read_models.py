@@ -228,6 +228,8 @@ class PublicArticle:
     review_overdue: bool = False
     # The text readers see is being reviewed again (re-review after its date, or an edit).
     in_review: bool = False
+    # The text for healthcare professionals, when the shown revision has one.
+    professional_body: str | None = None
 
 
 STEP_OF_STATE = {
@@ -247,7 +249,7 @@ def _public_statements() -> tuple[Select, Select]:
         select(
             Article.id, Article.slug, Article.state, Article.approved_revision_id,
             Article.review_due, shown.id.label("rev_id"), shown.number, shown.title,
-            shown.body, shown.references,
+            shown.body, shown.professional_body, shown.references,
             shown.content_hash, shown.generator, shown.created_at,
             reason.label("retraction_reason"), retracted_at.label("retracted_at"),
             _approved_at().label("approved_at"),
@@ -375,7 +377,8 @@ def public_article(session: Session, slug: str) -> PublicArticle | None:
             for d in rows
         )
         # Never state a review the record does not support (signatures/trust.py).
-        revision = (row.number, row.title, row.body, row.references, row.content_hash)
+        revision = (row.number, row.title, row.body, row.references, row.content_hash,
+                    row.professional_body)
         if trust.review_problem(row.id, revision, signatures) is None:
             approvals = tuple(Approval(s.printed_name, s.credentials, s.signed_at, s.meaning,
                                        s.conflict)
@@ -395,6 +398,7 @@ def public_article(session: Session, slug: str) -> PublicArticle | None:
         review_due=row.review_due if approved else None,
         review_overdue=approved and row.review_due is not None and row.review_due <= utcnow(),
         in_review=approved and row.state in QUEUE_STATES,
+        professional_body=row.professional_body,
     )
 
 

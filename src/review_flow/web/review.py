@@ -104,12 +104,20 @@ def review_context(article: Article) -> dict[str, Any]:
         body_html, body_stats = word_diff(base.body, current.body)
         refs_html, refs_stats = word_diff(references_text(base.references),
                                           references_text(current.references))
+        # The text for healthcare professionals is signed too: diffed when either has one.
+        pro_html, pro_stats = word_diff(base.professional_body or "",
+                                        current.professional_body or "")
         diff = {
             "base": base, "label": base_label, "title": title_html, "body": body_html,
             "references": refs_html,
-            "changed": title_stats.changed or body_stats.changed or refs_stats.changed,
-            "inserted": title_stats.inserted + body_stats.inserted + refs_stats.inserted,
-            "deleted": title_stats.deleted + body_stats.deleted + refs_stats.deleted,
+            "professional": pro_html if base.professional_body or current.professional_body
+            else None,
+            "changed": title_stats.changed or body_stats.changed or refs_stats.changed
+            or pro_stats.changed,
+            "inserted": title_stats.inserted + body_stats.inserted + refs_stats.inserted
+            + pro_stats.inserted,
+            "deleted": title_stats.deleted + body_stats.deleted + refs_stats.deleted
+            + pro_stats.deleted,
         }
     _, policy = policy_service.active_policy(session)
     signatures = read_models.signatures_for(session, current.id)
@@ -118,6 +126,9 @@ def review_context(article: Article) -> dict[str, Any]:
         "article": article,
         "rev": current,
         "rendered": render_revision(current.content_hash, current.body, current.references),
+        "rendered_professional": render_revision(
+            current.content_hash, current.professional_body, current.references,
+            cite_prefix="pro-") if current.professional_body else None,
         "diff": diff,
         "comments": read_models.comments_for(session, article.id),
         "signatures": signatures,
