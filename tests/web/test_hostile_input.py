@@ -104,7 +104,8 @@ def _valid(name: str, world: dict[str, Any]) -> str:
                 "slug": world["slug"], "token_id": world["token_id"],
                 "webhook_id": world["webhook_id"], "filename": "style.css",
                 "user_id": world["user_id"], "token": "not-an-invitation",
-                "assignment_id": 1, "fmt": "csv"}[name])
+                "assignment_id": 1, "thread_id": 1, "change": "resolve",
+                "fmt": "csv"}[name])
 
 
 def _principal(role: str, people: dict[str, Any]) -> Any:
