@@ -327,7 +327,7 @@ def test_the_domain_refuses_nul_in_titles_references_and_comments(
         lambda s: add_comment(s, people["reviewer"], article_id, "fine\x00"),
     ]
     for attempt in attempts:
-        with pytest.raises(ValidationFailed, match="must not contain NUL characters"), \
+        with pytest.raises(ValidationFailed, match=r"(contains a|must not contain) NUL"), \
                 db.transaction() as s:
             attempt(s)
     _nothing_written(story, before)

@@ -179,7 +179,7 @@ def _pydantic_problem(exc: ValidationError, root: str) -> ValidationFailed:
     for e in exc.errors():
         path = _field_path(e["loc"], root)
         reason = e["msg"].removeprefix("Value error, ")
-        said = "is required" if e["type"] == "missing" else reason.lower()
+        said = "is required" if e["type"] == "missing" else reason
         found.add(path, reason, f"The {root}'s {path.removeprefix(root + '.')} {said}.")
     return ValidationFailed(" ".join(p["message"] for p in found.problems),
                             fields=found.fields, problems=found.problems)
