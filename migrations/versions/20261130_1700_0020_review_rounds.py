@@ -4,13 +4,16 @@
 One open round per article is a partial unique index. Articles waiting for review when
 this runs get an open round under the newest policy (their decisions so far keep no
 round: decisions are append-only, and the quorum counts those signed since the round
-opened). The one-approval rule becomes per round, so a re-review of unchanged text
+opened); an article under review gets its reviewer's claim, from the last
+``start_review`` event. The one-approval rule becomes per round, so a re-review of unchanged text
 can be approved again by the same board member.
 
 Revision ID: 0020
 Revises: 0024
 Create Date: 2026-11-30 17:00:00
 """
+
+from datetime import timedelta
 
 import sqlalchemy as sa
 from alembic import op
@@ -203,6 +206,70 @@ def upgrade() -> None:
         "FROM articles a WHERE a.state IN ('submitted', 'under_review') "
         "AND EXISTS (SELECT 1 FROM policy_versions)"
     )
+    _backfill_claims()
+
+
+def _backfill_claims() -> None:
+    """An article under review was taken by whoever last started its review (until now
+    only the ``start_review`` audit event said so). Today that is a claim: an accepted
+    assignment of that reviewer, completed if they already approved the current revision
+    since the round opened. Without it the article would show as "Unassigned" while
+    being reviewed, and under a policy requiring assignment its reviewer could not go
+    on. Due dates as a claim made at that moment gets them (the newest policy's periods).
+    """
+    bind = op.get_bind()
+    rounds = sa.table("review_rounds", sa.column("id", sa.Integer()),
+                      sa.column("article_id", sa.Integer()),
+                      sa.column("revision_id", sa.Integer()),
+                      sa.column("policy_version", sa.Integer()),
+                      sa.column("opened_at", UTCDateTime()))
+    articles = sa.table("articles", sa.column("id", sa.Integer()), sa.column("state", sa.String()))
+    events = sa.table("audit_events", sa.column("seq", sa.Integer()),
+                      sa.column("article_id", sa.Integer()), sa.column("action", sa.String()),
+                      sa.column("actor_id", sa.Integer()), sa.column("at", UTCDateTime()))
+    policies = sa.table("policy_versions", sa.column("version", sa.Integer()),
+                        sa.column("settings", sa.JSON()))
+    decisions = sa.table("decisions", sa.column("article_id", sa.Integer()),
+                         sa.column("revision_id", sa.Integer()),
+                         sa.column("reviewer_id", sa.Integer()), sa.column("kind", sa.String()),
+                         sa.column("signed_at", UTCDateTime()))
+    assignments = sa.table(
+        "review_assignments", *(sa.column(c, sa.Integer()) for c in (
+            "round_id", "article_id", "reviewer_id", "assigned_by_id")),
+        sa.column("state", sa.String()),
+        *(sa.column(c, UTCDateTime()) for c in (
+            "response_due", "review_due", "responded_at", "created_at", "updated_at")))
+    starts = events.alias("starts")
+    latest_start = (
+        sa.select(sa.func.max(starts.c.seq))
+        .where(starts.c.article_id == articles.c.id, starts.c.action == "article.start_review")
+        .correlate(articles)
+        .scalar_subquery())
+    rows = bind.execute(
+        sa.select(rounds.c.id, rounds.c.article_id, rounds.c.revision_id,
+                  rounds.c.policy_version, rounds.c.opened_at, events.c.actor_id, events.c.at)
+        .join(articles, articles.c.id == rounds.c.article_id)
+        .join(events, events.c.seq == latest_start)
+        .where(articles.c.state == "under_review", events.c.actor_id.is_not(None))).all()
+    settings: dict[int, dict[str, int]] = {}
+    for r in rows:
+        if r.policy_version not in settings:
+            raw = bind.scalar(sa.select(policies.c.settings)
+                              .where(policies.c.version == r.policy_version))
+            settings[r.policy_version] = raw if isinstance(raw, dict) else {}
+        policy = settings[r.policy_version]
+        review_due = r.at + timedelta(days=int(policy.get("review_due_days", 14)))
+        response_due = min(r.at + timedelta(days=int(policy.get("response_due_days", 7))),
+                           review_due)
+        approved = bind.scalar(sa.select(sa.func.count()).select_from(decisions).where(
+            decisions.c.article_id == r.article_id, decisions.c.revision_id == r.revision_id,
+            decisions.c.reviewer_id == r.actor_id, decisions.c.kind == "approve",
+            decisions.c.signed_at >= r.opened_at))
+        bind.execute(sa.insert(assignments).values(
+            round_id=r.id, article_id=r.article_id, reviewer_id=r.actor_id,
+            assigned_by_id=r.actor_id, state="completed" if approved else "accepted",
+            response_due=response_due, review_due=review_due, responded_at=r.at,
+            created_at=r.at, updated_at=r.at))
 
 
 def downgrade() -> None:

@@ -12,7 +12,7 @@ from alembic import op
 from review_flow.timeutil import UTCDateTime
 
 revision = "0027"
-down_revision = "0023"
+down_revision = "0025"
 branch_labels = None
 depends_on = None
 

@@ -327,6 +327,20 @@ def _load_references(path: str | None) -> Any:
         raise click.ClickException(f"references file {path}: not UTF-8 text") from None
 
 
+def _load_json_file(path: str | None, what: str) -> Any:
+    if path is None:
+        return None
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return json.load(fh)
+    except json.JSONDecodeError as exc:
+        raise click.ClickException(
+            f"{what} {path}: not valid JSON ({exc.msg} at line {exc.lineno} column "
+            f"{exc.colno})") from None
+    except UnicodeDecodeError:
+        raise click.ClickException(f"{what} {path}: not UTF-8 text") from None
+
+
 def _read_text(path: str, what: str) -> str:
     try:
         with open(path, encoding="utf-8") as fh:
@@ -399,6 +413,26 @@ def articles_edit(
         click.echo(f"revision {rev.number}" if rev else "no change: no new revision")
 
 
+@articles_group.command("check-reference")
+@click.argument("article_id", type=int)
+@click.argument("number", type=int)
+@click.argument("status", type=click.Choice(["verified", "problem"]))
+@click.option("--as", "as_email", required=True)
+@click.option("--note", help="What is wrong (required for a problem).")
+@with_appcontext
+@domain_errors
+def articles_check_reference(article_id: int, number: int, status: str, as_email: str,
+                             note: str | None) -> None:
+    """Mark reference NUMBER (from 1) of the current revision verified or a problem."""
+    from review_flow.review_checks.references import record_check
+    from review_flow.users import service as users
+
+    with _db().transaction() as session:
+        actor = _cli_actor(users.get_by_email(session, as_email))
+        record_check(session, actor, article_id, number, status, note)
+    click.echo(f"article {article_id}: reference {number} marked {status}")
+
+
 @articles_group.command("act")
 @click.argument("article_id", type=int)
 @click.argument("action")
@@ -409,8 +443,15 @@ def articles_edit(
     "--attest",
     "attests",
     multiple=True,
-    help="A review check you attest to (checklist, references_verified, "
-    "conflict_of_interest); repeatable.",
+    help="A review check you attest to; repeatable. Only conflict_of_interest is still "
+    "an attestation: the checklist is answered with --checklist-file and references are "
+    "checked with `articles check-reference`.",
+)
+@click.option(
+    "--checklist-file",
+    type=click.Path(exists=True, dir_okay=False),
+    help='With an approval: a JSON object answering the round\'s checklist, item text → '
+    '"yes", "no" or "not_applicable".',
 )
 @click.option(
     "--conflict",
@@ -428,6 +469,7 @@ def articles_act(
     attests: tuple[str, ...],
     conflict: str | None,
     expected_version: int | None,
+    checklist_file: str | None,
 ) -> None:
     """Take a workflow action (submit, start_review, approve, ...)."""
     from review_flow.articles.actions import perform_action
@@ -445,6 +487,9 @@ def articles_act(
         )
     if conflict is not None and action != "approve":
         raise click.ClickException("--conflict is declared with an approval only")
+    if checklist_file is not None and action != "approve":
+        raise click.ClickException("--checklist-file is answered with an approval only")
+    checklist = _load_json_file(checklist_file, "checklist file")
     password = _read_password() if password_stdin else None
     try:
         with _db().transaction() as session:
@@ -459,6 +504,7 @@ def articles_act(
                 expected_version=expected_version,
                 attestations={a: True for a in attests},
                 conflict=conflict,
+                checklist=checklist,
             )
             msg = (
                 f"article {article_id}: {result.from_state} -> {result.to_state} "
@@ -787,7 +833,9 @@ def _parse_time(value: str, hint: str) -> datetime:
               help="Act as if it were then (UTC unless a zone is given); default: now.")
 @with_core_appcontext
 def sweep_cmd(now_text: str | None) -> None:
-    """Do what has fallen due: approved articles past their review date go back to review.
+    """Do what has fallen due: approved articles past their review date go back to review;
+    lapsed invitations are recorded; reviewers are reminded of answers and reviews due
+    soon or overdue, and long-overdue reviews are escalated to the editors (once each).
 
     One transaction per item, acted by the system actor; safe to repeat and to run on
     several servers at once. Exit 1 naming each item that failed (the others are done).

@@ -10,9 +10,11 @@ from sqlalchemy.orm import Session
 
 from review_flow.actor import Actor
 from review_flow.articles.actions import perform_action
+from review_flow.articles.queries import get_article
 from review_flow.articles.writes import create_article, edit_article
 from review_flow.audit.log import RequestContext
 from review_flow.policy import service as policy
+from review_flow.review_checks.references import record_check
 from review_flow.timeutil import utcnow
 from review_flow.users import service as users
 from review_flow.users.models import User
@@ -42,6 +44,13 @@ SIGN_IN_HELP = f"""Demo users (password for all: {DEMO_PASSWORD}):
   editor@example.org    editor
   auditor@example.org   auditor
   admin@example.org     admin"""
+
+# The board's checklist (the demo policy's), answered on every approval.
+CHECKLIST = (
+    "Claims match the cited sources",
+    "Dosages and contraindications checked",
+    "Plain-language version suitable for patients",
+)
 
 REFS = {
     "bp": [
@@ -132,6 +141,7 @@ def load(session: Session) -> None:
         changes={
             "name": "Medical Advisory Board policy",
             "review_checks": ["checklist", "references_verified", "conflict_of_interest"],
+            "checklist": list(CHECKLIST),
             "require_verified_credentials": True,
         },
         note="Demo: the board's stricter policy with review checks on",
@@ -142,7 +152,9 @@ def load(session: Session) -> None:
     reed = Actor(people["reed@example.org"], context=ctx)
     okafor = Actor(people["okafor@example.org"], context=ctx)
     editor = Actor(people["editor@example.org"], context=ctx)
-    checks = {"checklist": True, "references_verified": True, "conflict_of_interest": "none"}
+    # The board's checks are records: each reference checked, the checklist answered.
+    checks = {"conflict_of_interest": "none"}
+    answers = {item: "yes" for item in CHECKLIST}
 
     def make(title: str, body: str, refs: str, who: Actor = author, gen: dict | None = None) -> int:
         return create_article(
@@ -154,7 +166,16 @@ def load(session: Session) -> None:
             kw.setdefault("password", DEMO_PASSWORD)
         if action == "approve":
             kw.setdefault("attestations", checks)
+            kw.setdefault("checklist", answers)
+            verify_references(a, aid)
         perform_action(session, a, aid, action, **kw)  # type: ignore[arg-type]
+
+    def verify_references(a: Actor, aid: int) -> None:
+        """The reviewer's check of every reference of the text under review."""
+        rev = get_article(session, aid).current_revision
+        assert rev is not None
+        for n in range(1, len(rev.references) + 1):
+            record_check(session, a, aid, n, "verified")
 
     # approved
     bp = make(*ARTICLES[0])
@@ -199,6 +220,10 @@ def load(session: Session) -> None:
         "Managing Seasonal Allergies", "Antihistamines relieve sneezing and itching [1].\n", "bp"
     )
     act(author, sub, "submit")
+    # Its lint says reference 2 is never cited; a board member flags reference 1 (a
+    # blood-pressure guideline cited for a claim about antihistamines).
+    record_check(session, okafor, sub, 1, "problem",
+                 "A hypertension guideline: it says nothing about antihistamines for allergies.")
     # draft
     make(
         "Early Signs of Type 2 Diabetes",

@@ -151,5 +151,46 @@ class PersonInvited:
     at: datetime
 
 
+@dataclass(frozen=True)
+class AssignmentAbout:
+    """A review assignment as its e-mails describe it, read when the event happened."""
+
+    id: int
+    article_id: int
+    title: str
+    revision: int
+    reviewer_id: int
+    reviewer_email: str
+    reviewer_name: str
+    state: str
+    response_due: datetime
+    review_due: datetime
+
+
+@dataclass(frozen=True)
+class ReviewerAssigned:
+    """An editor asked a board member to review a round: the member is e-mailed the
+    article, the dates and where to accept or decline."""
+
+    assignment: AssignmentAbout
+    assigned_by: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class AssignmentNoticed:
+    """The sweep recorded a notice about an assignment (``rounds/notices.py``): a
+    reminder goes to the reviewer, an escalation to every active editor, a lapsed
+    invitation to both."""
+
+    notice_id: int
+    kind: str
+    assignment: AssignmentAbout
+    due_at: datetime
+    at: datetime
+    # The policy's days after the due date, for an escalation or a lapsed invitation.
+    days_after: int | None = None
+
+
 DomainEvent = (ArticleCreated | ArticleEdited | ActionTaken | CommentAdded | PolicyChanged
-               | RosterChanged | PersonInvited)
+               | RosterChanged | PersonInvited | ReviewerAssigned | AssignmentNoticed)

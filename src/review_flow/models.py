@@ -7,7 +7,9 @@ from review_flow.idempotency import IdempotencyRecord
 from review_flow.notifications.models import EmailOptOut, Webhook
 from review_flow.outbox.models import OutboxAttempt, OutboxMessage
 from review_flow.policy.models import PolicyVersion
+from review_flow.review_checks.models import ChecklistAnswer, ReferenceCheck
 from review_flow.rounds.models import Assignment, ConflictDeclaration, ReviewRound
+from review_flow.rounds.notices import AssignmentNotice
 from review_flow.signatures.attempts import SignatureFailure
 from review_flow.signatures.models import Decision
 from review_flow.threads.models import CommentThread, ThreadMessage, ThreadStateChange
@@ -21,10 +23,12 @@ __all__ = [
     "ApiToken",
     "Article",
     "Assignment",
+    "AssignmentNotice",
     "AuditChainHead",
     "AuditCheckpoint",
     "AuditEvent",
     "Base",
+    "ChecklistAnswer",
     "Comment",
     "CommentThread",
     "ConflictDeclaration",
@@ -35,6 +39,7 @@ __all__ = [
     "OutboxAttempt",
     "OutboxMessage",
     "PolicyVersion",
+    "ReferenceCheck",
     "ReviewRound",
     "Revision",
     "SignInSession",

@@ -192,3 +192,27 @@ def test_422_guard_failure_from_the_workflow(api_as: Any, people: Any, snapshot:
     err = _err(api.act(aid, "submit"), 422, "dangling_citation")
     assert "[2]" in err["message"]
     assert snapshot() == before
+
+
+def test_422_lists_every_bad_reference_numbered_for_people(
+    api_as: Any, people: Any, snapshot: Any
+) -> None:
+    """``fields`` keeps the 0-based JSON paths; ``problems`` has one message per problem,
+    numbering references from 1 as a person counts them."""
+    api = api_as(people["author"])
+    before = snapshot()
+    body = draft(title="", references=[{"title": "A", "pmid": "1"},
+                                        {"title": "B", "doi": "nope"},
+                                        {"title": "C", "url": "ftp://x"}])
+    err = _err(api.post("/articles", json=body), 422, "validation_failed")
+    assert set(err["details"]["fields"]) == {"title", "references[1].doi", "references[2].url"}
+    assert [(p["code"], p["field"], p["message"]) for p in err["details"]["problems"]] == [
+        ("validation_failed", "title", "Give the article a title."),
+        ("validation_failed", "references[1].doi",
+         "Reference 2: the DOI \u201cnope\u201d is not a DOI (it should look like 10.1234/abcd)."),
+        ("validation_failed", "references[2].url",
+         "Reference 3: the URL \u201cftp://x\u201d is not a web address (it should start with "
+         "https:// or http://)."),
+    ]
+    assert "references[" not in err["message"]
+    assert snapshot() == before

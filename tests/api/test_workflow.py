@@ -163,3 +163,23 @@ def test_the_body_is_stored_as_sent_and_its_hash_is_the_pipelines(
     r = api.post("/articles", json={"title": "Caf\u0065\u0301", "body": "a\r\nb [1].",
                                     "references": refs})
     assert r.json["content"]["body"] == "a\nb [1]." and r.json["title"] == "Caf\u00e9"
+
+
+def test_a_refused_action_lists_every_problem(api_as: Any, people: Any, snapshot: Any) -> None:
+    """All problems at once in ``details.problems``; ``code`` stays the first one's."""
+    author, reviewer = api_as(people["author"]), api_as(people["reviewer"])
+    aid = author.post("/articles", json=draft()).json["id"]
+    author.act(aid, "submit")
+    reviewer.act(aid, "start_review")
+    before = snapshot()
+    r = reviewer.act(aid, "reject")
+    assert r.status_code == 403, r.json
+    error = r.json["error"]
+    assert error["code"] == "token_cannot_sign"
+    assert [(p["code"], p["message"]) for p in error["details"]["problems"]] == [
+        ("token_cannot_sign",
+         "Reject needs an electronic signature by a person; API tokens cannot sign."),
+        ("comment_required", "Write a comment saying why you reject the article."),
+    ]
+    assert error["message"].startswith("(1) Reject needs an electronic signature")
+    assert snapshot() == before

@@ -32,6 +32,10 @@ SCREENSHOTS = Path(
 )
 
 
+# The site's board checklist, answered on the signature step of every approval.
+CHECKLIST = ("Claims match the cited sources", "Dosages and contraindications checked")
+
+
 def _require_browser() -> None:
     if Path(CHROMIUM).exists():
         return
@@ -69,7 +73,8 @@ def site(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
                 editor = user
         policy_service.set_policy(s, changed_by=editor, changes={
             "name": "Medical Advisory Board policy",
-            "review_checks": ["checklist", "references_verified", "conflict_of_interest"]})
+            "review_checks": ["checklist", "references_verified", "conflict_of_interest"],
+            "checklist": list(CHECKLIST)})
     db.dispose()
     with gunicorn(url, workers=2) as base:
         yield base

@@ -210,8 +210,7 @@ def test_bad_input_is_refused_clearly_and_writes_nothing(cli, files, db):
             "--references-file",
             str(no_locator),
         ),
-        "references[0]",
-        "url, doi or pmid",
+        "Reference 1: add a URL, DOI or PMID",
     )
     _refused(
         cli("users", "add", "x@example.org", "--name", "X", "--role", "wizard"),
@@ -242,8 +241,8 @@ def test_bad_input_is_refused_clearly_and_writes_nothing(cli, files, db):
             "--password-stdin",
             input="whatever\n",
         ),
-        "Cannot approve",
-        "draft",
+        "You cannot approve article",
+        "it is a draft",
     )
     cli("articles", "act", aid, "submit", "--as", "author@example.org")
     cli("articles", "act", aid, "start_review", "--as", "reed@example.org")
@@ -268,7 +267,7 @@ def test_bad_input_is_refused_clearly_and_writes_nothing(cli, files, db):
     _refused(cli("articles", "act", aid, "approve", "--as", "reed@example.org"), "--password-stdin")
     _refused(
         cli("articles", "act", aid, "request_changes", "--as", "reed@example.org"),
-        "comment is required",
+        "Write a comment telling the author what to change",
     )
     _refused(cli("audit", "export", "--since", "yesterday"), "not an ISO 8601 time")
     assert snapshot(db, int(aid)) == before

@@ -49,9 +49,11 @@ def test_one_full_cycle_query_budget(db: Any, people: Any, count_queries: Any) -
     attempts (signatures/attempts.py). The review round's records (rounds/) add: on
     submit, the last round's number and the new round; on start_review, the open round
     with its assignments and the claim; on approve, the round with its assignments, the
-    round's approvers, the completed assignment and the closed round; and the approve
-    guard's one look at the article's open blocking comment threads (a partial index,
-    threads/blocking.py)."""
+    round's approvers, the completed assignment and the closed round; the approve guard's
+    one look at the article's open blocking comment threads (a partial index,
+    threads/blocking.py). What the reviewer checks (review_checks/) adds one more to
+    approve: the references' standing checks, by the article and their hashes (a problem
+    marked by anyone refuses the approval)."""
     _cycle(db, people, "Warm-up", count_queries)  # the per-process policy cache
     steps = _cycle(db, people, "Cycle", count_queries)
     listing = "\n\n".join(st for step in steps for st in step)
@@ -67,7 +69,8 @@ def test_registered_webhooks_cost_one_insert_per_change(
 ) -> None:
     """Endpoints are cached per process and checked inside each change's first query:
     with two registered, each change adds one INSERT (both rows); only the first change
-    after they were registered looks them up."""
+    after they were registered looks them up. (Approve: one more for the references'
+    standing checks, as in the cycle above.)"""
     _cycle(db, people, "Warm-up", count_queries)
     with db.transaction() as s:
         register(s, url="http://127.0.0.1:9/a", events=["*"])
@@ -112,3 +115,35 @@ def test_webhook_cache_sees_a_change_made_elsewhere(
             )
         )
     assert kinds == ["article.submit", "article.withdraw"]
+
+
+def test_checked_approval_query_budget(db: Any, people: Any, count_queries: Any) -> None:
+    """An approval under a policy with the reference checks on and a three-item checklist
+    costs what a plain one does plus one INSERT for its answers (one statement for all
+    of them): at most 12. A reference check costs at most 6 (the article with its
+    revision, the open round, the insert, the chain head and the audit event)."""
+    from review_flow.policy import service as policy
+    from review_flow.review_checks.references import record_check
+
+    items = ["Claims match the cited sources", "Dosages checked", "Plain language"]
+    with db.transaction() as s:
+        policy.set_policy(s, changed_by=None, changes={
+            "review_checks": ["references_verified"], "checklist": items})
+    for title in ("Warm-up", "Measured"):
+        with db.transaction() as s:
+            aid = create_article(s, people["author"], title=title, body=BODY,
+                                 references=REFS).id
+        for who, action in STEPS[:2]:
+            with db.transaction() as s:
+                perform_action(s, people[who], aid, action)
+        checks = []
+        for n in (1, 2):
+            with count_queries() as q, db.transaction() as s:
+                record_check(s, people["reviewer"], aid, n, "verified")
+            checks.append(len(q.statements))
+        with count_queries() as q, db.transaction() as s:
+            perform_action(s, people["reviewer"], aid, "approve", password=PASSWORD,
+                           checklist={i: "yes" for i in items})
+    listing = "\n\n".join(q.statements)
+    assert max(checks) <= 6, checks
+    assert len(q.statements) <= 12, listing

@@ -124,7 +124,8 @@ def test_invalid_action_lists_the_allowed_ones(db, people):
     with pytest.raises(InvalidTransition) as err:
         act(db, people["author"], aid, "approve")
     assert err.value.details["allowed_actions"] == ["submit"]
-    assert "Allowed now: submit" in err.value.message
+    assert err.value.message == (f"You cannot approve article {aid} now: it is a draft. "
+                                 "What you can do now: Submit for review.")
     assert snapshot(db, aid) == before
 
 
@@ -209,7 +210,8 @@ def test_signature_refuses_text_that_changed(db, people):
 def test_review_checks_from_policy(db, people):
     with db.transaction() as s:
         policy.set_policy(
-            s, changed_by=None, changes={"review_checks": ["checklist", "conflict_of_interest"]}
+            s, changed_by=None, changes={"review_checks": ["checklist", "conflict_of_interest"],
+                                         "checklist": ["Dosages checked"]}
         )
     aid = create(db, people["author"])
     act(db, people["author"], aid, "submit")
@@ -217,12 +219,18 @@ def test_review_checks_from_policy(db, people):
     with pytest.raises(GuardFailed) as err:
         act(db, people["reviewer"], aid, "approve", attestations={"checklist": True})
     assert err.value.details["missing"] == ["conflict_of_interest"]
+    # A bare "checklist" flag answers nothing: the items must be answered (as rows).
+    with pytest.raises(GuardFailed) as err:
+        act(db, people["reviewer"], aid, "approve",
+            attestations={"checklist": True, "conflict_of_interest": "none"})
+    assert err.value.code == "checklist_unanswered"
     act(
         db,
         people["reviewer"],
         aid,
         "approve",
-        attestations={"checklist": True, "conflict_of_interest": "none"},
+        attestations={"conflict_of_interest": "none"},
+        checklist={"Dosages checked": "yes"},
     )
     with db.reading() as s:
         d = s.scalars(select(Decision)).one()

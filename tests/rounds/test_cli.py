@@ -51,7 +51,7 @@ def test_assign_accept_declare_approve_and_show(cli, submitted):
     r = cli("articles", "act", aid, "approve", "--as", "reed@example.org", "--password-stdin",
             input=PASSWORD + "\n")
     assert r.exit_code == 1
-    assert "requires these checks before approval: conflict_of_interest" in r.stderr
+    assert "policy asks you to declare any conflict of interest" in r.stderr
     r = cli("articles", "act", aid, "approve", "--as", "reed@example.org", "--password-stdin",
             "--conflict", "none", input=PASSWORD + "\n")
     assert r.exit_code == 0, r.stderr

@@ -40,7 +40,8 @@ def test_the_check_needs_a_declaration_and_none_is_recorded(db, board, set_polic
             act(db, board["reviewer"], aid, "approve", attestations=attest)
         assert err.value.code == "review_checks_missing"
         assert err.value.message == (
-            "The review policy requires these checks before approval: conflict_of_interest.")
+            "Before approving, this board's policy asks you to declare any conflict of "
+            "interest (or write \u201cnone\u201d).")
     assert snapshot(db, aid) == before and declarations(db) == []
     act(db, board["reviewer"], aid, "approve", conflict="None")
     assert declarations(db) == [(board["reviewer"].id, None)]

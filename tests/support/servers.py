@@ -35,7 +35,7 @@ def listening_socket() -> socket.socket:
 
 @contextmanager
 def gunicorn(db_url: str, *, workers: int = 2, env: dict[str, str] | None = None,
-             health_path: str = "/healthz", timeout: float = 30.0,
+             health_path: str = "/healthz", timeout: float = 120.0,
              app: str = "wsgi:app", bin_dir: Path | None = None,
              cwd: Path = ROOT) -> Iterator[str]:
     """Serve ``app`` with gunicorn on 127.0.0.1; yields the base URL. ``bin_dir`` names

@@ -146,10 +146,11 @@ def test_a_secret_the_admin_typed_is_used_and_never_echoed(as_role, db):
     ({"url": "ftp://files.example.org/in"}, "url", "URL: must be an http(s) URL"),
     ({"url": "javascript:alert(1)"}, "url", "URL: must be an http(s) URL"),
     ({"url": ""}, "url", "URL: must be an http(s) URL"),
-    ({"url": "http://10.0.0.5:6379/"}, "url", "URL: 10.0.0.5 is a private-network address; "
-     "webhooks go only to public addresses unless REVIEW_FLOW_WEBHOOK_ALLOWED_NETWORKS"),
+    ({"url": "http://10.0.0.5:6379/"}, "url", "URL: The address 10.0.0.5 is a private-network "
+     "address: webhooks go only to public internet addresses; to reach a receiver on your own "
+     "network, ask whoever runs this server to allow that network."),
     ({"url": "http://169.254.169.254/latest/"}, "url",
-     "URL: 169.254.169.254 is a link-local address"),
+     "URL: The address 169.254.169.254 is a link-local address"),
     ({"url": "https://example.org/" + "a" * 2000}, "url",
      "URL: must be at most 2000 characters (this one has 2020)"),
     ({"events": []}, "events", "Event kinds: choose at least one"),
@@ -170,6 +171,7 @@ def test_bad_input_names_the_field_and_writes_nothing(as_role, db, data, field_i
     assert response.status_code == 422
     text = _text(response)
     assert message in text
+    assert "REVIEW_FLOW_" not in text  # the server's settings are not the admin's words
     assert "Nothing was saved." in text
     body = response.get_data(as_text=True)
     assert f'<a href="#{field_id}">' in body  # the summary links to the field

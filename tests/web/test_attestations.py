@@ -7,16 +7,23 @@ from typing import Any
 
 import pytest
 
+from review_flow.review_checks import references
+
 CHECKS = ("checklist", "references_verified", "conflict_of_interest")
 
 
 @pytest.fixture
 def attested_article(story: Any) -> int:
-    story.set_policy(review_checks=list(CHECKS), conflicts="disclose")  # a conflict is shown
+    story.set_policy(review_checks=list(CHECKS), conflicts="disclose",  # a conflict is shown
+                     checklist=["Claims match the cited sources"])
     article_id = story.in_state("under_review")
+    # The checklist and the references are records now, not the flags they replace.
+    with story.db.transaction() as s:
+        for n in (1, 2):
+            references.record_check(s, story.people["reviewer"], article_id, n, "verified")
     story.act(article_id, "approve", "reviewer", attestations={
-        "checklist": True, "references_verified": True,
-        "conflict_of_interest": "Speaker fees from Acme Pharma, 2025"})
+        "conflict_of_interest": "Speaker fees from Acme Pharma, 2025"},
+        checklist={"Claims match the cited sources": "yes"})
     return article_id
 
 

@@ -84,8 +84,13 @@ def test_invalid_reference_writes_nothing_and_keeps_the_text(as_role: Any, story
     response = author.post("/write/new", _form(refs=bad, body="My careful text [1]."))
     assert response.status_code == 422
     page = response.get_data(as_text=True)
-    assert "references[0].doi: must look like 10.1234/abc" in page
-    assert "doi: must look like 10.1234/abc" in page.split('class="ref-row invalid"')[1]
+    summary = page.split('id="form-errors"')[1].split("</div>")[0]
+    assert ('<a href="#references-0-doi">Reference 1</a>: the DOI \u201cnot-a-doi\u201d is not '
+            "a DOI (it should look like 10.1234/abcd).") in summary
+    row = page.split('class="ref-row invalid"')[1].split('class="row-buttons"')[0]
+    assert ('The DOI \u201cnot-a-doi\u201d is not a DOI (it should look like 10.1234/abcd).'
+            in row)
+    assert "references[" not in summary and "references[" not in row  # no internal names
     assert "My careful text [1]." in page
     assert story.event_count() == before
 
@@ -210,3 +215,72 @@ def test_my_articles_shows_states_and_who_is_next(as_role: Any, story: Any) -> N
     assert "Dr. Maya Reed: reviewing" in page
     assert "You: finish the draft and submit it" in page
     assert "Readers see the last approved revision meanwhile." in page
+
+
+def test_every_problem_is_named_once_in_a_person_s_words(as_role: Any, story: Any) -> None:
+    """Reference numbers are those printed beside the rows (a blank row between counts),
+    each problem once in the summary, linked to its field, and once at its row."""
+    author = as_role("author")
+    before = story.event_count()
+    rows = [{"title": "Guideline", "pmid": "1"}, {"title": "", "url": "", "doi": "", "pmid": ""},
+            {"title": "Trial", "doi": "10.1/x"}, {"title": "", "url": "https://x.org"}]
+    response = author.post("/write/new", _form(refs=rows, title=" ", body="Text [1]."))
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    summary = page.split('id="form-errors"')[1].split("</div>")[0]
+    lines = re.findall(r"<p>(.*?)</p>", summary, re.S)
+    assert lines == [
+        '<a href="#title">Give the article a title.</a>',
+        '<a href="#references-2-doi">Reference 3</a>: the DOI \u201c10.1/x\u201d is not a DOI '
+        "(it should look like 10.1234/abcd).",
+        '<a href="#references-3-title">Reference 4</a>: give the title of the study, '
+        "guideline or page.",
+    ]
+    assert page.count("is not a DOI") == 2  # the summary and its row, nowhere else
+    assert 'value="Text [1]."' in page or "Text [1]." in page
+    assert story.event_count() == before
+
+
+def test_preview_renders_the_text_and_keeps_every_field(as_role: Any, story: Any) -> None:
+    """Preview works without JavaScript: the form comes back with every value as typed
+    (a blank reference row too) and the text rendered above it; nothing is saved."""
+    author = as_role("author")
+    before = story.event_count()
+    rows = [{"title": "Guideline", "pmid": "123"}, {"title": "", "url": "", "doi": "", "pmid": ""},
+            {"title": "Trial", "doi": "10.1161/HYP.65"}]
+    body = "## Salt\r\n\r\nEat **less** salt [1, 2].\r\n"
+    page = author.post("/write/new", _form(refs=rows, title="My & title", body=body,
+                                           op="preview")).get_data(as_text=True)
+    preview = page.split('id="preview"')[1].split("</section>\n</section>")[0]
+    assert '<h3>Salt</h3>' in preview  # the page's own h2 "Preview" sits above it
+    assert "Eat <strong>less</strong> salt" in preview
+    assert '<a href="#ref-1" class="cite"' in preview and '<li id="ref-3">Trial' not in preview
+    assert 'https://pubmed.ncbi.nlm.nih.gov/123/' in preview
+    assert 'href="https://doi.org/10.1161/HYP.65"' in preview
+    assert 'name="title" type="text" value="My &amp; title"' in page
+    textarea = re.search(r'<textarea id="body"[^>]*>(.*?)</textarea>', page, re.S)
+    assert textarea and textarea.group(1).replace("\r\n", "\n").strip() == (
+        "## Salt\n\nEat **less** salt [1, 2].")
+    assert _row_titles(page) == ["Guideline", "", "Trial"]
+    assert 'name="references-0-pmid" type="text" inputmode="numeric" value="123"' in page
+    assert 'name="references-2-doi" type="text" value="10.1161/HYP.65"' in page
+    assert story.event_count() == before  # nothing saved
+
+
+def test_preview_of_a_saved_article_keeps_the_version(as_role: Any, story: Any) -> None:
+    article_id = story.create()
+    author = as_role("author")
+    version = story.version(article_id)
+    page = author.post(f"/write/{article_id}", _form(body="Changed *text* [1].", op="preview",
+                                                     expected_version=version))
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "Changed <em>text</em>" in html.split('id="preview"')[1]
+    assert f'name="expected_version" value="{version}"' in html
+    assert story.revisions(article_id) == 1 and story.version(article_id) == version
+    # The live preview is the page's own script file: no inline script, no other origin.
+    csp = page.headers["Content-Security-Policy"]
+    assert "script-src 'self';" in csp and "default-src 'self'" in csp
+    scripts = re.findall(r"<script[^>]*>", html)
+    assert scripts == ['<script src="/assets/editor-preview.js" defer>'] or all(
+        "editor-preview.js" in t or "ld+json" in t for t in scripts), scripts

@@ -67,6 +67,7 @@ FORM_FIELDS = ("title", "body", "references-0-title", "references-0-url", "refer
                "comment", "return_to", "content_hash", "password", "email", "next",
                "remember", "submission_id", "url", "events", "description", "secret",
                "kinds", "name", "checklist", "references_verified", "conflict_of_interest",
+               "checklist-1", "status", "note",
                "credentials", "specialties", "verified_until", "roles", "current", "repeat")
 FORM_VALUES = ["a\x00b", "x" * 300_000, *BIG, "-1", "remove-99999999999999999999",
                "up-9223372036854775808"]

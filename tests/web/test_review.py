@@ -24,7 +24,10 @@ def _buttons(html: str) -> set[str]:
     if '<section class="panel" aria-labelledby="round-heading">' in html:
         start = html.index('<section class="panel" aria-labelledby="round-heading">')
         html = html[:start] + html[html.index("</section>", start):]
-    return {b.strip() for b in BUTTON.findall(html)} - {"Log out", "Post comment"}
+    # The reference-check forms too (tests/web/test_reference_checks_web.py).
+    return {b.strip() for b in BUTTON.findall(html)
+            if not b.strip().startswith("Save check of reference")} - {"Log out",
+                                                                       "Post comment"}
 
 
 def _backdate(db: Any, article_id: int, days: int) -> None:
@@ -98,7 +101,8 @@ def test_separation_of_duties_hides_and_refuses_approval(as_role: Any, story: An
     assert _buttons(both.get(f"/review/{article_id}").text) == {"Withdraw"}  # as its author
     refused = both.post(f"/articles/{article_id}/actions/start_review", {})
     assert refused.status_code == 403
-    assert "Separation of duties" in refused.text
+    assert ("Separation of duties: you wrote or edited this article, so you may not review "
+            "it.") in refused.text.replace("&#39;", "'")
     assert story.state(article_id) == "submitted"
 
 
@@ -112,7 +116,7 @@ def test_start_review_and_request_changes(as_role: Any, story: Any) -> None:
     assert story.state(article_id) == "under_review"
     no_comment = reviewer.post(f"/articles/{article_id}/actions/request_changes", {
         "expected_version": story.version(article_id), "comment": " "})
-    assert "A comment is required to request changes." in reviewer.get(
+    assert "Write a comment telling the author what to change." in reviewer.get(
         no_comment.headers["Location"]).text
     assert story.state(article_id) == "under_review"
     reviewer.post(f"/articles/{article_id}/actions/request_changes", {
@@ -229,22 +233,33 @@ def test_signing_changed_text_is_refused(as_role: Any, story: Any) -> None:
 
 
 def test_review_checks_are_required_when_the_policy_says_so(as_role: Any, story: Any) -> None:
-    story.set_policy(review_checks=["checklist", "references_verified", "conflict_of_interest"])
+    """The old tick boxes are gone: the checklist is answered item by item, the
+    references are checked on the review page (records), the conflict is declared."""
+    story.set_policy(review_checks=["checklist", "references_verified", "conflict_of_interest"],
+                     checklist=["Claims match the cited sources"])
     article_id = story.in_state("under_review")
     reviewer = as_role("reviewer")
     page = reviewer.get(f"/review/{article_id}/sign/approve").get_data(as_text=True)
-    for label in ("I completed the review checklist", "I verified every reference",
-                  "Conflict of interest declaration"):
-        assert label in page
-    missing = _sign(reviewer, story, article_id, "approve", password=PASSWORD, checklist="y")
+    assert "I completed the review checklist" not in page
+    assert "I verified every reference" not in page
+    assert "<legend>Claims match the cited sources</legend>" in page
+    assert "Conflict of interest declaration" in page
+    assert "Reference 1 (Guideline on hypertension) is not checked yet" in page
+    missing = _sign(reviewer, story, article_id, "approve", password=PASSWORD,
+                    conflict_of_interest="none", **{"checklist-1": "yes"})
     assert missing.status_code == 422
-    assert "references_verified, conflict_of_interest" in missing.text
-    assert 'id="checklist" name="checklist" type="checkbox" value="y" checked' in missing.text
+    assert "Reference 1 (Guideline on hypertension) is not checked yet" in missing.text
+    assert "references_verified" not in re.sub(r"<[^>]*>", "", missing.text)  # no field names
+    assert 'name="checklist-1" value="yes" checked' in missing.text  # the answer is kept
     assert story.state(article_id) == "under_review"
-    done = _sign(reviewer, story, article_id, "approve", password=PASSWORD, checklist="y",
-                 references_verified="y", conflict_of_interest="none")
+    for n in (1, 2):
+        reviewer.post(f"/review/{article_id}/references/{n}/check", data={"status": "verified"})
+    done = _sign(reviewer, story, article_id, "approve", password=PASSWORD,
+                 conflict_of_interest="none", **{"checklist-1": "yes"})
     assert done.status_code == 303
     assert story.state(article_id) == "approved"
+    signed = reviewer.get(f"/review/{article_id}").text
+    assert "Claims match the cited sources: <strong>Yes</strong>" in signed
 
 
 def test_two_approvals_when_the_policy_requires_them(as_role: Any, story: Any) -> None:
@@ -329,3 +344,31 @@ def test_a_rereview_offers_approve_again_to_the_earlier_rounds_approver(
     done = _sign(reviewer, story, article_id, "approve", password=PASSWORD)
     assert done.status_code == 303
     assert story.state(article_id) == "approved"
+
+
+def test_every_problem_of_a_signature_is_shown_at_once(as_role: Any, story: Any) -> None:
+    """A wrong password, an unticked check and a declared conflict: three problems, one try."""
+    story.set_policy(review_checks=["checklist"])
+    article_id = story.in_state("under_review")
+    reviewer = as_role("reviewer")
+    refused = _sign(reviewer, story, article_id, "approve", password="not my password",
+                    conflict_of_interest="I own shares in the maker")
+    assert refused.status_code == 422  # the first problem's status: the conflict, as before
+    alert = re.search(r'<div class="flash flash-error" role="alert" id="sign-error">(.*?)</div>',
+                      refused.text, re.S)
+    assert alert, refused.text
+    items = [re.sub(r"\s+", " ", i).strip()
+             for i in re.findall(r"<li>(.*?)</li>", alert.group(1), re.S)]
+    assert "Please fix these 3 problems" in alert.group(1)
+    assert len(items) == 3, items
+    assert items[0].startswith("Approval refused: you declared a conflict of interest (I own "
+                               "shares in the maker)")
+    assert items[1] == "Signature refused: the password is not correct."
+    assert items[2] == ("Before approving, this board&#39;s policy asks you to confirm that "
+                        "you completed the review checklist.")
+    assert story.state(article_id) == "under_review"
+    assert len(story.events("signature.failed")) == 1  # the wrong password still counts
+    # Fix them all: it signs.
+    done = _sign(reviewer, story, article_id, "approve", password=PASSWORD, checklist="y",
+                 conflict_of_interest="none")
+    assert done.status_code == 303 and story.state(article_id) == "approved"

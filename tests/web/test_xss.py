@@ -11,9 +11,10 @@ from tests.web.test_rendering import _Tags
 
 PAYLOAD = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 SCRIPT_BLOCK = re.compile(r"<script(?![^>]*application/ld\+json)", re.I)
-# The one script the templates ship (the audit log's local times), exactly as written:
-# anything else that looks like a script element came from the data.
-OWN_SCRIPT = re.compile(r'<script src="/assets/localtime\.js(\?[^"]*)?" defer></script>')
+# The scripts the templates ship (the audit log's local times, the editor's live
+# preview), exactly as written: anything else that looks like a script came from the data.
+OWN_SCRIPT = re.compile(
+    r'<script src="/assets/(localtime|editor-preview)\.js(\?[^"]*)?" defer></script>')
 
 
 def _assert_inert(html: str) -> None:
@@ -55,6 +56,10 @@ def test_payloads_are_inert_on_every_page(as_role: Any, story: Any, client: Any)
     pages["public"] = client.get(f"/articles/{slug}").get_data(as_text=True)
     pages["index"] = client.get("/").get_data(as_text=True)
     pages["audit"] = as_role("auditor").get("/audit").get_data(as_text=True)
+    pages["timeline"] = as_role("auditor").get(
+        f"/audit/articles/{article_id}/timeline").get_data(as_text=True)
+    pages["as of"] = as_role("editor").get(
+        f"/audit/articles/{article_id}/as-of").get_data(as_text=True)
     for name, html in pages.items():
         _assert_inert(html)
         assert "&lt;script&gt;" in html or name in ("index",) or "&lt;script" in html, name
@@ -69,6 +74,25 @@ def test_hostile_next_and_return_to_are_inert(browser: Browser, people: Any) -> 
     page = browser.get('/sign-in?next="><script>alert(1)</script>').get_data(as_text=True)
     _assert_inert(page)
     assert "&#34;&gt;&lt;script&gt;" in page or "&quot;&gt;&lt;script&gt;" in page
+
+
+def test_the_editor_preview_is_sanitized(as_role: Any, story: Any) -> None:
+    """Preview renders what was typed, never saved: it goes through the same sanitizer."""
+    author = as_role("author")
+    before = story.event_count()
+    body = (f"Body {PAYLOAD} [1]\n\n[click](javascript:alert(1))\n\n"
+            '<a href="javascript:alert(2)" style="color:red">x</a>\n')
+    page = author.post("/write/new", {
+        "title": f"Title {PAYLOAD}", "body": body, "op": "preview",
+        "references-0-title": f"Ref {PAYLOAD}", "references-0-url": "javascript:alert(3)",
+        "references-0-doi": '"><script>alert(4)</script>',
+    }).get_data(as_text=True)
+    assert 'id="preview"' in page
+    _assert_inert(page)
+    preview = page.split('id="preview"')[1].split("</section>\n</section>")[0]
+    assert "&lt;script&gt;" in preview and "Ref &lt;script&gt;" in preview
+    assert '<a href="javascript' not in preview  # shown as text only, never a link
+    assert story.event_count() == before
 
 
 def test_comment_thread_markdown_is_sanitized(as_role: Any, story: Any) -> None:

@@ -261,7 +261,7 @@ def act_on_article(article_id: int, action: str, json: s.ActionRequest) -> Any:
         _visible_article(session, actor, article_id)
         result = actions.perform_action(
             session, actor, article_id, action, comment=body.comment, expected_version=expected,
-            conflict=body.conflict,
+            conflict=body.conflict, checklist=body.checklist,
         )
         return idempotency.Stored(
             200,

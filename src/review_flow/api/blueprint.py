@@ -37,6 +37,7 @@ from review_flow.api.errors import (
 )
 from review_flow.api.naming import NamedSpecTree
 from review_flow.app import database
+from review_flow.articles import content
 from review_flow.errors import PermissionDenied, ReviewFlowError, ValidationFailed
 from review_flow.users.roles import Role
 
@@ -56,6 +57,7 @@ def _validation_failed(_req: Any, _resp: Any, error: Exception | None, *_: Any) 
     auth.check_token_only()
     assert isinstance(error, ValidationError)
     fields: dict[str, str] = {}
+    problems: list[dict[str, Any]] = []
     for e in error.errors(include_url=False):
         # Inputs with their own error codes (each documented by a pattern): the same
         # answer as when the handler parses them.
@@ -70,8 +72,22 @@ def _validation_failed(_req: Any, _resp: Any, error: Exception | None, *_: Any) 
             path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
         rule = s.PATTERN_RULES.get(str((e.get("ctx") or {}).get("pattern")))
         fields[path or "(body)"] = rule or e["msg"].removeprefix("Value error, ")
-    first = next(iter(fields.items()))
-    raise ValidationFailed(f"{first[0]}: {first[1]}", fields=fields)
+        problems.append({"code": "validation_failed", "field": path or "(body)",
+                         "message": _said(e, path or "(body)", fields[path or "(body)"])})
+    raise ValidationFailed(" ".join(p["message"] for p in problems), fields=fields,
+                           problems=problems)
+
+
+def _said(e: Any, path: str, rule: str) -> str:
+    """One refused input in words: references numbered from 1 as people count them (the
+    ``field`` keeps the JSON path), the article's title as the editor says it."""
+    loc = e["loc"]
+    if len(loc) >= 2 and loc[0] == "references" and isinstance(loc[1], int):
+        return f"Reference {loc[1] + 1}: {content.reference_words({**e, 'loc': loc[2:]})}"
+    if loc == ("title",) and e["type"] in ("missing", "string_too_short", "too_short",
+                                           "string_pattern_mismatch"):
+        return "Give the article a title."
+    return f"{path}: {rule}"
 
 
 class ResponseDrift(RuntimeError):
@@ -300,6 +316,7 @@ def init_app(app: Flask) -> None:
     from review_flow.api import article_routes  # noqa: F401, I001
     from review_flow.api import round_routes  # noqa: F401
     from review_flow.api import thread_routes  # noqa: F401
+    from review_flow.api import reference_check_routes  # noqa: F401
     from review_flow.api import audit_routes  # noqa: F401
     from review_flow.api import admin_routes  # noqa: F401
 

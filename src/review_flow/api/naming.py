@@ -46,12 +46,18 @@ class NamedSpecTree(SpecTree):
         kwargs.update(naming_strategy=model_name, nested_naming_strategy=nested_name)
         super().__init__(backend_name, **kwargs)
         self._classes: dict[str, Any] = {}
+        # (model, mode) pairs already described: many routes share models (every error
+        # response is one), and describing a model again gives the same schema; skipping
+        # the repeat keeps importing the API (in every app server worker) fast.
+        self._described: set[tuple[Any, str]] = set()
         # operationId: the view function's name, which Flask already keeps unique within
         # the blueprint (it is the endpoint name); generators name their functions by it.
         self.backend.get_func_operation_id = _operation_id  # type: ignore[method-assign,assignment]
 
     def _add_model(self, model: Any, mode: Any = "validation") -> str:
         name = model_name(model)
+        if (model, str(mode)) in self._described:
+            return name
         known = self._classes.setdefault(name, model)
         if known is not model:
             raise SchemaNameClash(
@@ -63,6 +69,7 @@ class NamedSpecTree(SpecTree):
             # The same class as a request (validation) and as a response (serialization)
             # must have one schema, or one of the two uses would be described wrongly.
             raise SchemaNameClash(f"{name!r} has different schemas as request and response")
+        self._described.add((model, str(mode)))
         return key
 
     def _get_model_definitions(self) -> dict[str, Any]:

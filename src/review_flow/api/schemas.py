@@ -236,6 +236,13 @@ class ActionRequest(_In):
     expected_version: Version | None = None
     # Conflict-of-interest declaration with an approval: "none", or a description.
     conflict: Annotated[Text, Field(max_length=2000)] | None = None
+    checklist: dict[str, Literal["yes", "no", "not_applicable"]] | None = Field(
+        default=None, max_length=100,
+        description="With an approval: the round's checklist, each item (its text as the "
+        "round's policy version puts it) answered yes, no or not_applicable. An item left "
+        "out, or answered no, refuses the approval (422 checklist_unanswered / "
+        "checklist_answered_no); an item the checklist does not have is 422 "
+        "unknown_checklist_item.")
 
 
 class ArticleQuery(_In):
@@ -420,7 +427,9 @@ class ErrorDetails(BaseModel):
         default=None, description="409 conflict: what changed the article since that version"
     )
     problems: list[Problem] | None = Field(
-        default=None, description="guard_failed and its codes: every guard that refused"
+        default=None, description="a refused action: every problem of the attempt, the "
+        "first being the error's own code (a signature's password, credentials, conflict "
+        "of interest and each workflow guard), so a client can show them all at once"
     )
     allowed_methods: list[str] | None = Field(default=None, description="405: also in Allow")
     roles: list[str] | None = None

@@ -33,6 +33,7 @@ from review_flow.errors import (
 from review_flow.notifications import webhooks
 from review_flow.policy.calendar import add_months
 from review_flow.policy.models import PolicySettings
+from review_flow.review_checks import approval as approval_checks
 from review_flow.rounds import acting as round_acting
 from review_flow.signatures import signing
 from review_flow.signatures.models import Decision
@@ -41,6 +42,18 @@ from review_flow.timeutil import isoformat, utcnow
 from review_flow.unit_of_work import record
 from review_flow.workflow import engine, permissions
 from review_flow.workflow.definition import ACTIONS_BY_NAME, USER_ACTIONS, WORKFLOW_VERSION
+from review_flow.workflow.refusals import Refusals
+
+# An article's state in a sentence ("it is a draft"), for refusals people read.
+STATE_WORDS = {
+    "draft": "a draft",
+    "submitted": "submitted and waiting for a reviewer",
+    "under_review": "under review",
+    "changes_requested": "back with its author for changes",
+    "approved": "approved",
+    "rejected": "rejected",
+    "retracted": "retracted",
+}
 
 
 @dataclass
@@ -72,11 +85,13 @@ def perform_action(
     attestations: dict[str, Any] | None = None,
     conflict: Any = None,
     as_of: datetime | None = None,
+    checklist: Any = None,
 ) -> ActionResult:
     """Take one workflow action. Raises a named error and writes nothing on refusal.
 
     ``as_of``: the time the guards judge by (``review-flow sweep --now``); the event is
-    still recorded at the real time, with ``as_of`` in its data."""
+    still recorded at the real time, with ``as_of`` in its data. ``checklist``: an
+    approval's answers to the round's checklist (``review_checks/checklist.py``)."""
     spec = ACTIONS_BY_NAME.get(action)
     if spec is None or spec.internal:
         raise ValidationFailed(
@@ -98,9 +113,12 @@ def perform_action(
             wrote_revision=loaded.wrote_revision,
             approved_by_actor=loaded.approved_by_actor,
         )
+        labels = [ACTIONS_BY_NAME[a].label for a in allowed if a in ACTIONS_BY_NAME]
         raise InvalidTransition(
-            f"Cannot {action.replace('_', ' ')} article {article.id}: it is {state}. "
-            f"Allowed now: {', '.join(allowed) if allowed else 'none for you'}.",
+            f"You cannot {spec.label.lower()} article {article.id} now: it is "
+            f"{STATE_WORDS.get(state, state)}. "
+            + (f"What you can do now: {', '.join(labels)}." if labels
+               else "There is nothing you can do to it now."),
             state=state,
             action=action,
             allowed_actions=allowed,
@@ -120,14 +138,19 @@ def perform_action(
     revision = article.current_revision
     assert revision is not None, "an article always has a current revision"
 
+    # Every problem of the attempt is gathered and refused together (workflow/refusals.py),
+    # in the order they were once raised one at a time.
+    refusals = Refusals()
+    refusals.add_error(step.refusal)
     if spec.needs_signature:
         signer = permissions.person(actor, spec.label)
         if actor.via_token:
-            raise SignatureRefused(
+            refusals.add_error(SignatureRefused(
                 f"{spec.label} needs an electronic signature by a person; API tokens cannot sign.",
                 code="token_cannot_sign",
-            )
-        if expected_content_hash is not None and expected_content_hash != revision.content_hash:
+            ))
+        elif expected_content_hash is not None and expected_content_hash != revision.content_hash:
+            # Not one problem among others: the signer must read the new text first.
             raise Conflict(
                 f"The text of article {article.id} changed since you opened it "
                 f"(now revision {revision.number}); review the new text before signing.",
@@ -135,9 +158,17 @@ def perform_action(
                 current_revision=revision.summary(),
                 expected_content_hash=expected_content_hash,
             )
-        signing.check_signer_credentials(signer, policy)
-        signing.check_signer_password(session, signer, action, article.id, revision, password)
+        else:
+            refusals.attempt(signing.check_signer_credentials, signer, policy)
+            refusals.attempt(
+                signing.check_signer_password, session, signer, action, article.id, revision,
+                password)
 
+    checks = (
+        approval_checks.prepare(session, actor.id or 0, revision, policy, checklist)
+        if action == "approve"
+        else None
+    )
     now = utcnow()
     ctx = engine.TransitionContext(
         action=spec,
@@ -154,22 +185,25 @@ def perform_action(
         approvals_after_this=loaded.approvals + (0 if loaded.approved_by_actor else 1),
         required_approvals=policy.required_approvals,
         quorum_reached=step.quorum.reached if step.quorum else None,
-        required_checks=policy.review_checks,
+        required_checks=tuple(
+            c for c in policy.review_checks if c in approval_checks.ATTESTED_CHECKS),
         attestations=round_acting.attested_conflict(step, attestations or {}),
+        unchecked_references=checks.references.unchecked if checks else [],
+        problem_references=checks.references.problems if checks else [],
+        checklist_unanswered=checks.checklist.unanswered if checks else [],
+        checklist_answered_no=checks.checklist.answered_no if checks else [],
         review_due=article.review_due,
         now=as_of or now,
         open_blocking_threads=open_blocking(session, article.id, revision)
         if "no_open_blocking_threads" in spec.guards
         else [],
     )
-    if not engine.fire(article, action, ctx):
-        first = ctx.problems[0] if ctx.problems else engine.Problem("guard_failed", "Refused.")
-        raise GuardFailed(
-            first.message,
-            code=first.code,
-            problems=[{"code": p.code, "message": p.message, **p.details} for p in ctx.problems],
-            **first.details,
-        )
+    refusals.extend(engine.problems_for(action, ctx))
+    refusals.raise_if_any()
+    if not engine.fire(article, action, ctx):  # pragma: no cover - the guards said yes above
+        refusals.extend(ctx.problems)
+        refusals.raise_if_any()
+        raise GuardFailed("Refused.", code="guard_failed")
     to_state = article.state
 
     decision = None
@@ -182,8 +216,9 @@ def perform_action(
             action=action,
             meaning=spec.signature_meaning or spec.label,
             comment=comment,
-            attestations={k: ctx.attestations.get(k) for k in policy.review_checks}
-            if action == "approve" and policy.review_checks
+            attestations=checks.attestations(
+                policy, ctx.attestations.get("conflict_of_interest"))
+            if checks is not None and policy.review_checks
             else None,
             policy_version=step.policy_version,
             round_id=step.review.id if step.review else None,
@@ -222,6 +257,11 @@ def perform_action(
     )
     if decision is not None:
         session.flush()  # the decision's id goes into the chained event; one UPDATE of the row
+    checked = (
+        approval_checks.record(session, checks, decision.id)
+        if checks is not None and decision is not None
+        else {}
+    )
     event = audit.record(
         session,
         actor_id=actor.id,
@@ -252,6 +292,7 @@ def perform_action(
                 if decision
                 else {}
             ),
+            **checked,
         },
         at=now,
     )

@@ -23,15 +23,16 @@ def clean_comment(comment: Any) -> str | None:
     if comment is None:
         return None
     if not isinstance(comment, str):
-        raise ValidationFailed("comment: must be text", fields={"comment": "must be text"})
+        raise ValidationFailed("The comment must be text.", fields={"comment": "must be text"})
     comment = comment.strip()
     if "\x00" in comment:
         raise ValidationFailed(
-            "comment: must not contain NUL characters", fields={"comment": "contains NUL"}
+            "The comment contains a NUL character; remove it.", fields={"comment": "contains NUL"}
         )
     if len(comment) > MAX_COMMENT:
         raise ValidationFailed(
-            f"comment: at most {MAX_COMMENT} characters", fields={"comment": "too long"}
+            f"The comment is too long: at most {MAX_COMMENT} characters.",
+            fields={"comment": "too long"},
         )
     return comment or None
 
@@ -39,7 +40,7 @@ def clean_comment(comment: Any) -> str | None:
 def add_comment(session: Session, actor: Actor, article_id: int, body: Any) -> Comment:
     text = clean_comment(body)
     if not text:
-        raise ValidationFailed("comment: required", fields={"comment": "required"})
+        raise ValidationFailed("Write a comment before posting it.", fields={"comment": "required"})
     loaded = load_article(session, article_id, actor, lock=False)
     article = loaded.article
     denied = permissions.may_comment(actor, article_author_id=article.author_id)

@@ -166,6 +166,15 @@ def _render_cached(content_hash: str, body: str, refs: tuple[tuple[Any, ...], ..
     )
 
 
+def render_preview(body: str, references: list[dict[str, Any]]) -> RenderedRevision:
+    """Unsaved text as readers would see it (the editor's Preview), sanitized exactly as
+    a revision is, but not cached: a preview is seen once and must not evict revisions."""
+    refs = tuple(
+        (r.get("title", ""), r.get("url"), r.get("doi"), r.get("pmid")) for r in references
+    )
+    return _render_cached.__wrapped__("preview", body, refs)
+
+
 def render_revision(content_hash: str, body: str, references: list[dict[str, Any]]
                     ) -> RenderedRevision:
     """The body as safe HTML plus the numbered reference list, cached by content hash."""

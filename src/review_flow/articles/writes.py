@@ -14,11 +14,9 @@ from sqlalchemy.orm import Session
 
 from review_flow.actor import Actor
 from review_flow.articles.content import (
-    clean_body,
-    clean_title,
+    clean_content,
     content_hash,
     parse_generator,
-    parse_references,
 )
 from review_flow.articles.loading import check_version, load_article
 from review_flow.articles.models import Article, Revision
@@ -27,7 +25,7 @@ from review_flow.articles.slugs import insert_with_unique_slug
 from review_flow.audit import log as audit
 from review_flow.audit.models import AuditChainHead
 from review_flow.domain_events import ArticleAsOf, ArticleCreated, ArticleEdited
-from review_flow.errors import GuardFailed, InvalidTransition, ValidationFailed
+from review_flow.errors import GuardFailed, InvalidTransition
 from review_flow.notifications import webhooks
 from review_flow.timeutil import utcnow
 from review_flow.unit_of_work import record
@@ -54,13 +52,6 @@ _CREATE_PREAMBLE = (
 )
 
 
-def _clean_content(title: Any, body: Any, references: Any) -> tuple[str, str, list[dict[str, Any]]]:
-    title = clean_title(title)
-    if not title:
-        raise ValidationFailed("title: required", fields={"title": "required"})
-    return title, clean_body(body), parse_references(references)
-
-
 def create_article(
     session: Session,
     actor: Actor,
@@ -74,7 +65,7 @@ def create_article(
     denied = permissions.may_create(actor)
     if denied:
         raise denied
-    title, body, refs = _clean_content(title, body, references)
+    title, body, refs = clean_content(title, body, references)
     gen = parse_generator(generator)
     now = utcnow()
     first = session.execute(_CREATE_PREAMBLE).one()
@@ -159,7 +150,7 @@ def edit_article(
                 approved_by_actor=loaded.approved_by_actor,
             ),
         )
-    title, body, refs = _clean_content(title, body, references)
+    title, body, refs = clean_content(title, body, references)
     gen = parse_generator(generator)
     current = article.current_revision
     new_hash = content_hash(title, body, refs)

@@ -40,7 +40,16 @@ AUDIT_ACTIONS: dict[str, str] = {
     "assignment.create": "An editor assigned a board member to review a round (invited).",
     "assignment.respond": "An assigned board member accepted or declined (with a reason).",
     "assignment.cancel": "An editor cancelled an assignment (or reassigned it).",
+    "assignment.remind": "The sweep reminded a board member of an answer or review due soon "
+    "or overdue (one record per assignment and kind of reminder).",
+    "assignment.escalate": "The sweep escalated a long-overdue review to every active editor.",
+    "assignment.lapse": "The sweep cancelled an invitation to review that nobody answered "
+    "within the policy's invitation_expiry_days.",
+    "user.invitation_expire": "The sweep recorded that a person's invitation link lapsed "
+    "unused (the link is refused from then on).",
     "conflict.declare": "A reviewer declared a conflict of interest, or none, in a round.",
+    "reference.check": "A reviewer marked a reference of the revision under review verified, "
+    "or a problem (with a note).",
     "audit.checkpoint": "The chain head was signed as a checkpoint (the signed note is kept).",
     "audit.export": "Audit events were exported (the filter and format are recorded; the "
     "export holds the events before this one).",

@@ -12,7 +12,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from review_flow.audit.chain import GENESIS_HASH  # noqa: F401 - re-exported
@@ -36,6 +36,11 @@ class AuditEvent(Base):
         Index("ix_audit_events_action_at_seq", "action", "at", "seq"),
         Index("ix_audit_events_from_state_at_seq", "from_state", "at", "seq"),
         Index("ix_audit_events_to_state_at_seq", "to_state", "at", "seq"),
+        # The events that change an article, in chain order: the "As of" replay reads
+        # these alone, however many comments and checks the article has (migration 0029).
+        Index("ix_audit_events_article_changes", "article_id", "seq",
+              sqlite_where=text("to_state IS NOT NULL"),
+              postgresql_where=text("to_state IS NOT NULL")),
     )
 
     seq: Mapped[int] = mapped_column(

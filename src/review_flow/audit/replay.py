@@ -210,6 +210,68 @@ def _merge(streams: dict[str, Iterator[tuple[int, list[Any]]]], outcome: ReplayO
             return
 
 
+class Replayed:
+    """What an article's events, in chain order, say its record is (``replay_events``)."""
+
+    __slots__ = ("approved", "author", "chain_revisions", "created", "current", "said",
+                 "signed", "state", "version")
+
+    def __init__(self) -> None:
+        self.state: Any = None
+        self.author: Any = None
+        self.version: Any = None
+        self.created = False
+        self.current: tuple[Any, Any] = (None, None)  # (number, content_hash)
+        self.approved: tuple[Any, Any] | None = None
+        self.chain_revisions: dict[int, str] = {}
+        self.signed: list[Any] = []  # the approve/reject events
+        self.said: list[tuple[Any, ...]] = []  # comments the events wrote
+
+
+def replay_events(aid: int, events: list[Any]) -> Replayed | Disagreement:
+    """Replay one article's events (the ``events`` query's columns, in chain order; any
+    columns after them are ignored) into what they imply, or the first event that does
+    not follow from the ones before. ``audit.as_of`` replays a prefix of them: the
+    article as it stood at an instant."""
+    r = Replayed()
+    for e in events:
+        _, seq, action, actor, at, from_state, to_state, rev, chash, comment, oid, _, v = e[:13]
+        if action == _COMMENT:
+            r.said.append(
+                (int(oid) if oid and oid.isdigit() else oid, "comment", comment, actor, rev, at)
+            )
+            continue
+        if not action.startswith("article.") or to_state is None:
+            continue  # not a change of the article (e.g. a refused attempt, if recorded)
+        if action == _CREATE:
+            if r.created:
+                return Disagreement(aid, "creation", f"event {seq} creates it again", "one article")
+            r.created, r.author = True, actor
+        elif not r.created:
+            return Disagreement(
+                aid, "history", f"event {seq} ({action}) before its creation", "an article"
+            )
+        elif from_state != r.state:
+            return Disagreement(
+                aid,
+                f"state before event {seq} ({action})",
+                _show(from_state),
+                f"the one before it: {_show(r.state)}",
+            )
+        if action in (_CREATE, _EDIT):
+            r.chain_revisions[rev] = chash
+            r.current = (rev, chash)
+        elif comment:
+            r.said.append((None, action[8:], comment, actor, rev, at))
+        if to_state == "approved" and from_state != "approved":
+            r.approved = (rev, chash)
+        if action in _SIGNED:
+            r.signed.append(e)
+        r.state = to_state
+        r.version = v
+    return r
+
+
 def check_article(
     aid: int,
     events: list[Any],
@@ -219,48 +281,12 @@ def check_article(
     comments: list[Any],
 ) -> Disagreement | None:
     """Replay one article's events and compare; the first disagreement, or None."""
-    state = author = version = None
-    created = False
-    current: tuple[Any, Any] = (None, None)  # (number, content_hash)
-    approved: tuple[Any, Any] | None = None
-    chain_revisions: dict[int, str] = {}
-    signed: list[Any] = []
-    said: list[tuple[Any, ...]] = []  # comments the events wrote
-    for e in events:
-        _, seq, action, actor, at, from_state, to_state, rev, chash, comment, oid, _, v = e
-        if action == _COMMENT:
-            said.append(
-                (int(oid) if oid and oid.isdigit() else oid, "comment", comment, actor, rev, at)
-            )
-            continue
-        if not action.startswith("article.") or to_state is None:
-            continue  # not a change of the article (e.g. a refused attempt, if recorded)
-        if action == _CREATE:
-            if created:
-                return Disagreement(aid, "creation", f"event {seq} creates it again", "one article")
-            created, author = True, actor
-        elif not created:
-            return Disagreement(
-                aid, "history", f"event {seq} ({action}) before its creation", "an article"
-            )
-        elif from_state != state:
-            return Disagreement(
-                aid,
-                f"state before event {seq} ({action})",
-                _show(from_state),
-                f"the one before it: {_show(state)}",
-            )
-        if action in (_CREATE, _EDIT):
-            chain_revisions[rev] = chash
-            current = (rev, chash)
-        elif comment:
-            said.append((None, action[8:], comment, actor, rev, at))
-        if to_state == "approved" and from_state != "approved":
-            approved = (rev, chash)
-        if action in _SIGNED:
-            signed.append(e)
-        state = to_state
-        version = v
+    replayed = replay_events(aid, events)
+    if isinstance(replayed, Disagreement):
+        return replayed
+    state, author, version = replayed.state, replayed.author, replayed.version
+    created, current, approved = replayed.created, replayed.current, replayed.approved
+    chain_revisions, signed, said = replayed.chain_revisions, replayed.signed, replayed.said
     row = articles[0] if articles else None
     if not created:
         if row is None:  # events that name an article never created (a comment on none)

@@ -16,12 +16,14 @@ from review_flow.domain_events import (
     ActionTaken,
     ArticleCreated,
     ArticleEdited,
+    AssignmentNoticed,
     CommentAdded,
     PersonInvited,
     PolicyChanged,
+    ReviewerAssigned,
     RosterChanged,
 )
-from review_flow.notifications import account_mail, board, hooks
+from review_flow.notifications import account_mail, assignment_mail, board, hooks
 
 
 def dispatch(session: Session, events: Sequence[Any]) -> None:
@@ -39,6 +41,10 @@ def dispatch(session: Session, events: Sequence[Any]) -> None:
             board.roster_changed(session, ev)
         elif isinstance(ev, PersonInvited):
             account_mail.queue_invitation(session, ev)
+        elif isinstance(ev, ReviewerAssigned):
+            assignment_mail.queue_assigned(session, ev)
+        elif isinstance(ev, AssignmentNoticed):
+            assignment_mail.queue_notice(session, ev)
         elif isinstance(ev, CommentAdded):
             pass  # comments notify nobody (the author sees them on the article's page)
         else:

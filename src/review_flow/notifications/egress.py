@@ -39,7 +39,10 @@ from urllib3.exceptions import NewConnectionError
 from review_flow.errors import ValidationFailed
 
 SETTING = "REVIEW_FLOW_WEBHOOK_ALLOWED_NETWORKS"
-ADVICE = f"webhooks go only to public addresses unless {SETTING} allows it"
+# Said to the admin registering a webhook: the setting's name is for whoever runs the
+# server, so the advice names the person to ask, not the environment variable.
+ADVICE = ("webhooks go only to public internet addresses; to reach a receiver on your own "
+          "network, ask whoever runs this server to allow that network")
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -111,7 +114,8 @@ class EgressPolicy:
                 f"{host} is {kind}" if literal == host else f"{host} means {literal}, {kind}"
             )
         if why:
-            raise ValidationFailed(f"url: {why}; {ADVICE}", fields={"url": f"{why}; {ADVICE}"})
+            raise ValidationFailed(f"The address {why}: {ADVICE}.",
+                                   fields={"url": f"{why}; {ADVICE}"})
 
 
 def _address_literal(host: str) -> str | None:

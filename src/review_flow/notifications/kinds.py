@@ -137,11 +137,14 @@ def render(payload: dict[str, Any], base_url: str = "",
            open_sealed: Callable[[str], str] | None = None) -> tuple[str, str]:
     """(subject, plain text) of an e-mail outbox payload; ``open_sealed`` opens a sealed
     value in it (an invitation's link, ``notifications/account_mail.py``)."""
-    from review_flow.notifications import account_mail
+    from review_flow.notifications import account_mail, assignment_mail
 
     account = account_mail.render(payload, base_url, open_sealed)
     if account is not None:
         return account
+    duty = assignment_mail.render(payload, base_url)
+    if duty is not None:
+        return duty
     kind = EMAIL_KINDS[payload["kind"]]
     subject = kind.subject.format(title=payload["article"]["title"])
     return " ".join(subject.split())[:200], kind.render(payload, base_url)

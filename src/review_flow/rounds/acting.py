@@ -2,7 +2,8 @@
 fires, the quorum it needs, and the records it leaves (claims, completed assignments,
 the conflict declaration, the round opened or closed).
 
-``prepare`` runs before the action changes anything and raises named errors; ``finish``
+``prepare`` runs before the action changes anything and raises named errors (a declared
+conflict of interest is left in ``RoundStep.refusal``, listed with the other problems); ``finish``
 runs after the engine fired, in the same transaction. ``articles.actions`` calls both,
 so the rules live here rather than in the article service.
 """
@@ -18,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from review_flow.actor import AnyActor
 from review_flow.articles.models import Article
-from review_flow.errors import PermissionDenied
+from review_flow.errors import PermissionDenied, ReviewFlowError
 from review_flow.policy import service as policy_service
 from review_flow.policy.models import PolicySettings
 from review_flow.rounds import assignments, conflicts, opening
@@ -85,6 +86,8 @@ class RoundStep:
     approved_by_actor: bool | None = None
     quorum: Quorum | None = None
     declared: conflicts.Declared | None = None
+    # A refusal found here that the service lists with the action's other problems.
+    refusal: ReviewFlowError | None = None
     data: dict[str, Any] = field(default_factory=dict)
 
 
@@ -142,7 +145,7 @@ def prepare(
         _refuse_unassigned(action, review, a)
     if action.name == "approve":
         step.declared = conflicts.parse(conflict)
-        conflicts.check(step.declared, policy)
+        step.refusal = conflicts.refusal(step.declared, policy)
         approvers = round_approvers(session, review, article.current_revision_id or 0)
         signer = permissions.person(actor, action.label)  # the system never approves
         step.approved_by_actor = signer.id in approvers

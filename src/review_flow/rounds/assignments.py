@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from review_flow.actor import Actor
 from review_flow.articles.models import Article, Revision
 from review_flow.audit import log as audit
+from review_flow.domain_events import ReviewerAssigned
 from review_flow.errors import (
     Conflict,
     InvalidTransition,
@@ -26,9 +27,11 @@ from review_flow.errors import (
 )
 from review_flow.policy import service as policy_service
 from review_flow.policy.models import PolicySettings
+from review_flow.rounds import notices
 from review_flow.rounds.models import OPEN_STATES, Assignment, ReviewRound
 from review_flow.rounds.opening import open_round_of
 from review_flow.timeutil import utcnow
+from review_flow.unit_of_work import record
 from review_flow.users.models import User
 from review_flow.users.roles import Role
 
@@ -170,6 +173,8 @@ def assign(session: Session, actor: Actor, article_id: int, reviewer: User, *,
     _event(session, actor, "assignment.create", a, review, now,
            reviewer=reviewer.name, response_due=a.response_due.isoformat(),
            review_due=a.review_due.isoformat())
+    # The board member hears of it by e-mail, queued in this transaction.
+    record(session, ReviewerAssigned(notices.about(session, a), actor.user.name, now))
     return a
 
 
@@ -238,6 +243,16 @@ def respond(session: Session, actor: Actor, article_id: int, answer: str, *,
         Assignment.round_id == review.id, Assignment.reviewer_id == actor.id,
         Assignment.state.in_(LIVE_STATES)).with_for_update()).one_or_none()
     if a is None:
+        lapsed = session.scalar(select(notices.AssignmentNotice.created_at).join(
+            Assignment, Assignment.id == notices.AssignmentNotice.assignment_id).where(
+            Assignment.round_id == review.id, Assignment.reviewer_id == actor.id,
+            notices.AssignmentNotice.kind == "lapsed")
+            .order_by(notices.AssignmentNotice.id.desc()).limit(1))
+        if lapsed is not None:
+            raise InvalidTransition(
+                f"Your invitation to review round {review.number} of article {article_id} "
+                f"lapsed unanswered on {lapsed:%Y-%m-%d}; ask an editor to assign you again.",
+                code="invitation_lapsed", state="cancelled")
         raise PermissionDenied(
             f"You have no assignment on round {review.number} of article {article_id} to answer.",
             code="not_assigned")

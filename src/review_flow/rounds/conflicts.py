@@ -60,11 +60,11 @@ def parse(value: Any) -> Declared | None:
     return Declared(None if text.rstrip(".").lower() == NONE else text)
 
 
-def check(declared: Declared | None, policy: PolicySettings) -> None:
-    """Refuse an approval by a reviewer who declared a conflict, unless disclosed."""
+def refusal(declared: Declared | None, policy: PolicySettings) -> GuardFailed | None:
+    """The refusal of an approval by a reviewer who declared a conflict, unless disclosed."""
     if declared is None or declared.conflict is None or policy.conflicts == "disclose":
-        return
-    raise GuardFailed(
+        return None
+    return GuardFailed(
         f"Approval refused: you declared a conflict of interest ({declared.conflict}); "
         "this board's policy does not let a reviewer with a conflict approve.",
         code="conflict_of_interest",

@@ -22,6 +22,7 @@ ASSIGNMENT_STATES = ("invited", "accepted", "declined", "completed", "cancelled"
 # An assignment still waiting on its reviewer (to answer, or to review).
 OPEN_STATES = ("invited", "accepted")
 OPEN_SQL = "state IN ('invited', 'accepted')"
+INVITED_SQL = "state = 'invited'"
 # States that hold a reviewer's place in a round: one at a time per reviewer.
 LIVE_SQL = "state IN ('invited', 'accepted', 'completed')"
 
@@ -110,6 +111,22 @@ class Assignment(Base):
             "review_due",
             sqlite_where=text(OPEN_SQL),
             postgresql_where=text(OPEN_SQL),
+        ),
+        # The sweep: invitations waiting for an answer, by answer date and by invitation
+        # date (reminders, lapsed invitations).
+        Index(
+            "ix_review_assignments_invited_response_due",
+            "response_due",
+            "id",
+            sqlite_where=text(INVITED_SQL),
+            postgresql_where=text(INVITED_SQL),
+        ),
+        Index(
+            "ix_review_assignments_invited_created",
+            "created_at",
+            "id",
+            sqlite_where=text(INVITED_SQL),
+            postgresql_where=text(INVITED_SQL),
         ),
         Index("ix_review_assignments_round_id", "round_id"),
         Index("ix_review_assignments_article_id", "article_id"),

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, aliased
 
 from review_flow.articles.models import WAITING_SQL, Article, Revision
 from review_flow.rounds.models import OPEN_SQL, Assignment, ReviewRound
+from review_flow.rounds.notices import AssignmentNotice
 from review_flow.timeutil import UTCDateTime
 from review_flow.users.models import User, UserRole
 
@@ -33,6 +34,8 @@ class AssignmentRow:
     state: str
     response_due: datetime
     review_due: datetime
+    # When the sweep escalated it to the editors (``rounds/notices.py``), if it did.
+    escalated_at: datetime | None = None
 
     def due(self) -> datetime:
         """The date the reviewer owes next: an answer while invited, else the review."""
@@ -53,11 +56,13 @@ def _assignment_rows() -> Any:
         select(
             Assignment.id, Assignment.article_id, Revision.title, Article.state.label("astate"),
             Revision.number, User.name, Assignment.state, Assignment.response_due,
-            Assignment.review_due,
+            Assignment.review_due, AssignmentNotice.as_of,
         )
         .join(Article, Article.id == Assignment.article_id)
         .join(Revision, Revision.id == Article.current_revision_id)
         .join(User, User.id == Assignment.reviewer_id)
+        .outerjoin(AssignmentNotice, and_(AssignmentNotice.assignment_id == Assignment.id,
+                                          AssignmentNotice.kind == "escalation"))
         .where(
             _open_term(),
             tuple_(Assignment.review_due, Assignment.id)

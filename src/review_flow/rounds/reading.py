@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from review_flow.policy import service as policy_service
@@ -57,7 +57,13 @@ def round_as_dict(
     approvals = list(
         session.scalars(
             select(Decision)
-            .where(Decision.round_id == review.id, Decision.kind == "approve")
+            .where(Decision.kind == "approve", or_(
+                Decision.round_id == review.id,
+                # A round the migration opened: the approvals signed in it before
+                # decisions named rounds (as ``acting.round_approvers`` counts them).
+                and_(Decision.round_id.is_(None), Decision.article_id == review.article_id,
+                     Decision.revision_id == review.revision_id,
+                     Decision.signed_at >= review.opened_at)))
             .order_by(Decision.signed_at, Decision.id)
         )
     )

@@ -7,6 +7,8 @@ through the workflow engine. A step re-checks its item under a row lock first, s
 second sweep (or one running at the same moment against PostgreSQL) finds nothing left
 to do: sweeps are idempotent and safe to run side by side.
 
-Today one step: re-review (``rereview.py``). Reminders, escalations and invitation
-expiry are further steps of the same shape, over the review-assignment records.
+The steps: re-review (``rereview.py``); expired invitation links (``invitations.py``);
+over the review assignments, lapsed invitations to review, reminders before and after the
+answer and review dates, and escalations to the editors (``reminders.py``), each a
+notice recorded once per assignment and kind (``rounds/notices.py``).
 """

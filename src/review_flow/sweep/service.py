@@ -8,6 +8,8 @@ from datetime import datetime
 from review_flow.actor import SystemActor
 from review_flow.audit.log import RequestContext
 from review_flow.db import Database
+from review_flow.sweep import reminders
+from review_flow.sweep.invitations import ExpiredInvitationLinks
 from review_flow.sweep.rereview import ReReview
 from review_flow.sweep.steps import BATCH, Step, SweepReport, run
 from review_flow.timeutil import utcnow
@@ -15,7 +17,7 @@ from review_flow.timeutil import utcnow
 
 def default_steps() -> list[Step]:
     """The steps a plain ``review-flow sweep`` runs, in order."""
-    return [ReReview()]
+    return [ReReview(), ExpiredInvitationLinks(), *reminders.steps()]
 
 
 def sweep(db: Database, now: datetime | None = None, *, client_addr: str | None = "cli",

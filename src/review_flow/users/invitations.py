@@ -8,7 +8,8 @@ commit by the notifications dispatcher) waits in the outbox with the token seale
 deliverer opens it when it writes the message. A token works once (a conditional UPDATE
 marks it used, so two tabs racing cannot both set a password), expires after a set
 period (``REVIEW_FLOW_INVITATION_DAYS``, default 7), and a newer invitation to the same
-person revokes the older ones.
+person revokes the older ones. ``review-flow sweep`` records each link that lapsed unused
+(``expired_at`` and a ``user.invitation_expire`` event, ``sweep/invitations.py``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ForeignKey, Index, String, select, update
+from sqlalchemy import ForeignKey, Index, String, select, text, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from review_flow.audit import log as audit
@@ -38,6 +39,7 @@ MAX_LIFETIME_DAYS = 90
 EMAIL_KIND = "invitation"
 # Where the link points (``web/invitations.py``), relative to the site's base URL.
 LINK_PATH = "/invitations/{token}"
+OPEN_SQL = "used_at IS NULL AND revoked_at IS NULL AND expired_at IS NULL"
 _TOKEN_MAX = 100  # longer "tokens" are not ours: refused without a query
 
 
@@ -45,8 +47,13 @@ class Invitation(Base):
     """One invitation link sent to one person."""
 
     __tablename__ = "user_invitations"
-    # A person's invitations newest first (the open one, on the people page).
-    __table_args__ = (Index("ix_user_invitations_user_id_id", "user_id", "id"),)
+    __table_args__ = (
+        # A person's invitations newest first (the open one, on the people page).
+        Index("ix_user_invitations_user_id_id", "user_id", "id"),
+        # Open links by expiry: the sweep records the lapsed ones.
+        Index("ix_user_invitations_open_expires", "expires_at", "id",
+              sqlite_where=text(OPEN_SQL), postgresql_where=text(OPEN_SQL)),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
@@ -55,6 +62,8 @@ class Invitation(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the sweep recorded that the link lapsed unused (``sweep/invitations.py``).
+    expired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 
@@ -156,6 +165,25 @@ def _find(session: Session, token: str) -> tuple[Invitation, User] | None:
     return None if found is None else (found[0], found[1])
 
 
+def _refusal(row: Invitation, user: User, now: datetime) -> InvitationInvalid | None:
+    """Why this link cannot be used now, or None when it can."""
+    if row.used_at is not None:
+        return InvitationInvalid(
+            "This invitation link was already used. Sign in with the password you chose.",
+            reason="used")
+    if row.revoked_at is not None:
+        return InvitationInvalid(
+            "This invitation link was replaced by a newer invitation: use the link in the "
+            "latest e-mail.", reason="replaced")
+    if row.expired_at is not None or row.expires_at <= now:
+        return InvitationInvalid(
+            f"This invitation link expired on {row.expires_at:%Y-%m-%d %H:%M} UTC. Ask an "
+            "admin to send a new invitation.", reason="expired")
+    if not user.active:
+        return InvitationInvalid("This account is deactivated; ask an admin.", reason="inactive")
+    return None
+
+
 def check(session: Session, token: str, now: datetime) -> tuple[Invitation, User]:
     """The open invitation this token names and its person, or a named refusal."""
     found = _find(session, token)
@@ -164,20 +192,9 @@ def check(session: Session, token: str, now: datetime) -> tuple[Invitation, User
             "This invitation link is not valid. Check that the whole link was copied, or "
             "ask an admin to send a new invitation.", reason="unknown")
     row, user = found
-    if row.used_at is not None:
-        raise InvitationInvalid(
-            "This invitation link was already used. Sign in with the password you chose.",
-            reason="used")
-    if row.revoked_at is not None:
-        raise InvitationInvalid(
-            "This invitation link was replaced by a newer invitation: use the link in the "
-            "latest e-mail.", reason="replaced")
-    if row.expires_at <= now:
-        raise InvitationInvalid(
-            f"This invitation link expired on {row.expires_at:%Y-%m-%d %H:%M} UTC. Ask an "
-            "admin to send a new invitation.", reason="expired")
-    if not user.active:
-        raise InvitationInvalid("This account is deactivated; ask an admin.", reason="inactive")
+    refusal = _refusal(row, user, now)
+    if refusal is not None:
+        raise refusal
     return row, user
 
 
@@ -188,12 +205,14 @@ def accept(session: Session, token: str, password: str, *, now: datetime,
     row, user = check(session, token, now)
     users.check_new_password(password)
     spent = session.execute(
-        update(Invitation).where(Invitation.id == row.id, Invitation.used_at.is_(None),
-                                 Invitation.revoked_at.is_(None))
-        .values(used_at=now)
+        update(Invitation).where(Invitation.id == row.id, text(OPEN_SQL))
+        .values(used_at=now).execution_options(synchronize_session=False)
     ).rowcount  # type: ignore[attr-defined]
-    if spent != 1:  # another request spent it between the check and now
-        raise InvitationInvalid(
+    if spent != 1:
+        # Another request spent it (or a sweep expired it) between the check and now: on
+        # PostgreSQL this UPDATE waited for that one to commit. Say which, from the row.
+        session.refresh(row)
+        raise _refusal(row, user, now) or InvitationInvalid(
             "This invitation link was already used. Sign in with the password you chose.",
             reason="used")
     users.set_password(session, user, password, changed_by=user, context=context)
@@ -210,5 +229,6 @@ def open_invitation(session: Session, user_id: int, now: datetime) -> Invitation
     return session.scalar(
         select(Invitation)
         .where(Invitation.user_id == user_id, Invitation.used_at.is_(None),
-               Invitation.revoked_at.is_(None), Invitation.expires_at > now)
+               Invitation.revoked_at.is_(None), Invitation.expired_at.is_(None),
+               Invitation.expires_at > now)
         .order_by(Invitation.id.desc()).limit(1))

@@ -22,9 +22,6 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
 }
 
-WEB_BLUEPRINTS = ("assets", "public", "auth", "authoring", "review", "audit", "admin",
-                  "account", "people", "invitations", "compare", "rounds", "policy", "due",
-                  "threads")
 
 
 def truthy(value: Any) -> bool:
@@ -63,6 +60,7 @@ def init_app(app: Flask) -> None:
         access,
         account,
         admin,
+        as_of,
         audit_log,
         auth,
         authoring,
@@ -72,10 +70,12 @@ def init_app(app: Flask) -> None:
         people,
         policy_page,
         public,
+        reference_checks,
         review,
         review_due,
         rounds,
         threads,
+        timeline,
     )
     from review_flow.web.context import (
         SAFE_METHODS,
@@ -101,10 +101,15 @@ def init_app(app: Flask) -> None:
     login.user_loader(load_user)
 
     assets = Blueprint("assets", __name__, static_folder="static", static_url_path="/assets")
-    for blueprint in (assets, public.bp, auth.bp, authoring.bp, review.bp, audit_log.bp,
+    web_blueprints = (assets, public.bp, auth.bp, authoring.bp, review.bp, audit_log.bp,
                       admin.bp, account.bp, people.bp, invitations.bp, compare.bp,
-                      rounds.bp, policy_page.bp, review_due.bp, threads.bp):
+                      rounds.bp, policy_page.bp, review_due.bp, timeline.bp, as_of.bp,
+                      threads.bp, reference_checks.bp)
+    for blueprint in web_blueprints:
         app.register_blueprint(blueprint)
+    # The browser's pages get the security headers: every blueprint registered here (a
+    # list of names kept by hand silently missed new pages).
+    page_blueprints = frozenset(bp.name for bp in web_blueprints)
     install(app)  # one unit of work per request, committed when a write's view succeeds
 
     @app.before_request
@@ -136,7 +141,7 @@ def init_app(app: Flask) -> None:
 
     @app.after_request
     def _headers(response: Any) -> Any:
-        if (request.blueprint or "") in WEB_BLUEPRINTS or request.endpoint is None:
+        if (request.blueprint or "") in page_blueprints or request.endpoint is None:
             for name, value in SECURITY_HEADERS.items():
                 response.headers.setdefault(name, value)
             loaded = g.get("_login_user")  # not current_user: no user query for assets

@@ -118,6 +118,8 @@ ROUTE_RULES: dict[str, Rule] = {
     "threads.open_thread": SIGNED_IN,
     "threads.reply": SIGNED_IN,
     "threads.settle": SIGNED_IN,
+    # Reviewers' reference checks; the service refuses editors, auditors and authors.
+    "refchecks.check": REVIEW_READER,
     "due.review_due_page": EDITOR,
     "compare.revisions": REVIEW_READER,
     "rounds.assigned": REVIEW_READER,
@@ -132,6 +134,8 @@ ROUTE_RULES: dict[str, Rule] = {
     "audit.log": AUDIT_READER,
     # A GET that records the export (its own small transaction) before streaming.
     "audit.export_events": AUDIT_READER,
+    "timeline.article_timeline": AUDIT_READER,
+    "as_of.article_as_of": AUDIT_READER,
     "admin.tokens_page": ADMIN,
     "admin.create_token": ADMIN,
     "admin.revoke_token": ADMIN,

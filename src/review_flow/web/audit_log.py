@@ -21,6 +21,7 @@ from review_flow.audit import export, query
 from review_flow.audit.actions import AUDIT_ACTIONS
 from review_flow.timeutil import utcnow
 from review_flow.web import keyset, read_models
+from review_flow.web import reference_checks as refchecks
 from review_flow.web.context import db_session, request_context
 from review_flow.workflow.definition import STATES
 
@@ -70,7 +71,8 @@ def _event(row: Any) -> dict[str, Any]:
     """One row for the template; a signing event's signature as its chained data says."""
     data = json.loads(row.data_json) if row.data_json else {}
     signature = data.get("signature") if isinstance(data, dict) else None
-    return {"row": row, "signature": signature if isinstance(signature, dict) else None}
+    return {"row": row, "signature": signature if isinstance(signature, dict) else None,
+            "checklist": refchecks.checklist_of_event(data)}
 
 
 def _fill_attestations(session: Any, rows: list[Any], shown: list[dict[str, Any]]) -> None:

@@ -2,7 +2,8 @@
 
 Thin handlers: read the form, call ``articles.writes`` or ``articles.actions``, flash what
 happened. The editor works without JavaScript: adding, removing and reordering references
-are submit buttons that return the form with the rows changed and nothing saved.
+are submit buttons that return the form with the rows changed and nothing saved; so is
+"Preview", which shows the text as readers would see it above the form.
 """
 
 from __future__ import annotations
@@ -10,12 +11,23 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
+from markupsafe import Markup
 
 from review_flow.articles import actions, queries, writes
 from review_flow.articles.models import Article
+from review_flow.articles.rendering import RenderedRevision, render_preview
 from review_flow.errors import (
     Conflict,
     GuardFailed,
@@ -24,6 +36,7 @@ from review_flow.errors import (
     ValidationFailed,
 )
 from review_flow.web import access, keyset, read_models
+from review_flow.web import reference_checks as refchecks
 from review_flow.web import threads as threads_web
 from review_flow.web.context import abandon, current_actor, db_session
 from review_flow.web.forms import ActionForm, ArticleForm, CommentForm, edit_rows
@@ -31,6 +44,11 @@ from review_flow.workflow import permissions
 from review_flow.workflow.definition import ACTIONS_BY_NAME, EDITABLE_STATES
 
 bp = Blueprint("authoring", __name__)
+
+# The editor runs one script of its own (static/editor-preview.js, the live preview);
+# nothing else on the page may, and nothing inline.
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 
 BLANK_ROW = {"title": "", "url": "", "doi": "", "pmid": ""}
 
@@ -63,28 +81,55 @@ def _field_errors(exc: ValidationFailed | GuardFailed) -> dict[str, str]:
     return dict(fields) if isinstance(fields, dict) else {}
 
 
-def _row_errors(fields: dict[str, str], form: ArticleForm) -> dict[int, list[str]]:
-    """Map the service's ``references[i].url`` field names onto the typed rows.
+_ROW_PARTS = ("title", "url", "doi", "pmid")
 
-    Blank rows are dropped before the service sees the list, so index ``i`` counts
-    non-blank rows only.
+
+def _problems(exc: ValidationFailed | GuardFailed,
+              form: ArticleForm) -> tuple[list[Markup | str], dict[int, list[str]]]:
+    """The error summary (one line per problem, linked to its field) and each reference
+    row's own messages.
+
+    The service numbers references among the rows it was sent; blank rows are dropped
+    before it sees them, so its reference ``n`` is the ``n``-th non-blank row here, and the
+    person is told the number printed beside that row.
     """
     non_blank = [i for i, entry in enumerate(form.references)
                  if entry.form.as_reference() is not None]
-    out: dict[int, list[str]] = {}
-    for name, message in fields.items():
-        if not name.startswith("references["):
-            continue
-        idx_text, _, rest = name[len("references["):].partition("]")
-        if idx_text.isdigit() and int(idx_text) < len(non_blank):
-            label = rest.lstrip(".") or "reference"
-            out.setdefault(non_blank[int(idx_text)], []).append(f"{label}: {message}")
-    return out
+    summary: list[Markup | str] = []
+    rows: dict[int, list[str]] = {}
+    for p in exc.details.get("problems") or [{"message": exc.message}]:
+        field, number = p.get("field") or "", p.get("reference")
+        if isinstance(number, int) and 0 < number <= len(non_blank):
+            row = non_blank[number - 1]
+            reason = str(p.get("reason") or p["message"])
+            rows.setdefault(row, []).append(reason[:1].upper() + reason[1:])
+            part = field.rpartition(".")[2]
+            anchor = f"references-{row}-{part if part in _ROW_PARTS else 'title'}"
+            summary.append(Markup('<a href="#{}">Reference {}</a>: {}').format(
+                anchor, row + 1, reason))
+        elif field in ("title", "body"):
+            summary.append(Markup('<a href="#{}">{}</a>').format(field, p["message"]))
+        else:
+            summary.append(p["message"])
+    return summary, rows
+
+
+def _preview(form: ArticleForm, article: Article | None) -> ResponseReturnValue:
+    """The form again with every value as typed (blank reference rows too) and, above it,
+    the text rendered as readers would see it. Nothing is saved or checked."""
+    again = _form_with_rows(form.rows(), title=form.title.data or "", body=form.body.data or "",
+                            expected_version=form.expected_version.data)
+    rendered = render_preview((form.body.data or "").replace("\r\n", "\n"),
+                              form.references_data())
+    return _render_editor(again, article, preview=rendered)
 
 
 def _render_editor(form: ArticleForm, article: Article | None, *, status: int = 200,
-                   errors: list[str] | None = None, fields: dict[str, str] | None = None,
-                   conflict: dict[str, Any] | None = None) -> ResponseReturnValue:
+                   errors: list[Markup | str] | None = None,
+                   fields: dict[str, str] | None = None,
+                   row_errors: dict[int, list[str]] | None = None,
+                   conflict: dict[str, Any] | None = None,
+                   preview: RenderedRevision | None = None) -> ResponseReturnValue:
     session = db_session()
     actor = current_actor()
     context: dict[str, Any] = {
@@ -92,11 +137,12 @@ def _render_editor(form: ArticleForm, article: Article | None, *, status: int = 
         "article": article,
         "errors": errors or [],
         "fields": fields or {},
-        "row_errors": _row_errors(fields or {}, form),
+        "row_errors": row_errors or {},
         "action_form": ActionForm(formdata=None),
         "comment_form": CommentForm(formdata=None),
         "actions": ACTIONS_BY_NAME,
         "conflict": conflict,
+        "preview": preview,
     }
     if article is not None:
         revisions = read_models.revision_list(session, article.id)
@@ -109,13 +155,17 @@ def _render_editor(form: ArticleForm, article: Article | None, *, status: int = 
             comments=read_models.comments_for(session, article.id),
             revisions=revisions,
             editable=article.state in EDITABLE_STATES,
+            lint=refchecks.lint_of(current),
             # An editor's revision waiting to be submitted: say whose it is and who may
             # submit it, above all to the author, who did not write it.
             reviser=revisions[0].author_name if (
                 current is not None and current.author_id != article.author_id
                 and article.state in ("draft", "changes_requested") and revisions) else None,
         )
-    return render_template("authoring/editor.html", **context), status
+    response = current_app.make_response((render_template("authoring/editor.html", **context),
+                                           status))
+    response.headers["Content-Security-Policy"] = CSP  # the live preview's own script
+    return response
 
 
 def _op() -> str:
@@ -154,6 +204,8 @@ def new_article() -> ResponseReturnValue:
         return _render_editor(_form_with_rows(rows, title=form.title.data or "",
                                               body=form.body.data or "",
                                               expected_version=None), None)
+    if op == "preview":
+        return _preview(form, None)
     session = db_session()
     actor = current_actor()
     try:
@@ -164,8 +216,9 @@ def new_article() -> ResponseReturnValue:
             actions.perform_action(session, actor, article.id, "submit")
     except (ValidationFailed, GuardFailed) as exc:
         abandon()
-        return _render_editor(form, None, status=422, errors=[exc.message],
-                              fields=_field_errors(exc))
+        summary, row_problems = _problems(exc, form)
+        return _render_editor(form, None, status=422, errors=summary,
+                              fields=_field_errors(exc), row_errors=row_problems)
     if op == "submit":
         flash("Submitted for review. A reviewer will pick it up from the review queue.", "success")
     else:
@@ -206,6 +259,8 @@ def edit_article(article_id: int) -> ResponseReturnValue:
                                               body=form.body.data or "",
                                               expected_version=form.expected_version.data),
                               article)
+    if op == "preview":
+        return _preview(form, article)
     session = db_session()
     actor = current_actor()
     try:
@@ -219,8 +274,9 @@ def edit_article(article_id: int) -> ResponseReturnValue:
     except (ValidationFailed, GuardFailed) as exc:
         abandon()
         session.expire_all()
+        summary, row_problems = _problems(exc, form)
         return _render_editor(form, queries.get_article(session, article_id), status=422,
-                              errors=[exc.message], fields=_field_errors(exc))
+                              errors=summary, fields=_field_errors(exc), row_errors=row_problems)
     except PermissionDenied as exc:
         # "Submit for review" by someone the workflow does not allow (another editor's
         # revision): say why on the editor, with the text still in the form.
@@ -259,9 +315,10 @@ def revision(article_id: int, number: int) -> ResponseReturnValue:
     rev = read_models.revision_by_number(session, article_id, number)
     if rev is None:
         abort(404)
+    signatures = read_models.signatures_for(session, rev.id)
     return render_template(
-        "authoring/revision.html", article=article, rev=rev,
-        signatures=read_models.signatures_for(session, rev.id),
+        "authoring/revision.html", article=article, rev=rev, signatures=signatures,
+        checklists=refchecks.checklists_for(session, signatures),
         revisions=read_models.revision_list(session, article_id),
         actions=ACTIONS_BY_NAME,
     )

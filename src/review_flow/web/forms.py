@@ -108,18 +108,14 @@ class SignForm(FlaskForm):
     expected_version = IntegerField(validators=[Optional()])
     content_hash = HiddenField()
     comment = TextAreaField("Reason")
-    checklist = BooleanField("I completed the review checklist")
-    references_verified = BooleanField("I verified every reference")
     conflict_of_interest = StringField("Conflict of interest declaration")
     password = PasswordField("Password")
 
     def attestations(self, required: tuple[str, ...]) -> dict[str, Any]:
-        values: dict[str, Any] = {
-            "checklist": bool(self.checklist.data),
-            "references_verified": bool(self.references_verified.data),
-            "conflict_of_interest": (self.conflict_of_interest.data or "").strip() or None,
-        }
-        return {k: values[k] for k in required}
+        """The conflict declaration; the checklist and the references are records now
+        (``web/reference_checks.py`` reads the checklist's radios)."""
+        value = (self.conflict_of_interest.data or "").strip() or None
+        return {"conflict_of_interest": value} if "conflict_of_interest" in required else {}
 
 
 class CommentForm(FlaskForm):

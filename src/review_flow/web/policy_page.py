@@ -38,7 +38,10 @@ LABELS: dict[str, tuple[str, str]] = {
     "rereview_months": ("Re-review interval (months)",
                         "Calendar months from approval until the article is due for "
                         "review again (1 to 120)."),
-    "review_checks": ("Review checks", "What a reviewer must confirm before approving."),
+    "review_checks": ("Review checks", "What approval needs on record: every reference "
+                      "checked by the signer on the review page (references_verified), "
+                      "the checklist answered (checklist), a conflict-of-interest "
+                      "declaration (conflict_of_interest)."),
     "checklist": ("Checklist items", "One item per line; each approval answers every item."),
     "conflicts": ("Conflicts of interest",
                   "What happens when a reviewer declares a conflict."),

@@ -33,6 +33,7 @@ from review_flow.rounds import acting as round_acting
 from review_flow.signatures import attempts, credentials
 from review_flow.timeutil import utcnow
 from review_flow.web import access, keyset, read_models
+from review_flow.web import reference_checks as refchecks
 from review_flow.web.auth import safe_next
 from review_flow.web.context import abandon, current_actor, db_session
 from review_flow.web.forms import ActionForm, CommentForm, SignForm
@@ -111,14 +112,18 @@ def review_context(article: Article) -> dict[str, Any]:
             "deleted": title_stats.deleted + body_stats.deleted + refs_stats.deleted,
         }
     _, policy = policy_service.active_policy(session)
+    signatures = read_models.signatures_for(session, current.id)
+    allowed = allowed_actions(session, actor, article)
     return {
         "article": article,
         "rev": current,
         "rendered": render_revision(current.content_hash, current.body, current.references),
         "diff": diff,
         "comments": read_models.comments_for(session, article.id),
-        "signatures": read_models.signatures_for(session, current.id),
-        "allowed": allowed_actions(session, actor, article),
+        "signatures": signatures,
+        "checklists": refchecks.checklists_for(session, signatures),
+        "refcheck": refchecks.panel(session, actor, article, current, allowed),
+        "allowed": allowed,
         "may_comment": permissions.may_comment(actor, article_author_id=article.author_id)
         is None,
         "policy": policy,
@@ -157,7 +162,8 @@ def act(article_id: int, action: str) -> ResponseReturnValue:
                        expected_version=form.expected_version.data)
     except (GuardFailed, ValidationFailed) as exc:
         abandon()
-        flash(exc.message, "error")
+        for message in [p["message"] for p in exc.details.get("problems", ())] or [exc.message]:
+            flash(message, "error")  # every problem at once, one message each
         return redirect(back, 303)
     flash(DONE_MESSAGES.get(action, "Done."), "success")
     return redirect(back, 303)
@@ -171,25 +177,26 @@ def comment(article_id: int) -> ResponseReturnValue:
         add_comment(db_session(), current_actor(), article_id, form.body.data)
     except ValidationFailed as exc:
         abandon()
-        flash(exc.message if exc.message != "comment: required" else
-              "Write a comment before posting it.", "error")
+        flash(exc.message, "error")
         return redirect(back, 303)
     flash("Comment added.", "success")
     return redirect(back, 303)
 
 
 def _sign_page(art: Article, action: str, form: SignForm, *, status: int = 200,
-               error: str | None = None) -> ResponseReturnValue:
+               errors: list[str] | None = None) -> ResponseReturnValue:
     session = db_session()
     policy = round_acting.policy_for(session, art.id)
     spec = ACTIONS_BY_NAME[action]
-    if error is None:  # say it before the password is typed, not only after
+    if errors is None:  # say it before the password is typed, not only after
         refusal = credentials.signing_refusal(current_actor().user, policy, utcnow().date())
-        error = refusal.message if refusal is not None else None
+        errors = [refusal.message] if refusal is not None else []
     return render_template(
         "review/sign.html", article=art, rev=art.current_revision, spec=spec, form=form,
-        policy=policy, error=error, signer=current_user, now=utcnow(),
+        policy=policy, errors=errors, signer=current_user, now=utcnow(),
         checks=policy.review_checks if action == "approve" else (),
+        **(refchecks.sign_context(session, current_actor(), art, policy, request.form)
+           if action == "approve" else {}),
     ), status
 
 
@@ -229,6 +236,8 @@ def sign(article_id: int, action: str) -> ResponseReturnValue:
             expected_content_hash=form.content_hash.data or None,
             attestations=form.attestations(policy.review_checks) if action == "approve" else None,
             conflict=(form.conflict_of_interest.data or None) if action == "approve" else None,
+            checklist=refchecks.answers_from_form(request.form, policy.checklist)
+            if action == "approve" else None,
         )
     except (SignatureRefused, GuardFailed, ValidationFailed) as exc:
         abandon()
@@ -236,7 +245,9 @@ def sign(article_id: int, action: str) -> ResponseReturnValue:
         session.expire_all()
         art = get_article(session, article_id)
         form.password.data = ""
-        return _sign_page(art, action, form, status=exc.status, error=exc.message)
+        # Every problem of the attempt at once (workflow/refusals.py), one line each.
+        listed = [p["message"] for p in exc.details.get("problems", ())]
+        return _sign_page(art, action, form, status=exc.status, errors=listed or [exc.message])
     if action == "approve":
         if result.to_state == "approved":
             flash(f"Approved with your signature ({result.approvals} of "

@@ -9,6 +9,11 @@ shortcut can skip a rule.
 Guards are `transitions` conditions. A condition may only answer yes or no, so each
 guard also records *why* it said no on the context; the service turns that into a
 named :class:`~review_flow.errors.GuardFailed`.
+
+Every guard of an action is asked before the machine fires (:func:`problems_for`), not
+only up to the first refusal: a person sees every problem of an attempt at once. A new
+guard is a function in ``GUARDS`` named in the action's ``guards`` (definition.py) that
+reads what it needs from :class:`TransitionContext`; it needs nothing else to be listed.
 """
 
 from __future__ import annotations
@@ -49,6 +54,11 @@ class TransitionContext:
     quorum_reached: bool | None = None
     required_checks: tuple[str, ...] = ()
     attestations: dict[str, Any] = field(default_factory=dict)
+    # What the reviewer's check records leave open (review_checks/approval.py), in words.
+    unchecked_references: list[str] = field(default_factory=list)
+    problem_references: list[str] = field(default_factory=list)
+    checklist_unanswered: list[str] = field(default_factory=list)
+    checklist_answered_no: list[str] = field(default_factory=list)
     review_due: datetime | None = None
     now: datetime | None = None
     # The open blocking comment threads ({"id", "message"}), from threads/blocking.py.
@@ -61,20 +71,20 @@ GuardFn = Callable[[TransitionContext], Problem | None]
 
 def _has_title(ctx: TransitionContext) -> Problem | None:
     if not ctx.title.strip():
-        return Problem("missing_title", "A title is required before submitting.")
+        return Problem("missing_title", "Give the article a title before submitting it.")
     return None
 
 
 def _has_body(ctx: TransitionContext) -> Problem | None:
     if not ctx.body.strip():
-        return Problem("missing_body", "A body is required before submitting.")
+        return Problem("missing_body", "Write the article's text before submitting it.")
     return None
 
 
 def _has_reference(ctx: TransitionContext) -> Problem | None:
     if ctx.reference_count < 1:
         return Problem(
-            "missing_references", "At least one reference is required before submitting."
+            "missing_references", "Add at least one reference before submitting the article."
         )
     return None
 
@@ -91,11 +101,18 @@ def _citations_resolve(ctx: TransitionContext) -> Problem | None:
     return None
 
 
+# What the comment of each action is for, said to the person who must write it.
+COMMENT_WORDS = {
+    "request_changes": "Write a comment telling the author what to change.",
+    "reject": "Write a comment saying why you reject the article.",
+    "retract": "Give the reason for the retraction: readers see it in place of the article.",
+}
+
+
 def _comment_given(ctx: TransitionContext) -> Problem | None:
     if not (ctx.comment or "").strip():
-        return Problem(
-            "comment_required", f"A comment is required to {ctx.action.name.replace('_', ' ')}."
-        )
+        return Problem("comment_required", COMMENT_WORDS.get(
+            ctx.action.name, f"Write a comment to {ctx.action.label.lower()}."))
     return None
 
 
@@ -105,15 +122,49 @@ def _not_already_approved(ctx: TransitionContext) -> Problem | None:
     return None
 
 
+# What a review check asks of the reviewer, in the words of the signature form.
+CHECK_WORDS = {
+    "checklist": "confirm that you completed the review checklist",
+    "references_verified": "confirm that you verified every reference",
+    "conflict_of_interest": "declare any conflict of interest (or write \u201cnone\u201d)",
+}
+
+
 def _review_checks_done(ctx: TransitionContext) -> Problem | None:
     missing = [c for c in ctx.required_checks if not ctx.attestations.get(c)]
     if missing:
+        words = [CHECK_WORDS.get(c, c) for c in missing]
+        listed = words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
         return Problem(
             "review_checks_missing",
-            "The review policy requires these checks before approval: " + ", ".join(missing) + ".",
+            f"Before approving, this board's policy asks you to {listed}.",
             {"missing": missing},
         )
     return None
+
+
+def _references_checked(ctx: TransitionContext) -> Problem | None:
+    if not (ctx.unchecked_references or ctx.problem_references):
+        return None
+    return Problem(
+        "reference_problem" if ctx.problem_references else "references_unchecked",
+        "Approval refused: " + "; ".join(ctx.unchecked_references + ctx.problem_references)
+        + ".",
+        {"unchecked": ctx.unchecked_references, "marked_problem": ctx.problem_references},
+    )
+
+
+def _checklist_answered(ctx: TransitionContext) -> Problem | None:
+    if not (ctx.checklist_unanswered or ctx.checklist_answered_no):
+        return None
+    parts = [f"checklist item “{i}” is not answered yet" for i in ctx.checklist_unanswered]
+    parts += [f"you answered “no” to checklist item “{i}” (request changes instead)"
+              for i in ctx.checklist_answered_no]
+    return Problem(
+        "checklist_answered_no" if ctx.checklist_answered_no else "checklist_unanswered",
+        "Approval refused: " + "; ".join(parts) + ".",
+        {"unanswered": ctx.checklist_unanswered, "answered_no": ctx.checklist_answered_no},
+    )
 
 
 def _review_date_passed(ctx: TransitionContext) -> Problem | None:
@@ -142,6 +193,8 @@ GUARDS: dict[str, GuardFn] = {
     "not_already_approved": _not_already_approved,
     "review_checks_done": _review_checks_done,
     "review_date_passed": _review_date_passed,
+    "references_checked": _references_checked,
+    "checklist_answered": _checklist_answered,
     "no_open_blocking_threads": _no_open_blocking_threads,
 }
 
@@ -225,8 +278,23 @@ def can_fire(action: str, state: str) -> bool:
     return event is not None and any(state == src for src in event.transitions)
 
 
+def problems_for(action: str, ctx: TransitionContext) -> list[Problem]:
+    """Every guard of ``action`` that refuses, in the definition's order (each once)."""
+    spec = next(a for a in ACTIONS if a.name == action)
+    found: list[Problem] = []
+    for name in spec.guards:
+        problem = GUARDS[name](ctx)
+        if problem is not None and all(p.code != problem.code for p in found):
+            found.append(problem)
+    return found
+
+
 def fire(article: Any, action: str, ctx: TransitionContext) -> bool:
     """Fire ``action`` on ``article``. True if a transition ran (its state may be unchanged
-    for a partial approval); False if a guard refused, with reasons in ``ctx.problems``."""
+    for a partial approval); False if a guard refused, with every reason in
+    ``ctx.problems`` (all guards are asked, not only up to the first refusal)."""
+    ctx.problems = problems_for(action, ctx)
+    if ctx.problems:
+        return False
     with state_guard.assigning():
         return bool(MACHINE.events[action].trigger(article, ctx=ctx))

@@ -11,6 +11,14 @@ from review_flow.errors import PermissionDenied
 from review_flow.users.roles import Role
 from review_flow.workflow.definition import SYSTEM_ACTIONS, Action, Who
 
+# What a reviewer's action does to an article, in words ("you may not review it").
+INDEPENDENT_WORDS = {
+    "start_review": "review it",
+    "request_changes": "request changes to it",
+    "approve": "approve it",
+    "reject": "reject it",
+}
+
 
 def system_refusal(what: str) -> PermissionDenied:
     """The error for anything the system actor may not do: it acts only where the
@@ -64,7 +72,7 @@ def refusal(
     if action.independent and (wrote_revision or actor.id == article_author_id):
         return PermissionDenied(
             f"Separation of duties: you wrote or edited this article, so you may not "
-            f"{verb.lower()} it.",
+            f"{INDEPENDENT_WORDS.get(action.name, verb.lower() + ' it')}.",
             code="separation_of_duties",
             rule="separation_of_duties",
         )
