@@ -42,7 +42,7 @@ def _within_budget(steps: list[list[str]], budget: list[int], listing: str) -> N
 
 def test_one_full_cycle_query_budget(db: Any, people: Any, count_queries: Any) -> None:
     """A cycle, its audit events and its notifications (mail to the reviewers on submit,
-    to the author on approval) in at most 27 statements: 5 to create, 3 to submit, start
+    to the author on approval) in at most 28 statements: 5 to create, 3 to submit, start
     a review or approve (the first reads the chain head, the webhook cache's generation
     and, for actions, the article), plus one INSERT ... SELECT for each action that
     sends mail, plus for a signature one indexed look at the signer's recent failed
@@ -57,8 +57,8 @@ def test_one_full_cycle_query_budget(db: Any, people: Any, count_queries: Any) -
     _cycle(db, people, "Warm-up", count_queries)  # the per-process policy cache
     steps = _cycle(db, people, "Cycle", count_queries)
     listing = "\n\n".join(st for step in steps for st in step)
-    _within_budget(steps, [5, 6, 5, 11], listing)
-    assert sum(len(step) for step in steps) <= 27, listing
+    _within_budget(steps, [5, 6, 5, 12], listing)
+    assert sum(len(step) for step in steps) <= 28, listing
     # Mail goes out as one INSERT ... SELECT that picks its recipients itself.
     mail = [st for step in steps for st in step if st.startswith("INSERT INTO outbox_messages")]
     assert len(mail) == 2 and all("SELECT" in st for st in mail), mail
@@ -77,7 +77,7 @@ def test_registered_webhooks_cost_one_insert_per_change(
         register(s, url="http://127.0.0.1:9/b", events=["*"])
     steps = _cycle(db, people, "With hooks", count_queries)
     listing = "\n\n".join(st for step in steps for st in step)
-    _within_budget(steps, [7, 7, 6, 12], listing)
+    _within_budget(steps, [7, 7, 6, 13], listing)
     lookups = [[st for st in step if st.startswith("SELECT webhooks")] for step in steps]
     assert [len(x) for x in lookups] == [1, 0, 0, 0], listing
 
@@ -120,7 +120,7 @@ def test_webhook_cache_sees_a_change_made_elsewhere(
 def test_checked_approval_query_budget(db: Any, people: Any, count_queries: Any) -> None:
     """An approval under a policy with the reference checks on and a three-item checklist
     costs what a plain one does plus one INSERT for its answers (one statement for all
-    of them): at most 12. A reference check costs at most 6 (the article with its
+    of them): at most 13. A reference check costs at most 6 (the article with its
     revision, the open round, the insert, the chain head and the audit event)."""
     from review_flow.policy import service as policy
     from review_flow.review_checks.references import record_check
@@ -146,4 +146,4 @@ def test_checked_approval_query_budget(db: Any, people: Any, count_queries: Any)
                            checklist={i: "yes" for i in items})
     listing = "\n\n".join(q.statements)
     assert max(checks) <= 6, checks
-    assert len(q.statements) <= 12, listing
+    assert len(q.statements) <= 13, listing
