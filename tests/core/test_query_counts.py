@@ -42,7 +42,7 @@ def _within_budget(steps: list[list[str]], budget: list[int], listing: str) -> N
 
 def test_one_full_cycle_query_budget(db: Any, people: Any, count_queries: Any) -> None:
     """A cycle, its audit events and its notifications (mail to the reviewers on submit,
-    to the author on approval) in at most 27 statements: 5 to create, 3 to submit, start
+    to the author on approval) in at most 28 statements: 5 to create, 3 to submit, start
     a review or approve (the first reads the chain head, the webhook cache's generation
     and, for actions, the article), plus one INSERT ... SELECT for each action that
     sends mail, plus for a signature one indexed look at the signer's recent failed
@@ -120,7 +120,7 @@ def test_webhook_cache_sees_a_change_made_elsewhere(
 def test_checked_approval_query_budget(db: Any, people: Any, count_queries: Any) -> None:
     """An approval under a policy with the reference checks on and a three-item checklist
     costs what a plain one does plus one INSERT for its answers (one statement for all
-    of them): at most 12. A reference check costs at most 6 (the article with its
+    of them): at most 13. A reference check costs at most 6 (the article with its
     revision, the open round, the insert, the chain head and the audit event)."""
     from review_flow.policy import service as policy
     from review_flow.review_checks.references import record_check

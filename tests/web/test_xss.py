@@ -93,3 +93,27 @@ def test_the_editor_preview_is_sanitized(as_role: Any, story: Any) -> None:
     assert "&lt;script&gt;" in preview and "Ref &lt;script&gt;" in preview
     assert '<a href="javascript' not in preview  # shown as text only, never a link
     assert story.event_count() == before
+
+
+def test_comment_thread_markdown_is_sanitized(as_role: Any, story: Any) -> None:
+    """Thread messages are Markdown rendered through the body's sanitizer: no script, no
+    event handler, no javascript: link on the review page or the editor."""
+    article_id = story.create(body="Hypertension often has no symptoms [1].\n")
+    story.act(article_id, "submit", "author")
+    story.act(article_id, "start_review", "reviewer")
+    reviewer = as_role("reviewer")
+    page = f"/review/{article_id}"
+    hostile = (f"Look {PAYLOAD} [x](javascript:alert(1)) "
+               '<a href="javascript:alert(2)" onclick="alert(3)">y</a> **bold**')
+    assert reviewer.post(f"/articles/{article_id}/threads", {
+        "body": hostile, "paragraph": "1", "quote": "no symptoms", "return_to": page},
+        page=page).status_code == 303
+    author = as_role("author")
+    assert author.post(f"/articles/{article_id}/threads/1/replies",
+                       {"body": f"Reply {PAYLOAD}"}, page=f"/write/{article_id}"
+                       ).status_code == 303
+    for who, html in (("reviewer", reviewer.get(page).get_data(as_text=True)),
+                      ("author", author.get(f"/write/{article_id}").get_data(as_text=True))):
+        _assert_inert(html)
+        assert "&lt;script&gt;alert" in html, who
+        assert "<strong>bold</strong>" in html, who

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Blueprint, flash, redirect, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import exists, select
@@ -22,6 +22,7 @@ from review_flow.actor import Actor
 from review_flow.articles.comments import add_comment
 from review_flow.articles.models import Article, Revision
 from review_flow.articles.paragraphs import Paragraph, paragraphs
+from review_flow.articles.queries import get_article
 from review_flow.articles.rendering import markdown_to_html
 from review_flow.errors import Conflict, NotFound, ValidationFailed
 from review_flow.threads import service, who
@@ -63,6 +64,8 @@ class Panel:
     in_editor: bool = False
     more: bool = False
     open_blocking: list[ThreadView] = field(default_factory=list)
+    # A refused new comment, shown again in its paragraph's form with the reason.
+    draft: dict[str, Any] | None = None
 
     @property
     def all(self) -> list[ThreadView]:
@@ -133,6 +136,24 @@ def _revision_number(value: str | None) -> int | None:
     return int(value) if value and value.isdigit() and len(value) < 10 else None
 
 
+def _review_page_again(article_id: int, exc: ValidationFailed | Conflict) -> ResponseReturnValue:
+    """The review page with the refused comment back in its paragraph's form, the reason
+    beside it: a reviewer does not type a long comment twice for a mistyped passage."""
+    from review_flow.web.review import review_context  # the review page imports this module
+
+    abandon()
+    session = db_session()
+    session.expire_all()
+    context = review_context(get_article(session, article_id))
+    form = request.form
+    context["threads"].draft = {
+        "paragraph": _revision_number(form.get("paragraph")), "body": form.get("body", ""),
+        "quote": form.get("quote", ""), "blocking": form.get("blocking") == "y",
+        "error": f"{exc.message} Nothing was posted.",
+    }
+    return render_template("review/article.html", **context), exc.status
+
+
 @bp.post("/articles/<id:article_id>/threads")
 def open_thread(article_id: int) -> ResponseReturnValue:
     form = request.form
@@ -144,6 +165,8 @@ def open_thread(article_id: int) -> ResponseReturnValue:
             blocking=form.get("blocking") == "y",
             expected_revision=_revision_number(form.get("revision")))
     except (ValidationFailed, Conflict) as exc:
+        if back == url_for("review.article", article_id=article_id):
+            return _review_page_again(article_id, exc)
         return _refused(exc, back)
     flash("Blocking comment posted: approval waits until it is resolved." if thread.blocking
           else "Comment posted.", "success")
