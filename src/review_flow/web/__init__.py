@@ -23,7 +23,8 @@ SECURITY_HEADERS = {
 }
 
 WEB_BLUEPRINTS = ("assets", "public", "auth", "authoring", "review", "audit", "admin",
-                  "account", "people", "invitations", "compare", "rounds", "policy", "due")
+                  "account", "people", "invitations", "compare", "rounds", "policy", "due",
+                  "signatures", "integrity", "trail_reviews")
 
 
 def truthy(value: Any) -> bool:
@@ -67,6 +68,7 @@ def init_app(app: Flask) -> None:
         authoring,
         compare,
         errors,
+        integrity,
         invitations,
         people,
         policy_page,
@@ -74,6 +76,8 @@ def init_app(app: Flask) -> None:
         review,
         review_due,
         rounds,
+        signatures_report,
+        trail_reviews,
     )
     from review_flow.web.context import (
         SAFE_METHODS,
@@ -101,7 +105,8 @@ def init_app(app: Flask) -> None:
     assets = Blueprint("assets", __name__, static_folder="static", static_url_path="/assets")
     for blueprint in (assets, public.bp, auth.bp, authoring.bp, review.bp, audit_log.bp,
                       admin.bp, account.bp, people.bp, invitations.bp, compare.bp,
-                      rounds.bp, policy_page.bp, review_due.bp):
+                      rounds.bp, policy_page.bp, review_due.bp, signatures_report.bp,
+                      integrity.bp, trail_reviews.bp):
         app.register_blueprint(blueprint)
     install(app)  # one unit of work per request, committed when a write's view succeeds
 
@@ -123,6 +128,9 @@ def init_app(app: Flask) -> None:
         refuse_nul(request)
         if request.method not in SAFE_METHODS and app.config.get("WTF_CSRF_ENABLED", True):
             csrf.protect()
+        if request.method not in SAFE_METHODS and access.refuses_auditor_post(
+                current_user, request.endpoint):
+            raise Forbidden("Auditors change nothing: this form is not for the auditor role.")
         if rule.allows(current_user):
             return None
         if not current_user.is_authenticated:
