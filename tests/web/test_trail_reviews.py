@@ -112,28 +112,32 @@ def test_an_article_with_nothing_new_is_refused(as_role: Any, story: Any, db: An
 
 def test_not_reviewed_since(as_role: Any, story: Any, db: Any,
                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Most recent activity first; an article leaves the list when reviewed and comes
+    back with its next event; a time-range review covers every article."""
     a = story.in_state("approved", title="First")
     b = story.in_state("submitted", title="Second")
     c = story.in_state("draft", title="Third")
     auditor = as_role("auditor")
-    assert _listed(_page(auditor)) == [a, b, c]
+    assert _listed(_page(auditor)) == [c, b, a]
     auditor.post("/audit/trail-reviews", {"article": str(b), "comment": "Fine."},
                  page="/audit/trail-reviews")
     page = _page(auditor)
-    assert _listed(page) == [a, c]
+    assert _listed(page) == [c, a]
     assert "never reviewed" in page
     story.act(b, "start_review", "reviewer")  # a new event after its review
-    assert _listed(_page(auditor)) == [a, b, c]
+    assert _listed(_page(auditor)) == [b, c, a]
+    assert re.search(r"Event \d+, [^<]*UTC</td>\s*<td data-label=\"Reviewed through\">"
+                     r"event \d+", _page(auditor))
     # Since a date after every event: nothing new to review.
     later = isoformat(utcnow() + timedelta(hours=1))
     assert _listed(_page(auditor, f"/audit/trail-reviews?since={later}")) == []
     # Keyset pages of the list.
     monkeypatch.setattr(trail_reviews_web, "PAGE", 2)
     first = _page(auditor)
-    assert _listed(first) == [a, b]
-    more = re.search(r'href="(/audit/trail-reviews\?after=\d+)">More articles', first)
+    assert _listed(first) == [b, c]
+    more = re.search(r'href="(/audit/trail-reviews\?before=\d+)">More articles', first)
     assert more
-    assert _listed(_page(auditor, more.group(1))) == [c]
+    assert _listed(_page(auditor, more.group(1))) == [a]
     # A time-range review covering everything empties the list.
     auditor.post("/audit/trail-reviews", {
         "since": "2000-01-01T00:00:00Z", "until": isoformat(utcnow() + timedelta(days=1)),
@@ -142,6 +146,9 @@ def test_not_reviewed_since(as_role: Any, story: Any, db: Any,
     assert rng.article_id is None and rng.first_seq == 1
     assert rng.last_seq == story.events()[-2].seq  # the event before its own
     assert _listed(_page(auditor)) == []
+    # Later activity on one article lists it alone.
+    story.act(c, "submit", "author")
+    assert _listed(_page(auditor)) == [c]
 
 
 def test_service_refuses_non_auditors(db: Any, people: Any, story: Any) -> None:

@@ -9,9 +9,8 @@ one transaction.
 
 "Not reviewed since": an article is listed when its newest event is at or after the
 date and lies beyond every trail review that covers it (a review of that article, or a
-time-range review, whose last event is at or after it). Articles are walked by id
-(keyset); each one's newest event is one probe of (article_id, seq), each one's newest
-review one probe of (article_id, last_seq).
+time-range review, whose last event is at or after it), most recent activity first
+(:func:`not_reviewed_since`).
 """
 
 from __future__ import annotations
@@ -21,7 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, func, literal, select
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, Session, aliased, mapped_column
 
 from review_flow.articles.models import Article
 from review_flow.audit.log import RequestContext, record
@@ -164,27 +163,40 @@ class Unreviewed:
     reviewed_through: int  # 0: never reviewed
 
 
-def not_reviewed_since(session: Session, since: datetime | None, *, after: int | None = None,
+def not_reviewed_since(session: Session, since: datetime | None, *, before: int | None = None,
                        limit: int = 50) -> list[Unreviewed]:
-    """Articles (by id, after ``after``) whose newest event is at or after ``since`` and
-    beyond every trail review covering it."""
+    """Articles whose newest event is at or after ``since`` and beyond every trail review
+    covering it, most recent activity first (keyset: that event's sequence number, below
+    ``before``).
+
+    Walks the chain backwards from the head (or ``before``) and keeps each article's
+    newest event: one probe of (article_id, seq) for "is there a newer one", one of
+    (article_id, last_seq) for the article's own reviews. The walk stops at the last event
+    a time-range review covered and, with ``since``, at the first event at or after it
+    (times never go back along the chain), so a page reads about as many events as the
+    listed articles have since their reviews, not the whole log.
+    """
     ranges = _range_reviewed_through(session)
-    newest = (select(E.seq).where(E.article_id == Article.id, E.action != OWN_ACTION)
-              .order_by(E.seq.desc()).limit(1).scalar_subquery())
-    mine = (select(TrailReview.last_seq).where(TrailReview.article_id == Article.id)
+    newer = aliased(AuditEvent)
+    has_newer = (select(newer.seq).where(newer.article_id == E.article_id, newer.seq > E.seq,
+                                         newer.action != OWN_ACTION).exists())
+    mine = (select(TrailReview.last_seq).where(TrailReview.article_id == E.article_id)
             .order_by(TrailReview.last_seq.desc()).limit(1).scalar_subquery())
-    candidates = (select(Article.id.label("article_id"), Article.slug.label("slug"),
-                         newest.label("last_seq"), mine.label("mine"))
-                  .where(Article.id > (after or 0)).order_by(Article.id).subquery())
-    stmt = (select(candidates, E.at.label("last_at"))
-            .join(E, E.seq == candidates.c.last_seq)
-            .where(candidates.c.last_seq > ranges,
-                   candidates.c.last_seq > func.coalesce(candidates.c.mine, 0))
-            .order_by(candidates.c.article_id).limit(limit))
+    stmt = (select(E.article_id, E.seq, E.at, Article.slug, mine.label("mine"))
+            .join(Article, Article.id == E.article_id)
+            .where(E.seq > ranges, E.action != OWN_ACTION, ~has_newer,
+                   E.seq > func.coalesce(mine, 0))
+            .order_by(E.seq.desc()).limit(limit))
+    if before is not None:
+        stmt = stmt.where(E.seq < before)
     if since is not None:
-        stmt = stmt.where(E.at >= literal(since, UTCDateTime))
-    return [Unreviewed(r.article_id, r.slug, r.last_seq, r.last_at,
-                       max(ranges, r.mine or 0)) for r in session.execute(stmt)]
+        first = session.scalar(select(E.seq).where(E.at >= literal(since, UTCDateTime))
+                               .order_by(E.at, E.seq).limit(1))
+        if first is None:
+            return []
+        stmt = stmt.where(E.seq >= first)
+    return [Unreviewed(r.article_id, r.slug, r.seq, r.at, max(ranges, r.mine or 0))
+            for r in session.execute(stmt)]
 
 
 def recent(session: Session, *, before: int | None = None, limit: int = 20) -> list[TrailReview]:

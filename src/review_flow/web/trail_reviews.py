@@ -29,14 +29,14 @@ def _render(status: int = 200, *, errors: list[str] | None = None,
         since = query.parse({"since": request.args.get("since")}).since
     except query.BadFilter as exc:
         list_error = exc.message
-    after = read_models.parse_cursor(request.args.get("after"))
+    before = read_models.parse_cursor(request.args.get("before"))
     rows = [] if list_error else trail_reviews.not_reviewed_since(
-        session, since, after=after, limit=PAGE + 1)
-    more = rows[PAGE - 1].article_id if len(rows) > PAGE else None
+        session, since, before=before, limit=PAGE + 1)
+    more = rows[PAGE - 1].last_seq if len(rows) > PAGE else None
     recent = trail_reviews.recent(session, limit=20)
     return render_template("audit/trail_reviews.html", unreviewed=rows[:PAGE], more=more,
                            since=request.args.get("since", ""), list_error=list_error,
-                           paged=after is not None, recent=recent, errors=errors or [],
+                           paged=before is not None, recent=recent, errors=errors or [],
                            form=form or {}), status
 
 
