@@ -123,17 +123,20 @@ def page(session: Session, f: SignatureFilter, *, before: tuple[datetime, int] |
     return [_check(r[0], r[1:], events.get(r[0].article_id, [])) for r in rows]
 
 
-def _signing_events(session: Session, article_ids: set[int]) -> dict[int, list[AuditEvent]]:
+Signed = tuple[AuditEvent, dict[str, Any]]  # an event and its data's "signature", parsed once
+
+
+def _signing_events(session: Session, article_ids: set[int]) -> dict[int, list[Signed]]:
     if not article_ids:
         return {}
-    out: dict[int, list[AuditEvent]] = {}
+    out: dict[int, list[Signed]] = {}
     stmt = (select(AuditEvent)
             .where(AuditEvent.article_id.in_(sorted(article_ids)),
                    AuditEvent.action.in_(SIGNING))
             .order_by(AuditEvent.article_id, AuditEvent.seq))
     for e in session.scalars(stmt):
         assert e.article_id is not None
-        out.setdefault(e.article_id, []).append(e)
+        out.setdefault(e.article_id, []).append((e, _signature_data(e)))
     return out
 
 
@@ -146,20 +149,20 @@ def _signature_data(e: AuditEvent) -> dict[str, Any]:
     return sig if isinstance(sig, dict) else {}
 
 
-def _find_event(d: Decision, events: list[AuditEvent]) -> AuditEvent | None:
+def _find_event(d: Decision, events: list[Signed]) -> Signed | None:
     """The decision's signing event: the one recording its id; else the one by the same
     signer, kind, revision and time; else the only one by that signer of that kind and
     revision (so a changed time is named rather than "no event")."""
     action = f"article.{d.kind}"
-    for e in events:
-        if _signature_data(e).get("decision_id") == d.id:
-            return e
-    candidates = [e for e in events if e.action == action and e.actor_id == d.reviewer_id
-                  and "decision_id" not in _signature_data(e)]
-    for e in candidates:
+    for found in events:
+        if found[1].get("decision_id") == d.id:
+            return found
+    candidates = [(e, sig) for e, sig in events if e.action == action
+                  and e.actor_id == d.reviewer_id and "decision_id" not in sig]
+    for e, sig in candidates:
         if e.revision == d.revision_number and e.at == d.signed_at:
-            return e
-    same_revision = [e for e in candidates if e.revision == d.revision_number]
+            return e, sig
+    same_revision = [c for c in candidates if c[0].revision == d.revision_number]
     return same_revision[0] if len(same_revision) == 1 else None
 
 
@@ -173,7 +176,7 @@ def _show(value: Any) -> str:
     return repr(value) if isinstance(value, str) else str(value)
 
 
-def _check(d: Decision, rev: tuple[Any, ...], events: list[AuditEvent]) -> CheckedSignature:
+def _check(d: Decision, rev: tuple[Any, ...], events: list[Signed]) -> CheckedSignature:
     number, title, body, references, rev_hash = rev
     out = CheckedSignature(d, number, rev_hash, None)
     problems = out.problems
@@ -193,16 +196,16 @@ def _check(d: Decision, rev: tuple[Any, ...], events: list[AuditEvent]) -> Check
         if d.revision_number != number:
             problems.append(f"the signature names revision {d.revision_number}, its revision "
                             f"row is number {number}")
-    e = _find_event(d, events)
-    if e is None:
+    found = _find_event(d, events)
+    if found is None:
         problems.append(f"the audit chain holds no {d.kind} event by this signer for "
                         f"revision {d.revision_number} of article {d.article_id}")
         return out
+    e, sig = found
     out.event_seq = e.seq
     if event_hash(e.prev_hash, hashed_values(e)) != e.hash:
         problems.append(f"its audit event {e.seq} no longer hashes to its recorded hash "
                         "(the event was altered after it was chained)")
-    sig = _signature_data(e)
     checks: list[tuple[str, Any, Any]] = [
         ("kind", e.action.removeprefix("article."), d.kind),
         ("signer (person id)", e.actor_id, d.reviewer_id),
