@@ -155,7 +155,13 @@ class _Counter:
 
 def execute(db: Database, run_id: int) -> None:
     """Run the check for ``run_id`` and record its result. Never raises: an error is
-    the run's (failed) result."""
+    the run's (failed) result. A run that is not (or no longer) "running" is left alone:
+    its start may have been rolled back after the thread was asked for."""
+    with db.reading() as session:
+        run = session.get(IntegrityRun, run_id)
+        if run is None or run.status != "running":
+            log.warning("integrity run %s is not running; not started", run_id)
+            return
     counter = _Counter()
     stop = threading.Event()
     beat = threading.Thread(target=_heartbeat, args=(db, run_id, counter, stop),

@@ -15,6 +15,7 @@ import threading
 
 from flask import (
     Blueprint,
+    Response,
     after_this_request,
     current_app,
     flash,
@@ -64,7 +65,7 @@ def start() -> ResponseReturnValue:
     run_id = run.id
 
     @after_this_request
-    def _launch(response):  # type: ignore[no-untyped-def]
+    def _launch(response: Response) -> Response:
         # After the view's commit: the thread must see the run's row.
         threading.Thread(target=integrity_jobs.execute, args=(db, run_id),
                          name=f"integrity-run-{run_id}", daemon=True).start()
