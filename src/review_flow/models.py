@@ -1,7 +1,9 @@
 """Imports every model so ``Base.metadata`` is complete (Alembic, tests)."""
 
 from review_flow.articles.models import Article, Comment, Revision
+from review_flow.audit.integrity_jobs import IntegrityRun
 from review_flow.audit.models import AuditChainHead, AuditCheckpoint, AuditEvent
+from review_flow.audit.trail_reviews import TrailReview
 from review_flow.db import Base
 from review_flow.idempotency import IdempotencyRecord
 from review_flow.notifications.models import EmailOptOut, Webhook
@@ -35,6 +37,7 @@ __all__ = [
     "Decision",
     "EmailOptOut",
     "IdempotencyRecord",
+    "IntegrityRun",
     "Invitation",
     "OutboxAttempt",
     "OutboxMessage",
@@ -47,6 +50,7 @@ __all__ = [
     "SignatureFailure",
     "ThreadMessage",
     "ThreadStateChange",
+    "TrailReview",
     "User",
     "UserRole",
     "Webhook",

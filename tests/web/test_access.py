@@ -61,6 +61,7 @@ def _get_matrix(ids: dict[str, int], slug: str) -> list[tuple[str, str, dict[str
     review_reader = {"anonymous": SIGN_IN, "author": 403, "reviewer": 200, "editor": 200,
                      "auditor": 200, "admin": 403}
     admin_only = {**dict.fromkeys(ROLES, 403), "anonymous": SIGN_IN, "admin": 200}
+    auditor_or_admin = {**admin_only, "auditor": 200}
     return [
         ("healthz", "/healthz", everyone),
         ("assets.static", "/assets/style.css", everyone),
@@ -99,6 +100,9 @@ def _get_matrix(ids: dict[str, int], slug: str) -> list[tuple[str, str, dict[str
         ("as_of.article_as_of", f"/audit/articles/{a}/as-of?at=2026-01-01T00:00:00",
          {"anonymous": SIGN_IN, "author": 403, "reviewer": 403, "editor": 200,
           "auditor": 200, "admin": 200}),
+        ("signatures.report_page", "/audit/signatures", auditor_or_admin),
+        ("integrity.page", "/audit/integrity", auditor_or_admin),
+        ("trail_reviews.page", "/audit/trail-reviews", auditor_or_admin),
         ("admin.tokens_page", "/admin/tokens", {**dict.fromkeys(ROLES, 403),
                                                 "anonymous": SIGN_IN, "admin": 200}),
         ("admin.webhooks_page", "/admin/webhooks", {**dict.fromkeys(ROLES, 403),
@@ -167,8 +171,15 @@ def _post_matrix(ids: dict[str, int]) -> list[tuple[str, str, dict[str, Any], di
         ("rounds.cancel", f"/review/{s}/assignments/999/cancel", {},
          {**dict.fromkeys(ROLES, 403), "anonymous": 401, "editor": 303}),
         # Anyone signed in may answer; the service refuses whoever has no invitation.
+        # Auditors change nothing: refused before the view (access.AUDITOR_POSTS).
         ("rounds.respond", f"/review/{s}/respond", {"answer": "accept"},
-         {**dict.fromkeys(ROLES, 303), "anonymous": 401}),
+         {**dict.fromkeys(ROLES, 303), "anonymous": 401, "auditor": 403}),
+        # A run is already going (_running_check): the page says so (303), none starts.
+        ("integrity.start", "/audit/integrity/runs", {},
+         {**dict.fromkeys(ROLES, 403), "anonymous": 401, "auditor": 303, "admin": 303}),
+        ("trail_reviews.record", "/audit/trail-reviews",
+         {"article": str(ids["approved"]), "comment": "Reviewed the approval."},
+         {**dict.fromkeys(ROLES, 403), "anonymous": 401, "auditor": 303, "admin": 303}),
         ("admin.create_token", "/admin/tokens",
          {"email": "author@example.org", "submission_id": "role-matrix-token-form"},
          {**dict.fromkeys(ROLES, 403), "anonymous": 401, "admin": 201}),
@@ -210,9 +221,10 @@ def _post_matrix(ids: dict[str, int]) -> list[tuple[str, str, dict[str, Any], di
          {**dict.fromkeys(ROLES, 403), "anonymous": 401, "admin": 303}),
         ("people.activate", f"/admin/people/{i}/activate", {},
          {**dict.fromkeys(ROLES, 403), "anonymous": 401, "admin": 303}),
+        # A signed-in auditor changes nothing, not even through someone's invitation.
         ("invitations.choose_password", "/invitations/not-a-real-token",
          {"password": "a new password", "repeat": "a new password"},
-         dict.fromkeys(ROLES, 410)),
+         {**dict.fromkeys(ROLES, 410), "auditor": 403}),
     ]
 
 
@@ -228,6 +240,14 @@ def _policy_form(**changes: Any) -> dict[str, Any]:
 def _webhook(story: Any) -> int:
     with story.db.transaction() as s:
         return register(s, url="https://hooks.example.org/matrix", events=["*"]).id
+
+
+def _running_check(story: Any) -> None:
+    """An integrity run in progress, so a POST to start one starts no thread."""
+    from review_flow.audit import integrity_jobs
+
+    with story.db.transaction() as s:
+        integrity_jobs.start(s, story.people["auditor"].user, host="matrix", pid=1)
 
 
 def _invitee(story: Any) -> int:
@@ -251,6 +271,7 @@ def test_every_route_for_every_role(role: str, as_role: Any, story: Any, app: Fl
     story.ids["webhook"] = _webhook(story)
     story.ids["invitee"] = _invitee(story)
     story.ids["thread"] = _thread(story, story.ids["under_review"])
+    _running_check(story)
     slug = story.slug(story.ids["approved"])
     client = as_role(role)
     covered: set[str] = set()
@@ -334,7 +355,9 @@ def test_post_without_csrf_token_is_refused_everywhere(as_role: Any, story: Any,
                (reviewer, f"/review/{story.ids['submitted']}/respond"),
                (reviewer, f"/articles/{story.ids['under_review']}/threads"),
                (reviewer, f"/articles/{story.ids['under_review']}/threads/1/replies"),
-               (reviewer, f"/articles/{story.ids['under_review']}/threads/1/resolve")]
+               (reviewer, f"/articles/{story.ids['under_review']}/threads/1/resolve"),
+               (admin, "/audit/integrity/runs"),
+               (admin, "/audit/trail-reviews")]
     post_endpoints = set()
     adapter = app.url_map.bind("localhost")
     for who, url in targets:

@@ -13,6 +13,7 @@ from review_flow.actor import Actor
 from review_flow.api.errors import Unauthorized
 from review_flow.app import database
 from review_flow.audit.log import RequestContext
+from review_flow.errors import PermissionDenied
 from review_flow.timeutil import utcnow
 from review_flow.tokens import service as tokens
 
@@ -59,6 +60,19 @@ def authenticate(session: Session, *, writing: bool) -> Actor:
             with database(current_app).transaction() as side:
                 tokens.touch(side, token.id, now=now, client_addr=request.remote_addr)
     return Actor(token.user, via_token=True, context=request_context())
+
+
+AUDITOR_REFUSAL = "Auditors change nothing: an auditor's API token may only read."
+
+
+def refuse_auditor_writes() -> None:
+    """403 before any body is validated when a write comes with the token of a person
+    whose only role is auditor (``web/access.AUDITOR_POSTS`` says the same to the
+    browser). A missing or dead token is left to :func:`authenticate` (401)."""
+    with database(current_app).reading() as session:
+        token = tokens.find_active(session, bearer())
+        if token is not None and token.user.roles == {"auditor"}:
+            raise PermissionDenied(AUDITOR_REFUSAL, code="forbidden")
 
 
 def check_token_only() -> None:

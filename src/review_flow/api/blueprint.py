@@ -175,6 +175,8 @@ def _gate() -> None:
         raise TooLarge(f"The request body is over the limit of {limit} bytes.", limit=limit)
     request.max_content_length = limit  # also stops chunked bodies without a length
     auth.bearer()
+    if request.method in ("POST", "PUT", "PATCH", "DELETE"):
+        auth.refuse_auditor_writes()
     if request.method in ("POST", "PUT", "PATCH"):
         data = request.get_data(cache=True)
         if not data.strip():

@@ -40,6 +40,7 @@ ERROR_CODES: tuple[str, ...] = (
     "guard_failed",
     "http_error",
     "idempotency_key_reused",
+    "integrity_run_in_progress",
     "internal_error",
     "invalid_checklist",
     "invalid_cursor",

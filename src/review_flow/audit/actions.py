@@ -53,6 +53,12 @@ AUDIT_ACTIONS: dict[str, str] = {
     "audit.checkpoint": "The chain head was signed as a checkpoint (the signed note is kept).",
     "audit.export": "Audit events were exported (the filter and format are recorded; the "
     "export holds the events before this one).",
+    "audit.trail_review": "An auditor recorded \"audit trail reviewed\" for an article or a "
+    "time range, with the first and last event it covered.",
+    "audit.verify": "An integrity check (the chain walk and replay of `audit verify`) was "
+    "started from the Integrity page.",
+    "audit.verify_result": "An integrity check finished: its result, event count and chain "
+    "head (or the first bad event).",
 }
 AUDIT_ACTIONS.update({f"article.{a.name}": f"Workflow action: {a.label}." for a in ACTIONS})
 

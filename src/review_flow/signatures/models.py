@@ -40,6 +40,10 @@ class Decision(Base):
             sqlite_where="kind = 'approve' AND round_id IS NOT NULL",
             postgresql_where="kind = 'approve' AND round_id IS NOT NULL",
         ),
+        # The signatures report: newest first by (time, id), with or without a signer
+        # (audit/signatures_report.py; migration 0030).
+        Index("ix_decisions_signed_at_id", "signed_at", "id"),
+        Index("ix_decisions_reviewer_signed_at_id", "reviewer_id", "signed_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -66,6 +66,7 @@ def init_app(app: Flask) -> None:
         authoring,
         compare,
         errors,
+        integrity,
         invitations,
         people,
         policy_page,
@@ -74,8 +75,10 @@ def init_app(app: Flask) -> None:
         review,
         review_due,
         rounds,
+        signatures_report,
         threads,
         timeline,
+        trail_reviews,
     )
     from review_flow.web.context import (
         SAFE_METHODS,
@@ -104,7 +107,8 @@ def init_app(app: Flask) -> None:
     web_blueprints = (assets, public.bp, auth.bp, authoring.bp, review.bp, audit_log.bp,
                       admin.bp, account.bp, people.bp, invitations.bp, compare.bp,
                       rounds.bp, policy_page.bp, review_due.bp, timeline.bp, as_of.bp,
-                      threads.bp, reference_checks.bp)
+                      threads.bp, reference_checks.bp, signatures_report.bp, integrity.bp,
+                      trail_reviews.bp)
     for blueprint in web_blueprints:
         app.register_blueprint(blueprint)
     # The browser's pages get the security headers: every blueprint registered here (a
@@ -130,6 +134,9 @@ def init_app(app: Flask) -> None:
         refuse_nul(request)
         if request.method not in SAFE_METHODS and app.config.get("WTF_CSRF_ENABLED", True):
             csrf.protect()
+        if request.method not in SAFE_METHODS and access.refuses_auditor_post(
+                current_user, request.endpoint):
+            raise Forbidden("Auditors change nothing: this form is not for the auditor role.")
         if rule.allows(current_user):
             return None
         if not current_user.is_authenticated:

@@ -52,6 +52,11 @@ def can_read_audit_log(user: Principal) -> bool:
     return user.is_authenticated and bool(user.roles & {Role.AUDITOR, Role.EDITOR, Role.ADMIN})
 
 
+def can_audit(user: Principal) -> bool:
+    """"Signatures", "Integrity" and trail reviews: auditors and admins."""
+    return user.is_authenticated and bool(user.roles & {Role.AUDITOR, Role.ADMIN})
+
+
 def can_administer(user: Principal) -> bool:
     """People (roles, credentials, invitations), API tokens and webhooks."""
     return user.is_authenticated and Role.ADMIN in user.roles
@@ -86,6 +91,7 @@ WRITER = Rule("author or editor", can_write)
 REVIEW_READER = Rule("reviewer, editor or auditor", can_review)
 EDITOR = Rule("editor", can_manage_reviews)
 AUDIT_READER = Rule("auditor, editor or admin", can_read_audit_log)
+AUDITOR = Rule("auditor or admin", can_audit)
 ADMIN = Rule("admin", can_administer)
 POLICY_EDITOR = Rule("editor or admin", can_set_policy)
 # The JSON API checks its own bearer tokens on every request (``review_flow.api``).
@@ -136,6 +142,12 @@ ROUTE_RULES: dict[str, Rule] = {
     "audit.export_events": AUDIT_READER,
     "timeline.article_timeline": AUDIT_READER,
     "as_of.article_as_of": AUDIT_READER,
+    "signatures.report_page": AUDITOR,
+    "integrity.page": AUDITOR,
+    # Writes only the run's record and its audit event (auditors may: AUDITOR_POSTS).
+    "integrity.start": AUDITOR,
+    "trail_reviews.page": AUDITOR,
+    "trail_reviews.record": AUDITOR,
     "admin.tokens_page": ADMIN,
     "admin.create_token": ADMIN,
     "admin.revoke_token": ADMIN,
@@ -169,6 +181,29 @@ ROUTE_RULES: dict[str, Rule] = {
 BLUEPRINT_RULES: dict[str, Rule] = {
     "api": API_TOKEN,
 }
+
+
+# Auditors change nothing (issue 12): a POST by a person whose only role is auditor is
+# refused before any view runs, except these, which touch only their own sign-in,
+# settings and password, or write only an auditor's own records (a trail review; an
+# integrity run's row and its audit event). tests/web/test_auditor_posts.py walks every
+# POST route of the app against this list.
+AUDITOR_POSTS: frozenset[str] = frozenset({
+    "auth.sign_in",
+    "auth.sign_out",
+    "account.change_password",
+    "account.save_notifications",
+    "account.sign_out_everywhere",
+    "trail_reviews.record",
+    "integrity.start",
+})
+
+
+def refuses_auditor_post(user: Principal, endpoint: str | None) -> bool:
+    """True when ``user`` is an auditor and nothing else and ``endpoint`` is not one of
+    :data:`AUDITOR_POSTS` (other roles they hold keep what those roles allow)."""
+    return (user.is_authenticated and user.roles == {Role.AUDITOR}
+            and endpoint not in AUDITOR_POSTS)
 
 
 def rule_for(endpoint: str | None) -> Rule | None:

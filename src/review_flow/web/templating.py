@@ -88,6 +88,7 @@ def register_template_helpers(app: Flask) -> None:
         "can_see_review_due": access.can_see_review_due,
         "can_manage_reviews": access.can_manage_reviews,
         "can_read_audit_log": access.can_read_audit_log,
+        "can_audit": access.can_audit,
         "can_administer": access.can_administer,
         "can_set_policy": access.can_set_policy,
         "waiting_on": waiting_on,
