@@ -21,6 +21,8 @@ def _url(rule: Any, ids: dict[str, int]) -> str:
     for name, converter in rule._converters.items():
         if type(converter).__name__ in ("IdConverter", "IntegerConverter"):
             values[name] = ids["under_review"]
+        elif hasattr(converter, "items"):  # <any(a, b):name>: one of its words
+            values[name] = sorted(converter.items)[0]
         else:
             values[name] = "approve" if name == "kind" else "start_review"
     return rule.build(values, append_unknown=False)[1]

@@ -73,8 +73,8 @@ def parse(args: Mapping[str, str | None]) -> EventFilter:
         actor=_whole(values["actor"], "actor", "a person's id"),
         action=_one_of(values["action"], "action", AUDIT_ACTIONS, "audit action"),
         state=_one_of(values["state"], "state", STATES, "workflow state"),
-        since=_time(values["since"], "since"),
-        until=_time(values["until"], "until"),
+        since=parse_time(values["since"], "since"),
+        until=parse_time(values["until"], "until"),
     )
     if f.since is not None and f.until is not None and f.until <= f.since:
         raise BadFilter(
@@ -100,16 +100,21 @@ def _one_of(raw: str, name: str, known: Any, what: str) -> str | None:
     raise BadFilter(f"{name} must be a known {what}, not {raw[:40]!r}.", parameter=name)
 
 
-def _time(raw: str, name: str) -> datetime | None:
-    """ISO 8601; a time without a zone is UTC (what the form's fields say)."""
+def parse_time(raw: str, name: str) -> datetime | None:
+    """ISO 8601; a time without a zone is UTC (what the form's fields say). A time that
+    leaves the calendar once made UTC (year 9999 behind UTC, year 1 ahead of it) is
+    refused as a bad filter too, not a server error."""
     if not raw:
         return None
     try:
         parsed = datetime.fromisoformat(raw)
-    except ValueError:
+        return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    except (ValueError, OverflowError):
         raise BadFilter(f"{name}: {raw[:40]!r} is not an ISO 8601 time (such as "
                         "2026-11-30T16:00:00Z).", parameter=name) from None
-    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+
 
 
 @dataclass(frozen=True)

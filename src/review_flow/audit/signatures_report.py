@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import literal, select, tuple_
@@ -33,7 +33,7 @@ from review_flow.articles.models import Revision
 from review_flow.audit.chain import event_hash
 from review_flow.audit.log import hashed_values
 from review_flow.audit.models import AuditEvent
-from review_flow.audit.query import MAX_ID, BadFilter
+from review_flow.audit.query import MAX_ID, BadFilter, parse_time
 from review_flow.signatures.models import Decision
 from review_flow.timeutil import UTCDateTime, isoformat
 
@@ -68,22 +68,12 @@ def parse(args: Mapping[str, str | None]) -> SignatureFilter:
             raise BadFilter(f"signer must be a person's id (a whole number above 0), "
                             f"not {s[:40]!r}.", parameter="signer")
         signer = int(s)
-    f = SignatureFilter(signer, _time(raw["since"], "since"), _time(raw["until"], "until"))
+    f = SignatureFilter(signer, parse_time(raw["since"], "since"),
+                        parse_time(raw["until"], "until"))
     if f.since is not None and f.until is not None and f.until <= f.since:
         raise BadFilter(f"until ({isoformat(f.until)}) must be later than since "
                         f"({isoformat(f.since)}).", parameter="until")
     return f
-
-
-def _time(raw: str, name: str) -> datetime | None:
-    if not raw:
-        return None
-    try:
-        parsed = datetime.fromisoformat(raw)
-    except ValueError:
-        raise BadFilter(f"{name}: {raw[:40]!r} is not an ISO 8601 time (such as "
-                        "2026-11-30T16:00:00Z).", parameter=name) from None
-    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 @dataclass

@@ -40,7 +40,7 @@ RUNS_PAGE = 10
 @bp.get("/audit/integrity")
 def page() -> ResponseReturnValue:
     session = db_session()
-    before = read_models.parse_cursor(request.args.get("before"))
+    before = read_models.parse_cursor(request.args.get("before"), read_models.MAX_ID)
     runs = integrity_jobs.runs(session, before=before, limit=RUNS_PAGE + 1)
     older = runs[RUNS_PAGE - 1].id if len(runs) > RUNS_PAGE else None
     runs = runs[:RUNS_PAGE]
