@@ -36,6 +36,10 @@ class AuditEvent(Base):
         Index("ix_audit_events_action_at_seq", "action", "at", "seq"),
         Index("ix_audit_events_from_state_at_seq", "from_state", "at", "seq"),
         Index("ix_audit_events_to_state_at_seq", "to_state", "at", "seq"),
+        # Action and state together: each of the state filter's two ranges is one seek
+        # (migration 0032).
+        Index("ix_audit_events_action_from_state_at_seq", "action", "from_state", "at", "seq"),
+        Index("ix_audit_events_action_to_state_at_seq", "action", "to_state", "at", "seq"),
     )
 
     seq: Mapped[int] = mapped_column(
