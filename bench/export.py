@@ -31,7 +31,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from sqlalchemy import create_engine, func, select, text  # noqa: E402
+from sqlalchemy import create_engine, func, select, text, update  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from review_flow import migrate  # noqa: E402
@@ -113,6 +113,11 @@ def build(url: str, events: int) -> None:
         people = conn.scalar(select(func.count()).select_from(User)) or 0
     if not people:  # the author (id 1) and 40 reviewers the events name
         db = Database(url)
+        # Dated before the bulk events: times never go back along the chain (verify
+        # checks it, and ``--since`` seeks by it).
+        from review_flow.audit import log as audit_log
+        when = datetime.now(UTC) - timedelta(days=731)
+        audit_log.utcnow = lambda: when  # type: ignore[assignment]
         with db.transaction() as s:
             users.add_user(s, email="author@example.org", name="Alex Author",
                            roles=["author"], password=PASSWORD)
@@ -134,6 +139,14 @@ def build(url: str, events: int) -> None:
     chunk = 20_000
     pg = engine.dialect.name == "postgresql"
     last = None
+    triggers: list[tuple[str, str]] = []
+    if not pg:  # the chain triggers off for the load (rows are chained here); head last
+        with engine.begin() as conn:
+            triggers = [tuple(r) for r in conn.exec_driver_sql(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
+                "AND tbl_name = 'audit_events'")]
+            for name, _ in triggers:
+                conn.exec_driver_sql(f"DROP TRIGGER {name}")
     while True:
         batch = [e for _, e in zip(range(chunk), rows, strict=False)]
         if not batch:
@@ -156,8 +169,15 @@ def build(url: str, events: int) -> None:
     if pg and last is not None:
         with engine.begin() as conn:
             conn.exec_driver_sql("SET session_replication_role = replica")
-            conn.execute(text("UPDATE audit_chain_head SET seq = :s, hash = :h WHERE id = 1"),
-                         {"s": last.seq, "h": last.hash})
+            conn.execute(update(AuditChainHead).where(AuditChainHead.id == 1).values(
+                seq=last.seq, hash=last.hash, at=last.at))
+    if not pg:
+        with engine.begin() as conn:
+            if last is not None:
+                conn.execute(update(AuditChainHead).where(AuditChainHead.id == 1).values(
+                    seq=last.seq, hash=last.hash, at=last.at))
+            for _, sql in triggers:
+                conn.exec_driver_sql(sql)
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.exec_driver_sql("VACUUM ANALYZE" if pg else "ANALYZE")
     engine.dispose()

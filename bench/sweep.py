@@ -123,10 +123,11 @@ def _count_due(url: str) -> int:
     return int(n or 0)
 
 
-def _sweep(url: str) -> dict[str, Any]:
+def _sweep(url: str, code: str | None = None) -> dict[str, Any]:
     """``review-flow sweep`` in a child process: wall time, its CPU, what it printed."""
     env = {**os.environ, "REVIEW_FLOW_DATABASE_URL": url,
-           "PYTHONPATH": str(ROOT / "src"), "REVIEW_FLOW_SECRET_KEY": "bench"}
+           "PYTHONPATH": str(Path(code) / "src" if code else ROOT / "src"),
+           "REVIEW_FLOW_SECRET_KEY": "bench"}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run(
@@ -153,24 +154,73 @@ def _ensure_database(url: str) -> None:
         admin.dispose()
 
 
-def run(backend: str, articles: int, due: int) -> dict[str, Any]:
+def _template(backend: str, keep: str, articles: int, due: int) -> tuple[str, dict[str, Any]]:
+    """A built database kept for later runs (SQLite: a file in ``keep``; PostgreSQL: a
+    database named after ``keep``), built the first time."""
+    name = f"sweep-{articles}-{due}"
+    if backend == "sqlite":
+        path = Path(keep) / f"{name}.sqlite3"
+        url = f"sqlite:///{path}"
+        if path.exists():
+            return url, {"articles": articles, "seconds": 0}
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        partial = f"sqlite:///{path}.partial"
+        built = build(partial, articles, due)
+        Path(f"{path}.partial").rename(path)
+        return url, built
+    db_name = f"rf_{Path(keep).name}_{articles}_{due}".replace("-", "_")
+    url = make_url(PG_URL).set(database=db_name).render_as_string(hide_password=False)
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        exists = conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"),
+                             {"n": db_name})
+    admin.dispose()
+    if exists:
+        return url, {"articles": articles, "seconds": 0}
+    _ensure_database(url)
+    return url, build(url, articles, due)
+
+
+def _copy(backend: str, template: str, tmp: str) -> str:
+    """A fresh copy of the kept database for one run (a sweep changes it)."""
+    if backend == "sqlite":
+        import shutil
+
+        path = Path(tmp) / "sweep.sqlite3"
+        shutil.copyfile(make_url(template).database or "", path)
+        return f"sqlite:///{path}"
+    url = make_url(PG_URL).set(database=f"rf_sweep_{uuid.uuid4().hex[:8]}")
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{url.database}" TEMPLATE '
+                          f'"{make_url(template).database}"'))
+    admin.dispose()
+    return url.render_as_string(hide_password=False)
+
+
+def run(backend: str, articles: int, due: int, keep: str | None = None,
+        code: str | None = None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
-        if backend == "sqlite":
+        if keep:
+            template, built = _template(backend, keep, articles, due)
+            url = _copy(backend, template, tmp)
+        elif backend == "sqlite":
             url = f"sqlite:///{Path(tmp) / 'sweep.sqlite3'}"
         else:
             url = make_url(PG_URL).set(database=f"rf_sweep_{uuid.uuid4().hex[:8]}") \
                 .render_as_string(hide_password=False)
         try:
-            _ensure_database(url)
-            built = build(url, articles, due)
+            if not keep:
+                _ensure_database(url)
+                built = build(url, articles, due)
             due_now = _count_due(url)
             load_average = round(os.getloadavg()[0], 1)
-            first = _sweep(url)
-            second = _sweep(url)
+            first = _sweep(url, code)
+            second = _sweep(url, code)
             result = {
                 "backend": backend, "articles": built["articles"], "due": due_now,
                 "build_seconds": built["seconds"], "load_average": load_average,
-                "first": first, "second": second,
+                "first": first, "second": second, "code": code or "this checkout",
                 # What each moved article cost beyond the start-up and the empty due query.
                 "cpu_ms_per_moved": round((first["cpu_seconds"] - second["cpu_seconds"])
                                           / max(1, first["moved"]) * 1000, 2),
@@ -190,10 +240,18 @@ def main() -> None:
     parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--articles", type=int, default=100_000)
     parser.add_argument("--due", type=int, default=5_000)
+    parser.add_argument("--keep", help="build the data once and keep it in this folder "
+                        "(SQLite; PostgreSQL: a database named after it); each run sweeps "
+                        "a fresh copy")
+    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--compare", help="also sweep with this checkout's code, interleaved "
+                        "(needs --keep)")
     args = parser.parse_args()
     backends = ("sqlite", "postgresql") if args.backend == "both" else (args.backend,)
-    for backend in backends:
-        result = run(backend, args.articles, args.due)
+    codes = [None] + ([args.compare] if args.compare else [])
+    runs = [(b, c) for b in backends for _ in range(args.repeat) for c in codes]
+    for backend, code in runs:  # interleaved, so both codes meet the same machine
+        result = run(backend, args.articles, args.due, args.keep, code)
         print(json.dumps(result), flush=True)
         if result["first"]["moved"] != result["due"] or result["second"]["moved"] != 0:
             raise SystemExit(f"{backend}: moved {result['first']['moved']} of {result['due']} "

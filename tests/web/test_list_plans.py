@@ -328,3 +328,32 @@ def test_people_pages_read_by_index(as_role: Any, people: Any, db: Any,
         # SQLite names the unique constraint's index sqlite_autoindex_users_1.
         explain(admin, url, walks={"uq_users_email_key", "sqlite_autoindex_users_1"},
                 tables=PEOPLE_TABLES)
+
+
+def test_audit_log_action_and_state_seek_both_ranges(
+        as_role: Any, filled: Any, shared_db: Any, backend: str) -> None:
+    """Action and state together: each of the state's two ranges (left it, entered it) is
+    one seek of an (action, state, at, seq) index (migration 0032). Through a state index
+    alone, a combination that is rare though each part is common (a submit that entered
+    ``changes_requested``: never) read every event of the state in the time range."""
+    auditor = as_role("auditor").client
+    for url in ("/audit?action=article.submit&state=draft&since=2000-01-01T00:00:00Z",
+                "/audit?action=article.submit&state=draft&before=1764500000000000-5"):
+        with captured(shared_db) as statements:
+            assert auditor.get(url).status_code == 200
+        pages = [(st, p) for st, p in statements if "from_state" in st and "UNION" in st]
+        assert pages, statements
+        used: set[str] = set()
+        with shared_db.engine.connect() as conn:
+            for st, p in pages:
+                if backend == "sqlite":
+                    plan = " ".join(r[3] for r in conn.exec_driver_sql(
+                        "EXPLAIN QUERY PLAN " + st, p))
+                else:
+                    conn.exec_driver_sql("SET enable_seqscan = off")
+                    plan = json.dumps(conn.exec_driver_sql(
+                        "EXPLAIN (FORMAT JSON) " + st, p).scalar())
+                    conn.exec_driver_sql("RESET enable_seqscan")
+                used |= set(re.findall(r"ix_audit_events_action_(?:from|to)_state_at_seq", plan))
+        assert used == {"ix_audit_events_action_from_state_at_seq",
+                        "ix_audit_events_action_to_state_at_seq"}, (url, plan)

@@ -17,13 +17,14 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import IO, Any
 
-from sqlalchemy import JSON, String, Text, cast, func, literal, type_coerce
+from sqlalchemy import JSON, String, Text, cast, func, literal, select, type_coerce
 from sqlalchemy.orm import Session
 
 from review_flow.audit import log as audit_log
 from review_flow.audit import query
+from review_flow.audit.models import AuditChainHead
 from review_flow.audit.query import EventFilter
-from review_flow.timeutil import isoformat
+from review_flow.timeutil import UTCDateTime, isoformat
 
 # The columns of both formats (DESIGN.md, "An exported event"), in query.COLUMNS' order
 # but for "actor" (the name as shown then) before "actor_id".
@@ -143,6 +144,56 @@ def _fetch(session: Session, stmt: Any, batch: int | None) -> Iterator[Sequence[
         result.close()
 
 
+def _first_at_or_after(when: datetime, head: Any) -> Any:
+    """The first event from ``ordered_from`` on dated at or after ``when``: one seek in
+    ``ix_audit_events_at_seq`` (from there on times never go back along the chain)."""
+    return (
+        select(query.E.seq)
+        .where(query.E.at >= literal(when, UTCDateTime), query.E.seq >= head.c.ordered_from)
+        .order_by(query.E.at, query.E.seq)
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def _statements(session: Session, f: EventFilter, *, through: int | None,
+                columns: tuple[Any, ...]) -> list[Any]:
+    """The statements that read ``f``'s events in chain order, one after the other.
+
+    A time range seeks: from the chain head's ``ordered_from`` on, times never go back
+    along the chain, so the events at or after ``since`` are every event from the first
+    one dated at or after it, and those before ``until`` every event before the first
+    one dated at or after ``until``; one statement finds both (two index seeks) and the
+    export reads by sequence between them instead of testing every event's time from
+    the first. Events before ``ordered_from`` (a log written before migration 0022) may
+    be dated in any order: they are read first, by sequence, each time tested."""
+    stmt = query.in_chain_order(f, through=through, columns=columns)
+    if f.since is None and f.until is None:
+        return [stmt]
+    head = AuditChainHead.__table__.alias("head")
+    row = session.execute(select(
+        head.c.ordered_from,
+        _first_at_or_after(f.since, head) if f.since is not None else literal(None),
+        _first_at_or_after(f.until, head) if f.until is not None else literal(None),
+    ).where(head.c.id == 1)).one()
+    ordered_from, first, stop = row
+    parts = []
+    if ordered_from > 1:
+        parts.append(stmt.where(query.E.seq < ordered_from))
+    if f.since is not None and first is None:
+        return parts  # no ordered event at or after ``since``
+    ordered = stmt.where(query.E.seq >= max(first or 1, ordered_from))
+    if stop is not None:
+        ordered = ordered.where(query.E.seq < stop)
+    return [*parts, ordered]
+
+
+def _fetch_all(session: Session, stmts: list[Any],
+               batch: int | None) -> Iterator[Sequence[Any]]:
+    for stmt in stmts:
+        yield from _fetch(session, stmt, batch)
+
+
 def row_batches(session: Session, f: EventFilter | None = None, *,
                 through: int | None = None,
                 batch: int | None = None) -> Iterator[Sequence[Any]]:
@@ -150,9 +201,9 @@ def row_batches(session: Session, f: EventFilter | None = None, *,
     :data:`COLUMNS` order: the time as ISO text, ``data`` as the stored canonical JSON
     text (what the hash covers)."""
     dialect = session.get_bind().dialect.name
-    stmt = query.in_chain_order(f or EventFilter(), through=through,
-                                columns=tuple(_columns(dialect)))
-    return _fetch(session, stmt, batch)
+    stmts = _statements(session, f or EventFilter(), through=through,
+                        columns=tuple(_columns(dialect)))
+    return _fetch_all(session, stmts, batch)
 
 
 def iter_rows(session: Session, f: EventFilter | None = None, *, through: int | None = None,
@@ -166,9 +217,9 @@ def jsonl_chunks(session: Session, f: EventFilter | None = None, *,
                  through: int | None = None, batch: int | None = None) -> Iterator[str]:
     """The JSON Lines text of ``f``'s events in chain order, a batch of lines a chunk."""
     dialect = session.get_bind().dialect.name
-    stmt = query.in_chain_order(f or EventFilter(), through=through,
-                                columns=(_json_object(dialect),))
-    for rows in _fetch(session, stmt, batch):
+    stmts = _statements(session, f or EventFilter(), through=through,
+                        columns=(_json_object(dialect),))
+    for rows in _fetch_all(session, stmts, batch):
         yield "\n".join([r[0] for r in rows]) + "\n"
 
 

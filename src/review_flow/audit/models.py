@@ -41,6 +41,10 @@ class AuditEvent(Base):
         Index("ix_audit_events_article_changes", "article_id", "seq",
               sqlite_where=text("to_state IS NOT NULL"),
               postgresql_where=text("to_state IS NOT NULL")),
+        # Action and state together: each of the state filter's two ranges is one seek
+        # (migration 0032).
+        Index("ix_audit_events_action_from_state_at_seq", "action", "from_state", "at", "seq"),
+        Index("ix_audit_events_action_to_state_at_seq", "action", "to_state", "at", "seq"),
     )
 
     seq: Mapped[int] = mapped_column(

@@ -211,10 +211,9 @@ def finish(
             )
             data["round_closed"] = review.outcome
     if to_state == "submitted" and from_state != "submitted":
-        opened = opening.open_round(
+        data["round"] = opening.open_round(
             session, article.id, article.current_revision_id, newest_policy_version, now
         )
-        data["round"] = opened.number
         data["round_opened"] = True
     session.flush()
     return data

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from review_flow.db import table_of
 from review_flow.rounds.models import OPEN_STATES, Assignment, ReviewRound
+from review_flow.timeutil import UTCDateTime
 
 REVIEW_STATES = ("submitted", "under_review")
 # The round's outcome, by the action that takes the article out of review.
@@ -26,9 +28,6 @@ OUTCOME_OF_ACTION = {
 
 _OPEN_ROUND = select(ReviewRound).where(
     ReviewRound.article_id == bindparam("article_id"), ReviewRound.closed_at.is_(None)
-)
-_LAST_NUMBER = select(func.max(ReviewRound.number)).where(
-    ReviewRound.article_id == bindparam("article_id")
 )
 
 
@@ -70,21 +69,37 @@ def latest_round_of(session: Session, article_id: int) -> ReviewRound | None:
     ).first()
 
 
+_ROUNDS = table_of(ReviewRound)
+# One statement: the next number (the article's last one plus one: the article's row lock,
+# taken by the action's load, keeps concurrent openings apart) and the new row. A Core
+# INSERT, not session.add(): no ORM object to track and flush for a row the action never
+# changes again, and no separate read of the last number.
+_OPEN = (
+    insert(_ROUNDS)
+    .from_select(
+        ["article_id", "number", "revision_id", "policy_version", "opened_at"],
+        select(
+            bindparam("article_id"),
+            func.coalesce(func.max(_ROUNDS.c.number), 0) + 1,
+            bindparam("revision_id"),
+            bindparam("policy_version"),
+            bindparam("opened_at", type_=UTCDateTime),
+        ).where(_ROUNDS.c.article_id == bindparam("article_id")),
+    )
+    .returning(_ROUNDS.c.number)
+)
+
+
 def open_round(
     session: Session, article_id: int, revision_id: int | None, policy_version: int,
     now: datetime,
-) -> ReviewRound:
-    number = (session.scalar(_LAST_NUMBER, {"article_id": article_id}) or 0) + 1
-    review = ReviewRound(
-        article_id=article_id,
-        number=number,
-        revision_id=revision_id,
-        policy_version=policy_version,
-        opened_at=now,
-    )
-    session.add(review)
-    session.flush()
-    return review
+) -> int:
+    """Open the article's next round; returns its number."""
+    session.flush()  # e.g. the round this action closed, before the one-open-round index
+    return int(session.execute(_OPEN, {
+        "article_id": article_id, "revision_id": revision_id,
+        "policy_version": policy_version, "opened_at": now,
+    }).scalar_one())
 
 
 def close_round(
