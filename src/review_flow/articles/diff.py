@@ -1,4 +1,4 @@
-"""Word-level differences between two revisions: title, body and references.
+"""Word-level differences between two revisions: title, both texts and references.
 
 The text is compared the way a reader scans it: lines first, so a new paragraph shows as
 one insertion and not stitched into its neighbours; a changed line's sentences next, so a
