@@ -1,7 +1,10 @@
-"""Comment threads in a real browser: a reviewer opens a blocking thread on paragraph 2
-and requests changes; the author replies while editing (the unsaved edits survive the
-reply), resubmits; approval is refused while the thread is open, the reviewer resolves
-it and approves. Axe on the pages with threads; no sideways scrolling at 390 px."""
+"""The whole review in a real browser: the author writes a text for patients and one for
+healthcare professionals; a reviewer opens a blocking thread on paragraph 2 and requests
+changes; the author replies while editing (the unsaved edits survive the reply),
+resubmits; the reviewer checks the reference, answers the checklist, is refused while
+the thread is open, resolves it and approves; then a reader chooses the professional
+text on the public page, and the choice is remembered. Axe on the pages with threads;
+no sideways scrolling at 390 px."""
 
 from __future__ import annotations
 
@@ -26,6 +29,8 @@ TITLE = "Salt and Blood Pressure"
 BODY = ("High blood pressure often has no symptoms [1].\n\n"
         "Adults should limit salt to 5 g a day [1].\n\n"
         "Check your blood pressure once a year.\n")
+PROFESSIONAL = ("Sodium restriction to under 2 g a day lowers systolic pressure by about "
+                "5 mmHg in hypertensive adults [1].\n")
 THREAD = "blocking comment on paragraph 2 by Dr. Maya Reed"
 
 
@@ -50,6 +55,7 @@ def test_blocking_thread_through_changes_to_approval(chromium: Any, site: str) -
     author.get_by_role("link", name="New article").click()
     author.get_by_label("Title").fill(TITLE)
     author.get_by_label("Body").fill(BODY)
+    author.get_by_label("Text for healthcare professionals (optional)").fill(PROFESSIONAL)
     author.get_by_label("Reference 1", exact=True).fill("2017 ACC/AHA Guideline")
     author.get_by_label("Reference 1 DOI").fill("10.1161/HYP.0000000000000065")
     author.get_by_role("button", name="Submit for review").click()
@@ -116,6 +122,22 @@ def test_blocking_thread_through_changes_to_approval(chromium: Any, site: str) -
     expect(reviewer.get_by_role("button", name=f"Reopen {THREAD}")).to_be_visible()
     _sign_approval(reviewer)
     expect(reviewer.get_by_role("status")).to_contain_text("Approved with your signature")
+
+    # A reader: the patients' text first, then the professionals' text, remembered.
+    reader = chromium.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    reader.goto(f"{site}/")
+    reader.get_by_role("link", name=TITLE).click()
+    expect(reader.get_by_text("Medically reviewed by Dr. Maya Reed")).to_be_visible()
+    expect(reader.locator(".prose")).to_contain_text("5 g (one teaspoon) a day")
+    reader.get_by_role("link", name="Healthcare professional").click()
+    expect(reader.get_by_role("link", name="Healthcare professional")).to_have_attribute(
+        "aria-current", "true")
+    expect(reader.locator(".prose")).to_contain_text("Sodium restriction to under 2 g a day")
+    expect(reader.get_by_text("intended for healthcare professionals").first).to_be_visible()
+    public_url = reader.url.split("?")[0]
+    reader.goto(public_url)  # no query: the remembered choice
+    expect(reader.locator(".prose")).to_contain_text("Sodium restriction to under 2 g a day")
+    check_accessibility(reader, "public page, professionals' text")
 
     # Phones: the review page and the editor with threads fit 390 px.
     phone = chromium.new_context(viewport={"width": 390, "height": 844},

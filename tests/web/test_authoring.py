@@ -267,6 +267,20 @@ def test_preview_renders_the_text_and_keeps_every_field(as_role: Any, story: Any
     assert story.event_count() == before  # nothing saved
 
 
+def test_preview_and_reference_rows_keep_the_professional_text(as_role: Any,
+                                                               story: Any) -> None:
+    """Every path that shows the form again keeps the text for professionals as typed (a
+    re-shown form that dropped it would save a revision without it on the next click)."""
+    author = as_role("author")
+    pro = "Sodium under 2 g a day lowers systolic pressure [1]."
+    for op in ("preview", "add"):
+        page = author.post("/write/new", _form(op=op, professional_body=pro)).get_data(
+            as_text=True)
+        textarea = re.search(r'<textarea id="professional_body"[^>]*>(.*?)</textarea>', page,
+                             re.S)
+        assert textarea and textarea.group(1).strip() == pro, op
+
+
 def test_preview_of_a_saved_article_keeps_the_version(as_role: Any, story: Any) -> None:
     article_id = story.create()
     author = as_role("author")

@@ -69,7 +69,9 @@ def my_articles() -> ResponseReturnValue:
 
 
 def _form_with_rows(rows: list[dict[str, Any]], *, title: str, body: str,
-                    expected_version: int | None, professional_body: str = "") -> ArticleForm:
+                    professional_body: str, expected_version: int | None) -> ArticleForm:
+    """The editor's form from values; every field is required here, so a path that
+    re-shows the form (preview, reference rows, a thread button) cannot drop one."""
     return ArticleForm(formdata=None, data={
         "title": title, "body": body, "professional_body": professional_body,
         "references": rows or [dict(BLANK_ROW)],
@@ -119,6 +121,7 @@ def _preview(form: ArticleForm, article: Article | None) -> ResponseReturnValue:
     """The form again with every value as typed (blank reference rows too) and, above it,
     the text rendered as readers would see it. Nothing is saved or checked."""
     again = _form_with_rows(form.rows(), title=form.title.data or "", body=form.body.data or "",
+                            professional_body=form.professional_body.data or "",
                             expected_version=form.expected_version.data)
     rendered = render_preview((form.body.data or "").replace("\r\n", "\n"),
                               form.references_data())
@@ -197,7 +200,8 @@ def _conflict(exc: Conflict) -> dict[str, Any] | None:
 @bp.route("/write/new", methods=["GET", "POST"])
 def new_article() -> ResponseReturnValue:
     if request.method == "GET":
-        return _render_editor(_form_with_rows([], title="", body="", expected_version=None), None)
+        return _render_editor(_form_with_rows([], title="", body="", professional_body="",
+                                              expected_version=None), None)
     form = ArticleForm()
     op = _op()
     rows = edit_rows(form.rows(), op)
@@ -255,6 +259,8 @@ def edit_article(article_id: int) -> ResponseReturnValue:
         errors = threads_web.editor_op(article.id, op, request.form)
         return _render_editor(_form_with_rows(form.rows(), title=form.title.data or "",
                                               body=form.body.data or "",
+                                              professional_body=form.professional_body.data
+                                              or "",
                                               expected_version=form.expected_version.data),
                               article, status=422 if errors else 200, errors=errors)
     rows = edit_rows(form.rows(), op)
