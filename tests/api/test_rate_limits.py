@@ -250,7 +250,8 @@ def test_the_openapi_document_declares_the_response_headers(client: Any) -> None
                  "responses"]["200"]["headers"]}
     assert lists == {
         "GET /api/v1/articles", "GET /api/v1/articles/{article_id}/history",
-        "GET /api/v1/articles/{article_id}/revisions", "GET /api/v1/audit",
+        "GET /api/v1/articles/{article_id}/revisions",
+        "GET /api/v1/articles/{article_id}/threads", "GET /api/v1/audit",
         "GET /api/v1/webhooks/{webhook_id}/deliveries",
         "GET /api/v1/tokens", "GET /api/v1/webhooks",
     }
