@@ -57,7 +57,7 @@ def test_the_demo_approvals_carry_real_checks_and_the_allergy_article_shows_its_
     assert cli("demo").exit_code == 0
     with db.reading() as s:
         approvals = s.scalars(select(Decision).where(Decision.kind == "approve")).all()
-        assert len(approvals) == 3
+        assert len(approvals) == 4  # three demo articles and the seed page's
         for d in approvals:
             answers = s.scalars(select(ChecklistAnswer).where(
                 ChecklistAnswer.decision_id == d.id)).all()
