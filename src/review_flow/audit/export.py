@@ -2,8 +2,10 @@
 
 The rows come from one Core SELECT read through a server-side cursor a batch at a time
 (no ORM object per row), and leave as text chunks of many rows each, so a million events
-cost what the database takes to send them plus one ``csv.writer.writerows`` or one
-``str.join`` per batch (docs/PERFORMANCE.md, "Audit export"). Every export is recorded
+cost what the database takes to send them plus one ``str.join`` per batch: the database
+writes each line, the JSON object or the CSV record (the same bytes as Python's
+``csv.writer``; :func:`csv_line`), so no value is touched in Python (docs/PERFORMANCE.md,
+"Audit export"). Every export is recorded
 first, in a transaction of its own (:func:`record_export`), and reads exactly the events
 up to that record: what was exported, by whom and when is itself in the log.
 """
@@ -17,7 +19,19 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import IO, Any
 
-from sqlalchemy import JSON, String, Text, cast, func, literal, select, type_coerce
+from sqlalchemy import (
+    JSON,
+    Integer,
+    String,
+    Text,
+    case,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+    type_coerce,
+)
 from sqlalchemy.orm import Session
 
 from review_flow.audit import log as audit_log
@@ -112,6 +126,29 @@ def _json_object(dialect: str) -> Any:
     if dialect == "sqlite":
         return func.json_object(*args)
     return cast(func.json_build_object(*args), Text)  # as text: psycopg would parse json
+
+
+def _csv_field(column: Any, dialect: str) -> Any:
+    """One value as ``csv.writer`` (``QUOTE_MINIMAL``, ``,`` and ``"``, lines ending in
+    ``\\n``) writes it: NULL as nothing, a whole number as its digits, a text quoted,
+    its quotes doubled, only when it holds a quote, a comma, a CR or an LF."""
+    if isinstance(column.type, Integer):
+        return func.coalesce(type_coerce(cast(column, Text), String), "")
+    text_value = type_coerce(column, String)
+    find = func.instr if dialect == "sqlite" else func.strpos
+    special = or_(*(find(text_value, ch) > 0 for ch in ('"', ",", "\n", "\r")))
+    quoted = literal('"', String) + func.replace(text_value, '"', '""') + literal('"', String)
+    return case((text_value.is_(None), ""), (special, quoted), else_=text_value)
+
+
+def csv_line(dialect: str) -> Any:
+    """One CSV record per event, without its line end, built by the database from
+    :data:`COLUMNS` (the time as the export's text, ``data`` as stored)."""
+    fields = [_csv_field(c, dialect) for c in _columns(dialect)]
+    line = fields[0]
+    for field in fields[1:]:
+        line = line + literal(",", String) + field
+    return line
 
 
 def _fetch(session: Session, stmt: Any, batch: int | None) -> Iterator[Sequence[Any]]:
@@ -234,17 +271,18 @@ def iter_events(session: Session, *, article_id: int | None = None,
         yield event
 
 
-def csv_chunks(batches: Iterable[Sequence[Any]]) -> Iterator[str]:
-    """The CSV text: a header row, then one row per event, a batch of rows a chunk."""
+def csv_chunks(session: Session, f: EventFilter | None = None, *,
+               through: int | None = None, batch: int | None = None) -> Iterator[str]:
+    """The CSV text: a header row, then one record per event in chain order, a batch of
+    records a chunk (each record written by the database: :func:`csv_line`)."""
     buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(COLUMNS)
+    csv.writer(buf, lineterminator="\n").writerow(COLUMNS)
     yield buf.getvalue()
-    for rows in batches:
-        buf.seek(0)
-        buf.truncate()
-        writer.writerows(rows)
-        yield buf.getvalue()
+    dialect = session.get_bind().dialect.name
+    stmts = _statements(session, f or EventFilter(), through=through,
+                        columns=(csv_line(dialect),))
+    for rows in _fetch_all(session, stmts, batch):
+        yield "\n".join([r[0] for r in rows]) + "\n"
 
 
 def chunks(fmt: str, session: Session, f: EventFilter, *,
@@ -252,7 +290,7 @@ def chunks(fmt: str, session: Session, f: EventFilter, *,
     """The export of ``f``'s events in ``fmt`` as text chunks."""
     if fmt == "jsonl":
         return jsonl_chunks(session, f, through=through)
-    return csv_chunks(row_batches(session, f, through=through))
+    return csv_chunks(session, f, through=through)
 
 
 def record_export(session: Session, *, actor: Any | None, f: EventFilter, fmt: str,
