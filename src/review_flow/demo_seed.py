@@ -3,8 +3,9 @@
 The kind of page this engine exists to stand behind (DESIGN.md): a pipeline-written
 draft, a lead answer, "From the Guidelines" and "From the Research" sections with
 numbered citations, reviewed by the board. Written for the demo in our own words; the
-references are real guideline and research publications, cited by DOI (format-checked
-only: the board's reference check is where a person confirms each one).
+references are real guideline and research publications, each checked against a stored
+public page (PubMed Central, PubMed, the publisher or the CDC): docs/SEED_SOURCES.md says
+which, and what could not be confirmed.
 """
 
 from __future__ import annotations
@@ -22,47 +23,50 @@ REFERENCES: list[dict[str, Any]] = [
         "doi": "10.15585/mmwr.rr6501e1",
     },
     {
-        "title": "Dowell D, Ragan KR, Jones CM, Baldwin GT, Chou R. CDC Clinical Practice "
-        "Guideline for Prescribing Opioids for Pain — United States, 2022. "
-        "MMWR Recomm Rep 2022;71(3):1-95",
+        "title": "CDC Clinical Practice Guideline for Prescribing Opioids for Pain — United "
+        "States, 2022. MMWR Recomm Rep 2022;71(3)",
         "doi": "10.15585/mmwr.rr7103a1",
     },
     {
-        "title": "Kolasinski SL, et al. 2019 American College of Rheumatology/Arthritis "
-        "Foundation Guideline for the Management of Osteoarthritis of the Hand, Hip, and "
-        "Knee. Arthritis Care Res 2020;72(2):149-162",
+        "title": "Kolasinski SL, Neogi T, Hochberg MC, et al. 2019 American College of "
+        "Rheumatology/Arthritis Foundation Guideline for the Management of Osteoarthritis of "
+        "the Hand, Hip, and Knee. Arthritis Care Res (Hoboken) 2020;72(2):149-162",
         "doi": "10.1002/acr.24131",
+        "pmid": "31908149",
     },
     {
-        "title": "Freitag J, et al. Mesenchymal stem cell therapy in the treatment of "
-        "osteoarthritis: reparative pathways, safety and efficacy - a review. "
+        "title": "Freitag J, Bates D, Boyd R, et al. Mesenchymal stem cell therapy in the "
+        "treatment of osteoarthritis: reparative pathways, safety and efficacy - a review. "
         "BMC Musculoskelet Disord 2016;17:230",
         "doi": "10.1186/s12891-016-1085-9",
+        "pmid": "27229856",
     },
     {
-        "title": "Lamo-Espinosa JM, et al. Intra-articular injection of two different doses "
-        "of autologous bone marrow mesenchymal stem cells versus hyaluronic acid in the "
-        "treatment of knee osteoarthritis: multicenter randomized controlled clinical trial "
-        "(phase I/II). J Transl Med 2016;14:246",
-        "doi": "10.1186/s12967-016-0998-2",
+        "title": "Intra-articular injection of two different doses of autologous bone marrow "
+        "mesenchymal stem cells versus hyaluronic acid in the treatment of knee "
+        "osteoarthritis: multicenter randomized controlled clinical trial (phase I/II)",
+        "url": "https://www.ncbi.nlm.nih.gov/pmc/articles/PMC5002157/",
     },
     {
         "title": "Turner L, Knoepfler P. Selling Stem Cells in the USA: Assessing the "
         "Direct-to-Consumer Industry. Cell Stem Cell 2016;19(2):154-157",
         "doi": "10.1016/j.stem.2016.06.007",
+        "pmid": "27374789",
     },
     {
         "title": "Bauer G, Elsallab M, Abou-El-Enein M. Concise Review: A Comprehensive "
         "Analysis of Reported Adverse Events in Patients Receiving Unproven Stem Cell-Based "
         "Interventions. Stem Cells Transl Med 2018;7(9):676-685",
         "doi": "10.1002/sctm.17-0282",
+        "pmid": "30063299",
     },
     {
         "title": "Derry S, et al. Pregabalin for neuropathic pain in adults. Cochrane Database "
-        "Syst Rev 2019;1:CD007076",
+        "Syst Rev 2019;CD007076",
         "doi": "10.1002/14651858.CD007076.pub3",
     },
 ]
+
 
 LEAD = (
     "Stem cell therapy is still experimental for chronic pain: the evidence is limited and "

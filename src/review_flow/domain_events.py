@@ -192,5 +192,30 @@ class AssignmentNoticed:
     days_after: int | None = None
 
 
+@dataclass(frozen=True)
+class ThreadActivity:
+    """A comment thread was opened, answered, resolved or reopened (``change``): the
+    others on the article's review hear of it by e-mail (``notifications/thread_mail.py``).
+    What the message says is taken here, as it stood when it happened."""
+
+    change: str
+    thread_id: int
+    article_id: int
+    title: str
+    revision: int
+    paragraph: int | None
+    quote: str | None
+    blocking: bool
+    state: str
+    actor_id: int | None
+    actor_name: str
+    text: str | None
+    # The thread record this change made (message id, or state change id): with the
+    # change it makes each e-mail's id, stable for the receiver to drop repeats.
+    record_id: int
+    at: datetime
+
+
 DomainEvent = (ArticleCreated | ArticleEdited | ActionTaken | CommentAdded | PolicyChanged
-               | RosterChanged | PersonInvited | ReviewerAssigned | AssignmentNoticed)
+               | RosterChanged | PersonInvited | ReviewerAssigned | AssignmentNoticed
+               | ThreadActivity)

@@ -69,6 +69,7 @@ def test_people_turn_email_kinds_off(api_as: Any, people: Any) -> None:
         "approved": True,
         "rejected": True,
         "revised_by_editor": True,
+        "thread_activity": True,
     }
     r = api.put("/me/notifications", json={"email": {"approved": False}})
     assert r.status_code == 200 and r.json["notifications"]["email"]["approved"] is False

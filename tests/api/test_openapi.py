@@ -210,7 +210,7 @@ def test_responses_are_typed_to_the_leaf(client: Any) -> None:
     assert "kind" not in _prop(doc, "Me", "notifications")
     kinds = doc["components"]["schemas"]["EmailSettingsOut"]
     assert set(kinds["required"]) == {"review_requested", "changes_requested", "approved",
-                                      "rejected", "revised_by_editor"}
+                                      "rejected", "revised_by_editor", "thread_activity"}
 
 
 def test_errors_are_typed_with_a_closed_list_of_codes(client: Any) -> None:
@@ -320,7 +320,7 @@ def test_rules_are_in_the_schema(client: Any) -> None:
     assert {"article.submit", "*"} <= set(hook["events"]["items"]["enum"])
     assert set(schemas["EmailSettings"]["properties"]) == {
         "review_requested", "changes_requested", "approved", "rejected",
-        "revised_by_editor"}
+        "revised_by_editor", "thread_activity"}
     assert schemas["EmailSettings"]["additionalProperties"] is False
     assert schemas["ActionRequest"]["properties"]["expected_version"]["anyOf"][0][
         "type"] == "integer"

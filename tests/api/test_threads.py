@@ -80,3 +80,36 @@ def test_refusals_are_named(api_as, db, people):
     assert (r.status_code, r.json["error"]["code"]) == (409, "content_changed")
     r = reed.post(f"/articles/{aid + 1000}/threads/{tid}/replies", json={"body": "x"})
     assert r.status_code == 404
+
+
+def test_a_reviewer_not_assigned_is_refused_where_the_policy_requires_assignment(
+        api_as, db, people):
+    from review_flow.policy import service as policy
+    from review_flow.rounds import assignments
+    from review_flow.users import service as users
+
+    with db.transaction() as s:
+        policy.set_policy(s, changed_by=None,
+                          changes={"require_assignment": True, "allow_claiming": False})
+    aid = create(db, people["author"], body=BODY)
+    act(db, people["author"], aid, "submit")
+    with db.transaction() as s:
+        assignments.assign(s, people["editor"], aid, users.get_by_email(s, "reed@example.org"))
+    with db.transaction() as s:
+        assignments.respond(s, people["reviewer"], aid, "accept")
+    r = api_as(people["reviewer"]).post(f"/articles/{aid}/threads",
+                                        json={"body": "Which guideline?", "paragraph": 1})
+    assert r.status_code == 201, r.json
+    tid = r.json["id"]
+    okafor = api_as(people["reviewer2"])
+    for path, body in ((f"/articles/{aid}/threads", {"body": "Me too", "paragraph": 1}),
+                       (f"/articles/{aid}/threads/{tid}/replies", {"body": "Me too"})):
+        r = okafor.post(path, json=body)
+        assert r.status_code == 403
+        assert r.json["error"]["code"] == "assignment_required"
+        assert r.json["error"]["message"] == (
+            "Only reviewers assigned to this review can comment; ask the managing editor to "
+            "assign you.")
+        assert r.json["error"]["details"]["rule"] == "require_assignment"
+    assert [m["body"] for m in api_as(people["author"]).get(
+        f"/articles/{aid}/threads").json["items"][0]["messages"]] == ["Which guideline?"]

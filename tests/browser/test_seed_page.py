@@ -102,6 +102,16 @@ def _citations_link_both_ways(page: Any) -> None:
     expect(page).to_have_url(re.compile(r"#cite-3-1$"))
     expect(page.locator("#cite-3-1")).to_be_in_viewport()
     expect(page.locator("section.references li")).to_have_count(len(demo_seed.REFERENCES))
+    # Each reference links to what it was checked by (docs/SEED_SOURCES.md): its DOI,
+    # PMID or address, e.g. the knee trial by its PubMed Central address.
+    for n, ref in enumerate(demo_seed.REFERENCES, start=1):
+        item = page.locator(f"#ref-{n}")
+        for label in [ref.get("url"), ref.get("doi") and f"doi:{ref['doi']}",
+                      ref.get("pmid") and f"PMID {ref['pmid']}"]:
+            if label:
+                expect(item.get_by_role("link", name=label, exact=True)).to_be_visible()
+    expect(page.locator("#ref-5").get_by_role(
+        "link", name="https://www.ncbi.nlm.nih.gov/pmc/articles/PMC5002157/")).to_be_visible()
 
 
 @pytest.mark.parametrize(("width", "height"), [(1280, 900), (390, 844)])

@@ -140,6 +140,7 @@ def test_opt_out_is_per_user_and_per_kind(db: Any, people: Any, new_article: Any
         "approved": True,
         "rejected": True,
         "revised_by_editor": True,
+        "thread_activity": True,
     }
     aid = new_article(submit=True)
     with db.transaction() as s:

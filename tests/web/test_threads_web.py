@@ -137,6 +137,36 @@ def test_someone_not_on_the_article_is_refused(as_role: Any, story: Any) -> None
             in response.get_data(as_text=True))
 
 
+def test_where_assignment_is_required_only_the_assigned_reviewer_comments(
+        as_role: Any, story: Any) -> None:
+    from review_flow.rounds import assignments
+    from review_flow.users import service as users
+
+    story.set_policy(require_assignment=True, allow_claiming=False)
+    aid = story.create(body=BODY)
+    story.act(aid, "submit", "author")
+    with story.db.transaction() as s:
+        assignments.assign(s, story.people["editor"], aid,
+                           users.get_by_email(s, "reed@example.org"))
+    with story.db.transaction() as s:
+        assignments.respond(s, story.people["reviewer"], aid, "accept")
+    page = f"/review/{aid}"
+    refusal = ("Only reviewers assigned to this review can comment; ask the managing editor "
+               "to assign you.")
+    assigned = as_role("reviewer").get(page).get_data(as_text=True)
+    assert assigned.count("Comment on this paragraph") == 3
+    assert refusal not in unescape(assigned)
+    other = as_role("reviewer2")
+    html = unescape(other.get(page).get_data(as_text=True))
+    assert "Comment on this paragraph" not in html
+    assert f'<p class="notice thread-refusal" role="note">{refusal}</p>' in html
+    response = other.post(f"/articles/{aid}/threads", {"body": "Hm", "paragraph": "1",
+                                                       "return_to": page}, page=page)
+    assert response.status_code == 403
+    assert refusal in unescape(response.get_data(as_text=True))
+    assert _threads(story) == []
+
+
 def test_replying_from_the_editor_keeps_the_unsaved_edits(as_role: Any, story: Any) -> None:
     aid = _under_review(story)
     reviewer = as_role("reviewer")

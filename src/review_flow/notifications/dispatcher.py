@@ -22,8 +22,9 @@ from review_flow.domain_events import (
     PolicyChanged,
     ReviewerAssigned,
     RosterChanged,
+    ThreadActivity,
 )
-from review_flow.notifications import account_mail, assignment_mail, board, hooks
+from review_flow.notifications import account_mail, assignment_mail, board, hooks, thread_mail
 
 
 def dispatch(session: Session, events: Sequence[Any]) -> None:
@@ -45,6 +46,8 @@ def dispatch(session: Session, events: Sequence[Any]) -> None:
             assignment_mail.queue_assigned(session, ev)
         elif isinstance(ev, AssignmentNoticed):
             assignment_mail.queue_notice(session, ev)
+        elif isinstance(ev, ThreadActivity):
+            thread_mail.queue(session, ev)
         elif isinstance(ev, CommentAdded):
             pass  # comments notify nobody (the author sees them on the article's page)
         else:

@@ -106,6 +106,12 @@ def _revised_by_editor(p: dict[str, Any], base_url: str) -> str:
     )
 
 
+def _thread_activity(p: dict[str, Any], base_url: str) -> str:
+    from review_flow.notifications import thread_mail
+
+    return thread_mail.body(p, base_url)
+
+
 EMAIL_KINDS: dict[str, EmailKind] = {
     k.name: k
     for k in (
@@ -129,6 +135,12 @@ EMAIL_KINDS: dict[str, EmailKind] = {
             "Revised by an editor: {title}",
             _revised_by_editor,
         ),
+        EmailKind(
+            "thread_activity",
+            "Someone commented on a review I take part in",
+            "Comment thread: {title}",
+            _thread_activity,
+        ),
     )
 }
 
@@ -137,7 +149,7 @@ def render(payload: dict[str, Any], base_url: str = "",
            open_sealed: Callable[[str], str] | None = None) -> tuple[str, str]:
     """(subject, plain text) of an e-mail outbox payload; ``open_sealed`` opens a sealed
     value in it (an invitation's link, ``notifications/account_mail.py``)."""
-    from review_flow.notifications import account_mail, assignment_mail
+    from review_flow.notifications import account_mail, assignment_mail, thread_mail
 
     account = account_mail.render(payload, base_url, open_sealed)
     if account is not None:
@@ -145,6 +157,9 @@ def render(payload: dict[str, Any], base_url: str = "",
     duty = assignment_mail.render(payload, base_url)
     if duty is not None:
         return duty
+    thread = thread_mail.render(payload, base_url)
+    if thread is not None:
+        return thread
     kind = EMAIL_KINDS[payload["kind"]]
     subject = kind.subject.format(title=payload["article"]["title"])
     return " ".join(subject.split())[:200], kind.render(payload, base_url)

@@ -19,10 +19,12 @@ from review_flow.articles.loading import Loaded, load_article
 from review_flow.articles.models import Revision
 from review_flow.articles.paragraphs import paragraphs
 from review_flow.audit import log as audit
+from review_flow.domain_events import ThreadActivity
 from review_flow.errors import Conflict, NotFound, ValidationFailed
-from review_flow.threads import who
+from review_flow.threads import participation, who
 from review_flow.threads.models import CommentThread, ThreadMessage, ThreadStateChange
 from review_flow.timeutil import utcnow
+from review_flow.unit_of_work import record
 
 MAX_QUOTE = 5_000
 # The error code for settling a thread that is already in the state asked for.
@@ -120,6 +122,30 @@ def _event(session: Session, actor: AnyActor, action: str, thread: CommentThread
     )
 
 
+def _may_take_part(session: Session, actor: AnyActor, loaded: Loaded) -> None:
+    """Raise the refusal when ``actor`` may not comment (the round's assignment rule is
+    read only for a reviewer it could refuse)."""
+    article = loaded.article
+    standing = None
+    if actor.id is not None and who.needs_standing(
+            actor, article_author_id=article.author_id, wrote_revision=loaded.wrote_revision):
+        standing = participation.standing(session, article.id, actor.id)
+    denied = who.take_part(actor, article_author_id=article.author_id,
+                           wrote_revision=loaded.wrote_revision, standing=standing)
+    if denied:
+        raise denied
+
+
+def _tell(session: Session, actor: AnyActor, change: str, thread: CommentThread, rev: Revision,
+          record_id: int, text: str | None, at: Any) -> None:
+    """Leave the e-mail's domain event: it is queued in this transaction, before commit."""
+    record(session, ThreadActivity(
+        change=change, thread_id=thread.id, article_id=thread.article_id,
+        title=rev.title, revision=rev.number, paragraph=thread.paragraph, quote=thread.quote,
+        blocking=thread.blocking, state=thread.state, actor_id=actor.id,
+        actor_name=actor.name, text=text, record_id=record_id, at=at))
+
+
 def open_thread(session: Session, actor: AnyActor, article_id: int, body: Any, *,
                 paragraph: Any = None, quote: Any = None, start: Any = None, end: Any = None,
                 blocking: bool = False, expected_revision: int | None = None) -> CommentThread:
@@ -128,10 +154,7 @@ def open_thread(session: Session, actor: AnyActor, article_id: int, body: Any, *
     text = _text(body)
     loaded = load_article(session, article_id, actor, lock=True)
     article = loaded.article
-    denied = who.take_part(actor, article_author_id=article.author_id,
-                           wrote_revision=loaded.wrote_revision)
-    if denied:
-        raise denied
+    _may_take_part(session, actor, loaded)
     if blocking:
         denied = who.mark_blocking(actor, article_author_id=article.author_id,
                                    wrote_revision=loaded.wrote_revision)
@@ -157,6 +180,7 @@ def open_thread(session: Session, actor: AnyActor, article_id: int, body: Any, *
     session.flush()
     _event(session, actor, "thread.open", thread, rev, comment=text, message=message.id,
            paragraph=number, quote=quoted, start=start_at, end=end_at, blocking=bool(blocking))
+    _tell(session, actor, "open", thread, rev, message.id, text, now)
     return thread
 
 
@@ -179,16 +203,15 @@ def reply(session: Session, actor: AnyActor, thread_id: int, body: Any, *,
     """Answer a thread (open or resolved: answering does not change its state)."""
     text = _text(body)
     thread, loaded = _thread_for_write(session, actor, thread_id, article_id)
-    denied = who.take_part(actor, article_author_id=loaded.article.author_id,
-                           wrote_revision=loaded.wrote_revision)
-    if denied:
-        raise denied
+    _may_take_part(session, actor, loaded)
     rev = _current(loaded)
+    now = utcnow()
     message = ThreadMessage(thread_id=thread.id, author_id=actor.id, revision_id=rev.id,
-                            body=text, created_at=utcnow())
+                            body=text, created_at=now)
     session.add(message)
     session.flush()
     _event(session, actor, "thread.reply", thread, rev, comment=text, message=message.id)
+    _tell(session, actor, "reply", thread, rev, message.id, text, now)
     return message
 
 
@@ -207,11 +230,13 @@ def _settle(session: Session, actor: AnyActor, thread_id: int, article_id: int |
     rev = _current(loaded)
     now = utcnow()
     thread.state = becomes
-    session.add(ThreadStateChange(thread_id=thread.id, change=change, actor_id=actor.id,
-                                  revision_id=rev.id, at=now))
+    change_row = ThreadStateChange(thread_id=thread.id, change=change, actor_id=actor.id,
+                                   revision_id=rev.id, at=now)
+    session.add(change_row)
     session.flush()
     _event(session, actor, f"thread.{change}", thread, rev, state=becomes,
            blocking=thread.blocking)
+    _tell(session, actor, change, thread, rev, change_row.id, None, now)
     return thread
 
 

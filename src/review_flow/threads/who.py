@@ -1,7 +1,9 @@
 """Who may do what with comment threads: the one place these rules live.
 
 Anyone on the article takes part (opens threads, replies): its author, whoever wrote a
-revision of it, reviewers and editors. Only a reviewer who did not write it may make a
+revision of it, editors, and reviewers: any reviewer where the board's policy lets anyone
+review, only the reviewers who accepted a place in the current round where it requires
+assignment (``participation.standing``). Only a reviewer who did not write it may make a
 thread blocking (a blocking thread holds back approval, so it is a reviewer's call and
 separation of duties applies). A thread is settled (resolved, reopened) by the person
 who opened it or by the article's author, as in a code review.
@@ -12,17 +14,34 @@ from __future__ import annotations
 from review_flow.actor import AnyActor
 from review_flow.errors import PermissionDenied
 from review_flow.threads.models import CommentThread
+from review_flow.threads.participation import Standing
 from review_flow.users.roles import Role
 from review_flow.workflow.permissions import system_refusal
 
+NOT_ASSIGNED = ("Only reviewers assigned to this review can comment; ask the managing "
+                "editor to assign you.")
 
-def take_part(actor: AnyActor, *, article_author_id: int,
-              wrote_revision: bool) -> PermissionDenied | None:
+
+def needs_standing(actor: AnyActor, *, article_author_id: int, wrote_revision: bool) -> bool:
+    """Whether ``take_part`` could turn on the actor's place in the round (a reviewer who
+    is neither the writer nor an editor): only then is the round read."""
+    return (not actor.is_system and actor.id != article_author_id and not wrote_revision
+            and actor.has_role(Role.REVIEWER) and not actor.has_role(Role.EDITOR))
+
+
+def take_part(actor: AnyActor, *, article_author_id: int, wrote_revision: bool,
+              standing: Standing | None = None) -> PermissionDenied | None:
+    """``standing``: the actor's place in the current round (None: as if the policy did
+    not require assignment)."""
     if actor.is_system:
         return system_refusal("Commenting")
-    if (actor.id == article_author_id or wrote_revision or actor.has_role(Role.REVIEWER)
-            or actor.has_role(Role.EDITOR)):
+    if actor.id == article_author_id or wrote_revision or actor.has_role(Role.EDITOR):
         return None
+    if actor.has_role(Role.REVIEWER):
+        if standing is None or not standing.requires_assignment or standing.assigned:
+            return None
+        return PermissionDenied(NOT_ASSIGNED, code="assignment_required",
+                                rule="require_assignment")
     return PermissionDenied(
         "Only the article's author, its reviewers and editors may comment on it.",
         code="not_on_article",

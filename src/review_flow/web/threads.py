@@ -25,7 +25,7 @@ from review_flow.articles.paragraphs import Paragraph, paragraphs
 from review_flow.articles.queries import get_article
 from review_flow.articles.rendering import markdown_to_html
 from review_flow.errors import Conflict, NotFound, ValidationFailed
-from review_flow.threads import service, who
+from review_flow.threads import participation, service, who
 from review_flow.threads.reading import ThreadView, threads_for
 from review_flow.web import access
 from review_flow.web.auth import safe_next
@@ -66,6 +66,8 @@ class Panel:
     open_blocking: list[ThreadView] = field(default_factory=list)
     # A refused new comment, shown again in its paragraph's form with the reason.
     draft: dict[str, Any] | None = None
+    # Why this person may not comment (shown instead of the forms), when they may not.
+    refusal: str | None = None
 
     @property
     def all(self) -> list[ThreadView]:
@@ -104,12 +106,17 @@ def panel(session: Session, actor: Actor, article: Article, *, return_to: str,
         else:
             outdated.append(t)
     wrote = _wrote_revision(session, article.id, actor.id)
+    standing = (participation.standing(session, article.id, actor.id)
+                if who.needs_standing(actor, article_author_id=article.author_id,
+                                      wrote_revision=wrote) else None)
+    denied = who.take_part(actor, article_author_id=article.author_id, wrote_revision=wrote,
+                           standing=standing)
     return Panel(
         article_id=article.id, revision=current.number,
         paragraphs=[ParagraphThreads(p, by_paragraph.get(p.number, [])) for p in paras],
         outdated=outdated, whole=whole,
-        may_take_part=who.take_part(actor, article_author_id=article.author_id,
-                                    wrote_revision=wrote) is None,
+        may_take_part=denied is None,
+        refusal=denied.message if denied is not None else None,
         may_block=who.mark_blocking(actor, article_author_id=article.author_id,
                                     wrote_revision=wrote) is None,
         may_settle={t.id for t in views if actor.id in (t.opened_by_id, article.author_id)},
