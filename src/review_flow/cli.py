@@ -157,7 +157,7 @@ def users_add(
     unknown = [r for r in roles if r not in ROLE_NAMES]
     if unknown:
         raise click.ClickException(
-            f"unknown role {unknown[0]!r}; roles are {', '.join(ROLE_NAMES)}"
+            f"“{unknown[0]}” is not a role; choose from {', '.join(ROLE_NAMES)}."
         )
     password = _read_password() if password_stdin else None
     with _db().transaction() as session:

@@ -92,3 +92,35 @@ class ConfigurationError(ReviewFlowError):
 
     code = "server_misconfigured"
     status = 500
+
+
+def invalid(field: str, short: str, message: str, *, code: str | None = None,
+            **details: Any) -> ValidationFailed:
+    """One refused input. ``message`` is the sentence a person reads ("Enter a display
+    name."); ``fields`` keeps the field's name and its ``short`` reason for machines, as
+    before; ``problems`` ties the sentence to the field so a form shows it beside it."""
+    return refused({field: (short, message)}, code=code, **details)
+
+
+def refused(bad: dict[str, tuple[str, str]], *, code: str | None = None,
+            **details: Any) -> ValidationFailed:
+    """Several refused inputs at once: ``{field: (short reason, sentence)}``; the message
+    is every sentence, in order."""
+    problems = [{"code": code or ValidationFailed.code, "field": f, "message": said}
+                for f, (_, said) in bad.items()]
+    return ValidationFailed(" ".join(p["message"] for p in problems), code=code,
+                            fields={f: short for f, (short, _) in bad.items()},
+                            problems=problems, **details)
+
+
+def field_messages(exc: ReviewFlowError, default_field: str) -> dict[str, str]:
+    """{field: sentence} of a refusal, for a form: each problem's own sentence where the
+    service gave one, else the whole message on the field it names (or ``default_field``)."""
+    said: dict[str, str] = {}
+    for p in exc.details.get("problems") or ():
+        if isinstance(p, dict) and p.get("field"):
+            field = str(p["field"])
+            said[field] = f"{said[field]} {p['message']}" if field in said else str(p["message"])
+    fields = exc.details.get("fields")
+    named = next(iter(fields), default_field) if isinstance(fields, dict) else default_field
+    return said or {str(named): exc.message}

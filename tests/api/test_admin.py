@@ -132,3 +132,24 @@ def test_secrets_shown_once_are_not_kept_for_idempotent_replays(
         assert secret not in str(stored) and stored[field] is None
     assert len(admin.get("/tokens").json["items"]) == 2  # the admin's own and one new
     assert len(admin.get("/webhooks").json["items"]) == 1
+
+
+def test_a_refusal_is_a_sentence_and_keeps_its_code_and_fields(
+    api_as: Any, make_user: Any
+) -> None:
+    """The words changed (issue 11): the error's code and its ``fields`` key and reason
+    are what clients read, and stay; the sentence is also tied to its field."""
+    admin = api_as(make_user("admin@example.org", "admin"))
+    r = admin.post("/webhooks", json={"url": "ftp://files.example.org/in", "events": ["*"]})
+    assert r.status_code == 422
+    error = r.json["error"]
+    assert error["code"] == "validation_failed"
+    assert error["message"] == "Enter the webhook's address as an http:// or https:// URL."
+    assert error["details"]["fields"] == {"url": "must be an http(s) URL"}
+    assert error["details"]["problems"] == [{
+        "code": "validation_failed", "field": "url",
+        "message": "Enter the webhook's address as an http:// or https:// URL."}]
+    r = admin.post("/tokens", json={"user_email": "author@example.org", "name": "n" * 101})
+    assert r.status_code == 422
+    assert r.json["error"]["message"] == "The value for name has at most 100 characters."
+    assert list(r.json["error"]["details"]["fields"]) == ["name"]  # the schema's reason

@@ -100,7 +100,7 @@ def test_admin_adds_a_reviewer_who_accepts_and_is_verified(
     desk.get_by_label("Credentials verified until").fill("")
     desk.get_by_label("Display name").fill(" ")
     desk.get_by_role("button", name="Save changes").click()
-    expect(desk.get_by_role("alert")).to_contain_text("Display name: required")
+    expect(desk.get_by_role("alert")).to_contain_text("Enter a display name.")
     check_accessibility(desk, "person page with an error")
     shot(desk, "roster-person-error-1280.png")
 

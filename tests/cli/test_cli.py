@@ -214,7 +214,7 @@ def test_bad_input_is_refused_clearly_and_writes_nothing(cli, files, db):
     )
     _refused(
         cli("users", "add", "x@example.org", "--name", "X", "--role", "wizard"),
-        "unknown role 'wizard'",
+        "“wizard” is not a role; choose from author, reviewer, editor, auditor, admin.",
     )
     _refused(
         cli("articles", "act", aid, "publish", "--as", "author@example.org"),
@@ -228,7 +228,7 @@ def test_bad_input_is_refused_clearly_and_writes_nothing(cli, files, db):
     _refused(cli("articles", "show", "9999"), "Article 9999 does not exist")
     _refused(
         cli("articles", "act", aid, "submit", "--as", "nobody@example.org"),
-        "no user with e-mail nobody@example.org",
+        "Nobody has the e-mail address nobody@example.org.",
     )
     _refused(
         cli(

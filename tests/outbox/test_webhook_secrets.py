@@ -273,13 +273,16 @@ def test_a_bad_new_secret_changes_nothing(db: Any) -> None:
     with db.transaction() as s:
         hook_id = register(s, url="https://h.example.org/", events=["*"], secret=SECRET).id
     before = _stored(db)
-    refused = pytest.raises(ValidationFailed, match="secret: must be a Standard Webhooks")
+    refused = pytest.raises(ValidationFailed,
+                            match=r"^The signing secret must be a Standard Webhooks")
     with refused, db.transaction() as s:
         webhooks.roll_secret(s, TEST_WEBHOOKS, hook_id, secret="short")
     with pytest.raises(NotFound), db.transaction() as s:
         webhooks.roll_secret(s, TEST_WEBHOOKS, 999)
-    with pytest.raises(ValidationFailed, match="grace: 0 to 168 hours"), db.transaction() as s:
+    with pytest.raises(ValidationFailed) as err, db.transaction() as s:
         webhooks.roll_secret(s, TEST_WEBHOOKS, hook_id, grace=timedelta(days=8))
+    assert err.value.message == "The old secret can keep signing for 0 to 168 hours, no more."
+    assert err.value.details["fields"] == {"grace_hours": "0 to 168 hours"}
     assert _stored(db) == before and _updates(db) == []
 
 

@@ -35,13 +35,15 @@ def test_assign_answer_and_cancel_through_the_api(api_as, board, submitted):
 
 @pytest.mark.parametrize(("who", "json", "status", "code", "message"), [
     ("reviewer", {"reviewer": "okafor@example.org"}, 403, "role_required",
-     "Assign reviewers: requires the editor role."),
+     "Only editors can assign reviewers."),
     ("editor", {"reviewer": "nobody@example.org"}, 404, "unknown_reviewer",
-     "reviewer: no user with e-mail nobody@example.org"),
+     "Nobody has the e-mail address nobody@example.org; name the reviewer by the address "
+     "they sign in with."),
     ("editor", {"reviewer": "author@example.org"}, 422, "not_a_reviewer",
      "Alex Author is not a board member (no reviewer role) and cannot be assigned."),
     ("editor", {"reviewer": "reed@example.org", "review_due": "2020-01-01"}, 422,
-     "due_in_past", "due: 2020-01-01 is in the past"),
+     "due_in_past",
+     "The review due date 2020-01-01 is in the past; choose today or a later day."),
 ])
 def test_assignment_refusals(api_as, board, submitted, snapshot, who, json, status, code,
                              message):
@@ -59,7 +61,8 @@ def test_a_decline_needs_a_reason_and_only_the_assignee_answers(api_as, board, s
                        json={"reviewer": "reed@example.org"}).json["id"]
     r = api_as(board["reviewer"]).post(
         f"/articles/{submitted}/assignments/{aid_}/response", json={"answer": "decline"})
-    assert r.status_code == 422 and r.json["error"]["message"] == "decline.comment: Field required"
+    assert r.status_code == 422 and r.json["error"]["message"] == (
+        "The request needs a value for decline.comment.")
     r = api_as(board["reviewer"]).post(
         f"/articles/{submitted}/assignments/{aid_}/response",
         json={"answer": "decline", "comment": "   "})

@@ -80,13 +80,13 @@ def test_due_overrides_the_review_due_date(db, board, submitted):
     ("who", "email", "due", "error", "code", "message"),
     [
         ("reviewer", "okafor@example.org", None, PermissionDenied, "role_required",
-         "Assign reviewers: requires the editor role."),
+         "Only editors can assign reviewers."),
         ("editor", "author@example.org", None, ValidationFailed, "not_a_reviewer",
          "Alex Author is not a board member (no reviewer role) and cannot be assigned."),
         ("editor", "gone@example.org", None, ValidationFailed, "reviewer_inactive",
          "Dr. Gone is deactivated and cannot be assigned."),
         ("editor", "reed@example.org", date(2020, 1, 1), ValidationFailed, "due_in_past",
-         "due: 2020-01-01 is in the past"),
+         "The review due date 2020-01-01 is in the past; choose today or a later day."),
     ],
 )
 def test_assignment_refusals(db, board, submitted, who, email, due, error, code, message):
@@ -146,7 +146,8 @@ def test_accept_and_decline_with_a_reason(db, board, submitted):
     assign(db, board["editor"], submitted, "okafor@example.org")
     with pytest.raises(ValidationFailed) as err:
         respond(db, board["reviewer2"], submitted, "decline")
-    assert err.value.message == "reason for declining: required"
+    assert err.value.message == "Give the reason for declining."
+    assert err.value.details["fields"] == {"reason": "required"}
     assert respond(db, board["reviewer"], submitted, "accept") == "accepted"
     assert respond(db, board["reviewer2"], submitted, "decline", "On leave until March.") == (
         "declined")
@@ -232,21 +233,23 @@ def test_only_an_accepted_assignee_acts_when_assignment_is_required(db, board, s
     assign(db, board["editor"], aid, "okafor@example.org")
     respond(db, board["reviewer"], aid, "accept")
     act(db, board["reviewer"], aid, "start_review")
-    for action in ("approve", "request_changes", "reject"):
+    for action, words in (("approve", "approve"), ("request_changes", "request changes"),
+                          ("reject", "reject")):
         before = snapshot(db, aid)
         with pytest.raises(PermissionDenied) as err:
             act(db, board["cardio"], aid, action)
         assert err.value.code == "assignment_required"
-        assert err.value.message.endswith(
-            "this board's policy lets only an accepted assignee act on a review, and you are "
-            "not assigned to round 1 of this article.")
+        assert err.value.message == (
+            f"You cannot {words} here: this board's policy "
+            "lets only an accepted assignee act on a review, and you are not assigned to "
+            "round 1 of this article.")
         assert snapshot(db, aid) == before
     with pytest.raises(PermissionDenied) as err:
         act(db, board["reviewer2"], aid, "approve")  # invited, not yet accepted
     assert err.value.code == "assignment_not_accepted"
     assert err.value.message == (
-        "Approve: accept your assignment to round 1 first; this board's policy lets only an "
-        "accepted assignee act on a review.")
+        "Accept your assignment to round 1 first, then approve: this board's policy lets "
+        "only an accepted assignee act on a review.")
     with db.reading() as s:
 
         a = queries.get_article(s, aid)
@@ -267,8 +270,8 @@ def test_required_assignment_rules_out_claiming(db, board, set_policy):
         act(db, board["reviewer"], aid, "start_review")
     assert err.value.code == "assignment_required"
     assert err.value.message == (
-        "Start review: this board's policy lets only an accepted assignee act on a review, "
-        "and you are not assigned to round 1 of this article.")
+        "You cannot start review here: this board's policy lets only an accepted assignee "
+        "act on a review, and you are not assigned to round 1 of this article.")
     assert assignment_rows(db) == []
 
 

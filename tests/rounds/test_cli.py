@@ -87,7 +87,7 @@ def test_cli_refusals_are_named(cli, submitted):
     assert r.exit_code == 1 and "You have no assignment on round 1" in r.stderr
     cli("articles", "assign", aid, "--reviewer", "reed@example.org", "--as", "editor@example.org")
     r = cli("articles", "respond", aid, "decline", "--as", "reed@example.org")
-    assert r.exit_code == 1 and "reason for declining: required" in r.stderr
+    assert r.exit_code == 1 and "Give the reason for declining." in r.stderr
     r = cli("articles", "act", aid, "start_review", "--as", "heart@example.org")
     assert r.exit_code == 1 and "policy lets only an accepted assignee act" in r.stderr
     r = cli("articles", "act", aid, "submit", "--as", "author@example.org", "--conflict", "none")

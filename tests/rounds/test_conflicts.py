@@ -83,9 +83,9 @@ def test_a_disclosed_conflict_is_carried_by_the_signature(db, board, set_policy)
 
 
 @pytest.mark.parametrize(("value", "message"), [
-    (42, 'conflict: must be text ("none" or a description)'),
-    ("x" * 2001, "conflict: at most 2000 characters"),
-    ("a\x00b", "conflict: must not contain NUL characters"),
+    (42, "Declare a conflict of interest as text: “none”, or a description."),
+    ("x" * 2001, "A conflict of interest is described in at most 2000 characters."),
+    ("a\x00b", "The conflict of interest contains a NUL character; remove it."),
 ])
 def test_bad_declarations_are_named(db, board, in_review, value, message):
     with pytest.raises(ValidationFailed) as err:

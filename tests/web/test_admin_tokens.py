@@ -53,7 +53,7 @@ def test_unknown_user_is_a_clear_error_and_writes_nothing(as_role, db):
     response = admin.post("/admin/tokens", {**admin.form("/admin/tokens"),
                                             "email": "nobody@example.org"})
     assert response.status_code == 422
-    assert "no user with e-mail nobody@example.org" in response.get_data(as_text=True)
+    assert "Nobody has the e-mail address nobody@example.org." in response.get_data(as_text=True)
     with db.reading() as s:
         assert s.scalar(select(func.count()).select_from(ApiToken)) == 0
 

@@ -142,24 +142,28 @@ def test_a_secret_the_admin_typed_is_used_and_never_echoed(as_role, db):
     assert "all events" in admin.get(PAGE).get_data(as_text=True)
 
 
+URL_WORDS = "Enter the webhook's address as an http:// or https:// URL."
+
+
 @pytest.mark.parametrize(("data", "field_id", "message"), [
-    ({"url": "ftp://files.example.org/in"}, "url", "URL: must be an http(s) URL"),
-    ({"url": "javascript:alert(1)"}, "url", "URL: must be an http(s) URL"),
-    ({"url": ""}, "url", "URL: must be an http(s) URL"),
-    ({"url": "http://10.0.0.5:6379/"}, "url", "URL: The address 10.0.0.5 is a private-network "
+    ({"url": "ftp://files.example.org/in"}, "url", URL_WORDS),
+    ({"url": "javascript:alert(1)"}, "url", URL_WORDS),
+    ({"url": ""}, "url", URL_WORDS),
+    ({"url": "http://10.0.0.5:6379/"}, "url", "The address 10.0.0.5 is a private-network "
      "address: webhooks go only to public internet addresses; to reach a receiver on your own "
      "network, ask whoever runs this server to allow that network."),
     ({"url": "http://169.254.169.254/latest/"}, "url",
-     "URL: The address 169.254.169.254 is a link-local address"),
+     "The address 169.254.169.254 is a link-local address"),
     ({"url": "https://example.org/" + "a" * 2000}, "url",
-     "URL: must be at most 2000 characters (this one has 2020)"),
-    ({"events": []}, "events", "Event kinds: choose at least one"),
-    ({"events": ["article.explode"]}, "events", "Event kinds: unknown event 'article.explode'"),
-    ({"events": ["x" * 5000]}, "events", "Event kinds: an event kind has at most 64 characters"),
+     "The URL has at most 2000 characters (this one has 2020)."),
+    ({"events": []}, "events", "Choose at least one event kind."),
+    ({"events": ["article.explode"]}, "events",
+     "“article.explode” is not an event kind; choose from article.create, "),
+    ({"events": ["x" * 5000]}, "events", "An event kind has at most 64 characters."),
     ({"description": "d" * 201}, "description",
-     "Description: must be at most 200 characters (this one has 201)"),
-    ({"secret": "too-short"}, "secret", "Signing secret: must be a Standard Webhooks secret"),
-    ({"secret": "s" * 201}, "secret", "Signing secret: must be a Standard Webhooks secret"),
+     "The description has at most 200 characters (this one has 201)."),
+    ({"secret": "too-short"}, "secret", "The signing secret must be a Standard Webhooks secret"),
+    ({"secret": "s" * 201}, "secret", "The signing secret must be a Standard Webhooks secret"),
     # The pre-standard shape (url-safe text): not base64 a library can load.
     ({"secret": "whsec_test-secret-0123456789"}, "secret",
      "whsec_ followed by the base64 of 24 to 64 random bytes"),

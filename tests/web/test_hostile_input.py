@@ -302,10 +302,12 @@ def test_nul_in_a_web_field_is_refused_by_name_and_nothing_is_stored(
     for browser, path, data, field in cases:
         response = browser.post(path, data)
         assert response.status_code == 422, (path, response.status_code)
-        assert f"{field}: must not contain NUL characters. Nothing was saved." in response.text
+        assert (f"The form field “{field}” contains a NUL character, which no text here may "
+                "hold; remove it. Nothing was saved.") in response.text
     slug = anonymous.get("/articles/salt%00")
     assert slug.status_code == 422
-    assert "address (slug): must not contain NUL characters" in slug.text
+    assert ("The address (slug) contains a NUL character, which no text here may hold; "
+            "remove it. Nothing was saved.") in slug.text
     _nothing_written(story, before)
 
 

@@ -149,7 +149,7 @@ def test_a_nul_in_the_search_is_refused_by_the_site_wide_gate(client: Any, story
     response = client.get("/", query_string={"q": q})
     assert response.status_code == 422
     html = response.get_data(as_text=True)
-    assert "query argument &#39;q&#39;: must not contain NUL characters" in html
+    assert "The query argument &#39;q&#39; contains a NUL character" in html
     assert "\x00" not in html
     assert _HOME_TITLE.findall(html) == []
 

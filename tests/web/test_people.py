@@ -92,13 +92,15 @@ def test_bad_input_is_named_per_field_and_nothing_is_written(as_role: Any, db: A
     assert response.status_code == 422
     page = _text(response)
     assert "Nothing was saved. Please correct:" in page
-    assert "Credentials verified until: must be a date (YYYY-MM-DD)" in page
+    assert "Enter the date the credentials are verified until as YYYY-MM-DD." in page
     response = _add(admin, email="not-an-address", name=" ", roles=[])
     page = _text(response)
     assert response.status_code == 422
-    for line in ("Email: not an e-mail address", "Display name: required",
-                 "Roles: at least one role is required"):
+    for line in ("Enter an e-mail address such as name@example.org.", "Enter a display name.",
+                 "Choose at least one role."):
         assert line in page, line
+    for label in ("Email", "Display name", "Roles"):  # each sentence says its field once
+        assert f">{label}: " not in page and f"\n{label}: " not in page, label
     assert 'aria-invalid="true"' in page
     assert _actions(db) == before
     with db.reading() as s:
@@ -137,7 +139,8 @@ def test_a_refused_edit_keeps_what_was_typed_and_writes_nothing(as_role: Any, db
                           page=person)
     assert response.status_code == 422
     page = _text(response)
-    assert "Credentials: at most 200 characters" in page
+    assert "Credentials have at most 200 characters." in page
+    assert "Credentials: " not in page
     assert 'value="Dr. J. Lee"' in page
     assert _actions(db) == before
     user = _user(db, "lee@example.org")
@@ -179,7 +182,8 @@ def test_an_admin_cannot_lock_themselves_out(as_role: Any, db: Any, people: Any)
     assert ">Deactivate</button>" not in page
     response = admin.post(me, {"name": "Ada Admin", "roles": ["editor"]}, page=me)
     assert response.status_code == 422
-    assert "Roles: you cannot remove your own admin role; another admin can" in _text(response)
+    assert ("You cannot remove your own admin role; another admin can, so nobody locks the "
+            "site's administration out by mistake.") in _text(response)
     response = admin.post(f"{me}/deactivate", page=me)
     assert response.status_code == 303
     assert "You cannot deactivate your own account; another admin can." in _text(
@@ -217,9 +221,10 @@ def test_the_invitee_chooses_a_password_and_is_signed_in_once(as_role: Any, db: 
     mismatch = invitee.post(link, {"password": "a long password", "repeat": "another one"},
                             page=link)
     assert mismatch.status_code == 422
-    assert "Repeat the new password: does not match the new password" in _text(mismatch)
+    assert "The two new passwords are not the same; type the new one again." in _text(mismatch)
     short = invitee.post(link, {"password": "short", "repeat": "short"}, page=link)
-    assert short.status_code == 422 and "New password: at least 8 characters" in _text(short)
+    assert short.status_code == 422
+    assert "Choose a password of at least 8 characters." in _text(short)
     done = invitee.post(link, {"password": PASSWORD, "repeat": PASSWORD}, page=link)
     assert done.status_code == 303 and done.headers["Location"] == "/review"
     assert "Welcome, Dr. Jordan Lee: your password is set and you are signed in." in _text(
@@ -281,7 +286,8 @@ def test_a_wrong_current_password_is_refused_and_throttled(as_role: Any, db: Any
     for _ in range(4):
         response = _change(author, "not my password")
         assert response.status_code == 401
-        assert "Current password: is not correct" in _text(response)
+        assert "The current password is not correct." in _text(response)
+        assert "Current password: " not in _text(response)  # the label is not said twice
     locked = _change(author, "not my password")
     assert locked.status_code == 429
     assert ("The current password is not correct. Too many wrong passwords: changing it is "
@@ -305,9 +311,10 @@ def test_a_new_password_must_be_repeated_and_long_enough(as_role: Any, db: Any) 
     before = _actions(db)
     mismatch = _change(author, PASSWORD, repeat="something else")
     assert mismatch.status_code == 422
-    assert "Repeat the new password: does not match the new password" in _text(mismatch)
+    assert "The two new passwords are not the same; type the new one again." in _text(mismatch)
     short = _change(author, PASSWORD, new="short")
-    assert short.status_code == 422 and "New password: at least 8 characters" in _text(short)
+    assert short.status_code == 422
+    assert "Choose a password of at least 8 characters." in _text(short)
     assert _actions(db) == before
 
 

@@ -51,7 +51,7 @@ def test_editor_assigns_from_a_list_with_specialties_and_load(
     r = editor.post(f"/review/{aid}/assignments", {"reviewer": str(people["reviewer"].id),
                                                    "due": "someday"}, page=f"/review/{aid}")
     page = editor.get(f"/review/{aid}").get_data(as_text=True)
-    assert "Review due: &#39;someday&#39; is not a date (YYYY-MM-DD)." in page
+    assert "“someday” is not a date; enter the review due date as YYYY-MM-DD." in page
     assert _assignments(db) == [(cardio, "invited")]
 
 
@@ -70,7 +70,7 @@ def test_reviewer_accepts_or_declines_on_the_review_page(
     okafor = as_role("reviewer2")
     okafor.post(f"/review/{aid}/respond", {"answer": "decline"}, page=f"/review/{aid}")
     page = okafor.get(f"/review/{aid}").get_data(as_text=True)
-    assert "reason for declining: required" in page
+    assert "Give the reason for declining." in page
     okafor.post(f"/review/{aid}/respond", {"answer": "decline", "comment": "Travelling."},
                 page=f"/review/{aid}")
     assert _assignments(db) == [(people["reviewer"].id, "accepted"),

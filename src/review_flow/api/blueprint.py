@@ -39,6 +39,7 @@ from review_flow.api.naming import NamedSpecTree
 from review_flow.app import database
 from review_flow.articles import content
 from review_flow.errors import PermissionDenied, ReviewFlowError, ValidationFailed
+from review_flow.notifications import webhooks
 from review_flow.users.roles import Role
 
 DEFAULT_MAX_CONTENT_LENGTH = 2 * 1024 * 1024
@@ -87,7 +88,29 @@ def _said(e: Any, path: str, rule: str) -> str:
     if loc == ("title",) and e["type"] in ("missing", "string_too_short", "too_short",
                                            "string_pattern_mismatch"):
         return "Give the article a title."
-    return f"{path}: {rule}"
+    if loc in _WORDS and e["type"] in ("string_pattern_mismatch", "missing"):
+        return _WORDS[loc]
+    if e["type"] == "missing":
+        return f"The request needs a value for {path}."
+    limit = (e.get("ctx") or {}).get("max_length")
+    if e["type"] in ("string_too_long", "too_long") and limit is not None:
+        unit = "characters" if isinstance(e.get("input"), str) else "items"
+        return f"The value for {path} has at most {limit} {unit}."
+    # pydantic says "String should have at most 100 characters": the value's own name
+    # (the JSON path, which is also the ``fields`` key) takes the type's place.
+    for kind in ("String ", "Input ", "List ", "Value ", "Dictionary "):
+        if rule.startswith(kind + "should "):
+            return f"The value for {path} {rule.removeprefix(kind)}."
+    if rule.startswith("must "):
+        return f"The value for {path} {rule}."
+    return f"The value for {path} is not accepted: {rule[0].lower()}{rule[1:]}."
+
+
+# Inputs people know by another name than their JSON key (top-level, as the API has them).
+_WORDS: dict[tuple[Any, ...], str] = {
+    ("url",): "Enter the webhook's address as an http:// or https:// URL.",
+    ("secret",): f"The signing secret must be {webhooks.SECRET_RULE}.",
+}
 
 
 class ResponseDrift(RuntimeError):
@@ -148,7 +171,8 @@ def _check_json(value: Any, path: str = "") -> None:
         if "\x00" in value:
             where = path or "(body)"
             raise ValidationFailed(
-                f"{where}: must not contain NUL characters", fields={where: "contains NUL"}
+                f"The value at {where} contains a NUL character, which no text here may "
+                "hold; remove it.", fields={where: "contains NUL"}
             )
         try:
             value.encode("utf-8")

@@ -79,7 +79,8 @@ def _reviewer(session: Session, email: str) -> User:
     try:
         return users.get_by_email(session, email)
     except NotFound:
-        raise NotFound(f"reviewer: no user with e-mail {email}", code="unknown_reviewer",
+        raise NotFound(f"Nobody has the e-mail address {email}; name the reviewer by the "
+                       "address they sign in with.", code="unknown_reviewer",
                        fields={"reviewer": "unknown"}) from None
 
 

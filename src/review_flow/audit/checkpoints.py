@@ -196,7 +196,9 @@ def log_origin(session: Session, setting: str | None, base_url: str | None) -> s
     try:
         return signed_note.check_key_name(origin)
     except NoteError as exc:
-        raise ConfigurationError(f"{ORIGIN_SETTING}: {exc.message}") from None
+        raise ConfigurationError(
+            f"The log origin {origin!r} (from {ORIGIN_SETTING}, or else the site's address) "
+            f"is not valid: {exc.message}") from None
 
 
 # --- taking a checkpoint ----------------------------------------------------------------

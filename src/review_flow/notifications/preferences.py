@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from review_flow.audit import log as audit
 from review_flow.audit.log import RequestContext
-from review_flow.errors import ValidationFailed
+from review_flow.errors import invalid
 from review_flow.notifications.kinds import EMAIL_KINDS
 from review_flow.notifications.models import EmailOptOut
 from review_flow.timeutil import utcnow
@@ -29,10 +29,9 @@ def set_email_preferences(
     """Turn kinds on or off for ``user``; returns the resulting preferences."""
     unknown = [k for k in changes if k not in EMAIL_KINDS]
     if unknown:
-        raise ValidationFailed(
-            f"kind: unknown e-mail kind {unknown[0]!r}; kinds are {', '.join(EMAIL_KINDS)}",
-            fields={"kind": f"unknown: {', '.join(unknown)}"},
-        )
+        raise invalid("kind", f"unknown: {', '.join(unknown)}",
+                      f"“{unknown[0]}” is not a kind of e-mail we send; the kinds are "
+                      f"{', '.join(EMAIL_KINDS)}.")
     before = email_preferences(session, user.id)
     changed = {k: bool(v) for k, v in changes.items() if before[k] != bool(v)}
     for kind, enabled in changed.items():

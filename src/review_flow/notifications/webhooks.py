@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session
 from review_flow.audit import log as audit
 from review_flow.audit.log import RequestContext
 from review_flow.audit.models import AuditEvent
-from review_flow.errors import NotFound, ValidationFailed
+from review_flow.errors import NotFound, invalid
 from review_flow.notifications.egress import EgressPolicy
 from review_flow.notifications.events import PAGE_CHANGED, WEBHOOK_EVENTS
 from review_flow.notifications.models import Webhook
@@ -185,9 +185,8 @@ def _clean_url(url: str, egress: EgressPolicy) -> str:
     url = (url or "").strip()
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname or len(url) > 2000:
-        raise ValidationFailed(
-            "url: must be an http(s) URL", fields={"url": "must be an http(s) URL"}
-        )
+        raise invalid("url", "must be an http(s) URL",
+                      "Enter the webhook's address as an http:// or https:// URL.")
     egress.check_url(url)
     return url
 
@@ -197,22 +196,20 @@ def _clean_secret(secret: str | None) -> str:
     if not secret:
         return new_secret()
     if standard_key(secret) is None:
-        raise ValidationFailed(
-            f"secret: must be {SECRET_RULE}", fields={"secret": f"must be {SECRET_RULE}"}
-        )
+        raise invalid("secret", f"must be {SECRET_RULE}",
+                      f"The signing secret must be {SECRET_RULE}.")
     return secret
 
 
 def _clean_events(events: Iterable[str]) -> list[str]:
     chosen = sorted(set(events))
     if not chosen:
-        raise ValidationFailed("events: choose at least one", fields={"events": "required"})
+        raise invalid("events", "required", "Choose at least one event kind.")
     unknown = [e for e in chosen if e not in WEBHOOK_EVENTS and e != "*"]
     if unknown:
-        raise ValidationFailed(
-            f"events: unknown event {unknown[0]!r}; events are {', '.join(WEBHOOK_EVENTS)} or *",
-            fields={"events": f"unknown: {', '.join(unknown)}"},
-        )
+        raise invalid("events", f"unknown: {', '.join(unknown)}",
+                      f"“{unknown[0]}” is not an event kind; choose from "
+                      f"{', '.join(WEBHOOK_EVENTS)}, or * for all of them.")
     return ["*"] if "*" in chosen else chosen
 
 
@@ -333,7 +330,8 @@ def roll_secret(
     after a leak, pass no grace and the old secret stops at once."""
     if not timedelta(0) <= grace <= MAX_GRACE:
         limit = f"0 to {MAX_GRACE // timedelta(hours=1)} hours"
-        raise ValidationFailed(f"grace: {limit}", fields={"grace_hours": limit})
+        raise invalid("grace_hours", limit, f"The old secret can keep signing for {limit}, "
+                      "no more.")
     hook = get_webhook(session, webhook_id)
     secret = _clean_secret(secret)
     now = utcnow()

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from review_flow.audit import log as audit
 from review_flow.audit.log import RequestContext
 from review_flow.domain_events import PolicyChanged
-from review_flow.errors import Conflict, NotConfigured, PermissionDenied, ValidationFailed
+from review_flow.errors import Conflict, NotConfigured, PermissionDenied, invalid
 from review_flow.policy import document
 from review_flow.policy.models import PolicySettings, PolicyVersion
 from review_flow.timeutil import utcnow
@@ -113,8 +113,8 @@ def changes_of(session: Session, version: int) -> dict[str, Any]:
 def _clean_note(note: str | None) -> str | None:
     note = (note or "").strip()
     if len(note) > NOTE_MAX:
-        raise ValidationFailed(f"note: at most {NOTE_MAX} characters",
-                               fields={"note": f"at most {NOTE_MAX} characters"})
+        raise invalid("note", f"at most {NOTE_MAX} characters",
+                      f"The note on a policy change has at most {NOTE_MAX} characters.")
     return note or None
 
 

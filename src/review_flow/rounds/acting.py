@@ -95,12 +95,14 @@ def _refuse_unassigned(action: Action, review: ReviewRound, assignment: Assignme
     verb = action.label
     if assignment is not None and assignment.state == "invited":
         raise PermissionDenied(
-            f"{verb}: accept your assignment to round {review.number} first; this board's "
-            "policy lets only an accepted assignee act on a review.",
+            f"Accept your assignment to round {review.number} first, then "
+            f"{verb.lower()}: this board's policy lets only an accepted assignee act on a "
+            "review.",
             code="assignment_not_accepted", rule="require_assignment")
     raise PermissionDenied(
-        f"{verb}: this board's policy lets only an accepted assignee act on a review, and "
-        f"you are not assigned to round {review.number} of this article.",
+        f"You cannot {verb.lower()} here: this board's policy lets only an accepted assignee "
+        f"act on a review, and you are not assigned to round {review.number} of this "
+        "article.",
         code="assignment_required", rule="require_assignment")
 
 

@@ -24,6 +24,7 @@ from review_flow.errors import (
     NotFound,
     PermissionDenied,
     ValidationFailed,
+    invalid,
 )
 from review_flow.policy import service as policy_service
 from review_flow.policy.models import PolicySettings
@@ -41,7 +42,7 @@ LIVE_STATES = ("invited", "accepted", "completed")
 
 def _require_editor(actor: Actor, what: str) -> None:
     if not actor.has_role(Role.EDITOR):
-        raise PermissionDenied(f"{what}: requires the editor role.", code="role_required",
+        raise PermissionDenied(f"Only editors can {what.lower()}.", code="role_required",
                                role="editor")
 
 
@@ -70,17 +71,18 @@ def _round_for(session: Session, article_id: int) -> ReviewRound:
 
 
 def _clean_reason(reason: Any, *, required: bool, what: str) -> str | None:
+    """``what``: the text as people call it ("the reason for declining"); the ``fields``
+    key stays ``reason`` whatever it is called."""
+    said = what[0].upper() + what[1:]
     if reason is not None and not isinstance(reason, str):
-        raise ValidationFailed(f"{what}: must be text", fields={"reason": "must be text"})
+        raise invalid("reason", "must be text", f"{said} must be text.")
     text = (reason or "").strip()
     if "\x00" in text:
-        raise ValidationFailed(f"{what}: must not contain NUL characters",
-                               fields={"reason": "contains NUL"})
+        raise invalid("reason", "contains NUL", f"{said} contains a NUL character; remove it.")
     if len(text) > MAX_REASON:
-        raise ValidationFailed(f"{what}: at most {MAX_REASON} characters",
-                               fields={"reason": "too long"})
+        raise invalid("reason", "too long", f"{said} has at most {MAX_REASON} characters.")
     if required and not text:
-        raise ValidationFailed(f"{what}: required", fields={"reason": "required"})
+        raise invalid("reason", "required", f"Give {what}.")
     return text or None
 
 
@@ -91,10 +93,8 @@ def due_dates(
     of that UTC day) when the editor sets it. An answer is never due after the review."""
     if review_due is not None:
         if review_due < now.date():
-            raise ValidationFailed(
-                f"due: {review_due.isoformat()} is in the past", code="due_in_past",
-                fields={"due": "in the past"},
-            )
+            raise invalid("due", "in the past", f"The review due date {review_due.isoformat()} "
+                          "is in the past; choose today or a later day.", code="due_in_past")
         review_at = datetime.combine(review_due, time(23, 59, 59), UTC)
     else:
         review_at = now + timedelta(days=policy.review_due_days)
@@ -201,7 +201,7 @@ def cancel(session: Session, actor: Actor, assignment_id: int, *, reason: Any = 
            article_id: int | None = None) -> Assignment:
     """An editor withdraws an invitation or an accepted assignment."""
     _require_editor(actor, "Cancel assignments")
-    text = _clean_reason(reason, required=False, what="reason")
+    text = _clean_reason(reason, required=False, what="the reason for cancelling")
     a = _get_open(session, assignment_id, article_id)
     review = session.get(ReviewRound, a.round_id)
     assert review is not None
@@ -234,10 +234,10 @@ def respond(session: Session, actor: Actor, article_id: int, answer: str, *,
             comment: Any = None) -> Assignment:
     """The invited board member accepts, or declines with a reason."""
     if answer not in ("accept", "decline"):
-        raise ValidationFailed(f"answer: {answer!r} is not accept or decline",
-                               fields={"answer": "accept or decline"})
-    text = _clean_reason(comment, required=answer == "decline", what="reason for declining"
-                         if answer == "decline" else "comment")
+        raise invalid("answer", "accept or decline",
+                      f"Answer the invitation with accept or decline (not “{answer}”).")
+    text = _clean_reason(comment, required=answer == "decline", what="the reason for declining"
+                         if answer == "decline" else "the comment")
     review = _round_for(session, article_id)
     a = session.scalars(select(Assignment).where(
         Assignment.round_id == review.id, Assignment.reviewer_id == actor.id,

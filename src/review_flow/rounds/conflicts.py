@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from review_flow.actor import Actor
 from review_flow.audit import log as audit
-from review_flow.errors import GuardFailed, ValidationFailed
+from review_flow.errors import GuardFailed, invalid
 from review_flow.policy.models import PolicySettings
 from review_flow.rounds.models import ConflictDeclaration, ReviewRound
 
@@ -42,21 +42,18 @@ def parse(value: Any) -> Declared | None:
         # ``True`` is the old bare attestation: it says a declaration was made, not which.
         return None
     if not isinstance(value, str):
-        raise ValidationFailed(
-            "conflict: must be text (\"none\" or a description)",
-            fields={"conflict": "must be text"},
-        )
+        raise invalid("conflict", "must be text",
+                      "Declare a conflict of interest as text: “none”, or a description.")
     text = value.strip()
     if not text:
         return None
     if "\x00" in text:
-        raise ValidationFailed(
-            "conflict: must not contain NUL characters", fields={"conflict": "contains NUL"}
-        )
+        raise invalid("conflict", "contains NUL",
+                      "The conflict of interest contains a NUL character; remove it.")
     if len(text) > MAX_CONFLICT:
-        raise ValidationFailed(
-            f"conflict: at most {MAX_CONFLICT} characters", fields={"conflict": "too long"}
-        )
+        raise invalid("conflict", "too long",
+                      f"A conflict of interest is described in at most {MAX_CONFLICT} "
+                      "characters.")
     return Declared(None if text.rstrip(".").lower() == NONE else text)
 
 

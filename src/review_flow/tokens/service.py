@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from review_flow.audit import log as audit
 from review_flow.audit.log import RequestContext
-from review_flow.errors import NotFound, PermissionDenied, ValidationFailed
+from review_flow.errors import NotFound, PermissionDenied, ValidationFailed, invalid
 from review_flow.timeutil import utcnow
 from review_flow.tokens.models import ApiToken
 from review_flow.users.models import User
@@ -51,11 +51,12 @@ def create_token(
     """A new token acting as ``user``; the caller shows ``plaintext`` once."""
     if not user.active:
         raise ValidationFailed(
-            f"{user.email} is inactive; no token can act for them.", fields={"user": "inactive"}
+            f"The account {user.email} is deactivated; no token can act for it.",
+            fields={"user": "inactive"},
         )
     name = " ".join((name or "").split()) or "API token"
     if len(name) > 100:
-        raise ValidationFailed("name: at most 100 characters", fields={"name": "too long"})
+        raise invalid("name", "too long", "A token's name has at most 100 characters.")
     plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(
         user_id=user.id,

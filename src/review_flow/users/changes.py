@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from review_flow.audit import log as audit
 from review_flow.audit.log import RequestContext
-from review_flow.errors import ValidationFailed
+from review_flow.errors import ValidationFailed, refused
 from review_flow.notifications import board
 from review_flow.users import service as users
 from review_flow.users.models import User, UserRole
@@ -47,9 +47,9 @@ class Change:
     new: Any
 
 
-def clean_specialties(values: Iterable[str]) -> tuple[list[str], str | None]:
+def clean_specialties(values: Iterable[str]) -> tuple[list[str], tuple[str, str] | None]:
     """Specialties as entered (trimmed, blanks dropped, repeats dropped ignoring case),
-    and the problem with them, if any."""
+    and the problem with them, if any (short reason, sentence)."""
     out: list[str] = []
     seen: set[str] = set()
     for raw in values:
@@ -57,11 +57,13 @@ def clean_specialties(values: Iterable[str]) -> tuple[list[str], str | None]:
         if not value or value.lower() in seen:
             continue
         if len(value) > SPECIALTY_MAX:
-            return out, f"a specialty has at most {SPECIALTY_MAX} characters"
+            return out, (f"a specialty has at most {SPECIALTY_MAX} characters",
+                         f"A specialty has at most {SPECIALTY_MAX} characters.")
         seen.add(value.lower())
         out.append(value)
     if len(out) > SPECIALTIES_MAX:
-        return out, f"at most {SPECIALTIES_MAX} specialties"
+        return out, (f"at most {SPECIALTIES_MAX} specialties",
+                     f"Enter at most {SPECIALTIES_MAX} specialties.")
     return out, None
 
 
@@ -79,21 +81,24 @@ def _clean(
     specialties: Any,
     credentials_verified_until: Any,
     roles: Any,
-) -> tuple[dict[str, Any], dict[str, str]]:
-    """(cleaned values of the given fields, {field: problem}) for a new or known person."""
-    errors: dict[str, str] = {}
+) -> tuple[dict[str, Any], dict[str, tuple[str, str]]]:
+    """(cleaned values of the given fields, {field: (short reason, sentence)}) for a new
+    or known person: ``fields`` carries the short reason, a person reads the sentence."""
+    errors: dict[str, tuple[str, str]] = {}
     wanted: dict[str, Any] = {}
     if name is not UNSET:
         cleaned = " ".join(str(name or "").split())
         if not cleaned:
-            errors["name"] = "required"
+            errors["name"] = ("required", "Enter a display name.")
         elif len(cleaned) > NAME_MAX:
-            errors["name"] = f"at most {NAME_MAX} characters"
+            errors["name"] = (f"at most {NAME_MAX} characters",
+                              f"A display name has at most {NAME_MAX} characters.")
         wanted["name"] = cleaned
     if credentials is not UNSET:
         cleaned_creds = " ".join(str(credentials or "").split()) or None
         if cleaned_creds and len(cleaned_creds) > CREDENTIALS_MAX:
-            errors["credentials"] = f"at most {CREDENTIALS_MAX} characters"
+            errors["credentials"] = (f"at most {CREDENTIALS_MAX} characters",
+                                     f"Credentials have at most {CREDENTIALS_MAX} characters.")
         wanted["credentials"] = cleaned_creds
     if specialties is not UNSET:
         cleaned_specs, problem = clean_specialties(specialties or ())
@@ -103,29 +108,38 @@ def _clean(
     if credentials_verified_until is not UNSET:
         until = credentials_verified_until
         if until is not None and not isinstance(until, date):
-            errors["credentials_verified_until"] = "must be a date (YYYY-MM-DD)"
+            errors["credentials_verified_until"] = (
+                "must be a date (YYYY-MM-DD)",
+                "Enter the date the credentials are verified until as YYYY-MM-DD.")
         elif until is not None and until > today + timedelta(days=366 * VERIFIED_YEARS_MAX):
             errors["credentials_verified_until"] = (
-                f"at most {VERIFIED_YEARS_MAX} years ahead; verify again then")
+                f"at most {VERIFIED_YEARS_MAX} years ahead; verify again then",
+                f"Credentials can be verified at most {VERIFIED_YEARS_MAX} years ahead; "
+                "verify them again then.")
         wanted["credentials_verified_until"] = until
     if roles is not UNSET:
         chosen = sorted({str(r).strip() for r in roles or () if str(r).strip()})
         unknown = [r for r in chosen if r not in ROLE_NAMES]
         if not chosen:
-            errors["roles"] = "at least one role is required"
+            errors["roles"] = ("at least one role is required", "Choose at least one role.")
         elif unknown:
-            errors["roles"] = f"unknown role {unknown[0]!r}; roles are {', '.join(ROLE_NAMES)}"
+            errors["roles"] = (
+                f"unknown role {unknown[0]!r}; roles are {', '.join(ROLE_NAMES)}",
+                f"“{unknown[0]}” is not a role; choose from {', '.join(ROLE_NAMES)}.")
         elif (user is not None and changed_by is not None and changed_by.id == user.id
               and Role.ADMIN in user.roles and Role.ADMIN not in chosen):
-            errors["roles"] = ("you cannot remove your own admin role; another admin can, "
-                               "so nobody locks the site's administration out by mistake")
+            errors["roles"] = (
+                "you cannot remove your own admin role; another admin can, so nobody locks "
+                "the site's administration out by mistake",
+                "You cannot remove your own admin role; another admin can, so nobody locks "
+                "the site's administration out by mistake.")
         wanted["roles"] = chosen
     return wanted, errors
 
 
-def _refuse(errors: dict[str, str]) -> ValidationFailed:
-    return ValidationFailed(
-        "; ".join(f"{field}: {message}" for field, message in errors.items()), fields=errors)
+def _refuse(errors: dict[str, tuple[str, str]]) -> ValidationFailed:
+    """Every bad field at once, each in a sentence (``fields`` keeps the short reasons)."""
+    return refused(errors)
 
 
 def add_person(
@@ -150,9 +164,11 @@ def add_person(
                             roles=list(roles))
     email = (email or "").strip()
     if not users.EMAIL_PATTERN.match(email) or len(email) > EMAIL_MAX:
-        errors = {"email": "not an e-mail address", **errors}
+        errors = {"email": ("not an e-mail address",
+                            "Enter an e-mail address such as name@example.org."), **errors}
     elif session.scalar(select(User.id).where(User.email_key == users.email_key(email))):
-        errors = {"email": f"{email} already belongs to someone", **errors}
+        errors = {"email": (f"{email} already belongs to someone",
+                            f"The e-mail address {email} already belongs to someone."), **errors}
     if errors:
         raise _refuse(errors)
     return users.add_user(

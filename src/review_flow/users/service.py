@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from review_flow.audit import log as audit
 from review_flow.audit.log import RequestContext
-from review_flow.errors import NotFound, PermissionDenied, ValidationFailed
+from review_flow.errors import NotFound, PermissionDenied, ValidationFailed, invalid
 from review_flow.notifications import board
 from review_flow.timeutil import utcnow
 from review_flow.users import sessions
@@ -54,31 +54,23 @@ def add_user(
 ) -> User:
     email = email.strip()
     if not EMAIL_PATTERN.match(email):
-        raise ValidationFailed(
-            f"email: {email!r} is not an e-mail address", fields={"email": "invalid"}
-        )
+        raise invalid("email", "invalid", f"“{email}” is not an e-mail address; enter one "
+                      "such as name@example.org.")
     name = " ".join((name or "").split())
     if not name:
-        raise ValidationFailed("name: required", fields={"name": "required"})
+        raise invalid("name", "required", "Enter a display name.")
     roles = sorted(set(roles))
     if not roles:
-        raise ValidationFailed("role: at least one role is required", fields={"role": "required"})
+        raise invalid("role", "required", "Choose at least one role.")
     unknown = [r for r in roles if r not in ROLE_NAMES]
     if unknown:
-        raise ValidationFailed(
-            f"role: unknown role {unknown[0]!r}; roles are {', '.join(ROLE_NAMES)}",
-            fields={"role": f"unknown: {', '.join(unknown)}"},
-        )
+        raise invalid("role", f"unknown: {', '.join(unknown)}",
+                      f"“{unknown[0]}” is not a role; choose from {', '.join(ROLE_NAMES)}.")
     if password is not None and len(password) < MIN_PASSWORD_LENGTH:
-        raise ValidationFailed(
-            f"password: at least {MIN_PASSWORD_LENGTH} characters",
-            fields={"password": f"at least {MIN_PASSWORD_LENGTH} characters"},
-        )
+        raise _short_password()
     key = email_key(email)
     if session.scalar(select(User.id).where(User.email_key == key)) is not None:
-        raise ValidationFailed(
-            f"email: a user with {email} already exists", fields={"email": "taken"}
-        )
+        raise invalid("email", "taken", f"Someone already has the e-mail address {email}.")
     user = User(
         email=email,
         email_key=key,
@@ -118,7 +110,7 @@ def get_by_email(session: Session, email: str) -> User:
         select(User).where(User.email_key == email_key(email)).options(with_roles())
     )
     if user is None:
-        raise NotFound(f"no user with e-mail {email}", email=email)
+        raise NotFound(f"Nobody has the e-mail address {email}.", email=email)
     return user
 
 
@@ -136,14 +128,16 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
 def check_new_password(password: str | None) -> str:
     """A password a person may choose; the refusal names the rule."""
     if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
-        raise ValidationFailed(
-            f"password: at least {MIN_PASSWORD_LENGTH} characters",
-            fields={"password": f"at least {MIN_PASSWORD_LENGTH} characters"},
-        )
+        raise _short_password()
     if "\x00" in password:
-        raise ValidationFailed("password: must not contain NUL characters",
-                               fields={"password": "contains NUL"})
+        raise invalid("password", "contains NUL",
+                      "The password contains a NUL character; remove it.")
     return password
+
+
+def _short_password() -> ValidationFailed:
+    return invalid("password", f"at least {MIN_PASSWORD_LENGTH} characters",
+                   f"Choose a password of at least {MIN_PASSWORD_LENGTH} characters.")
 
 
 def set_password(

@@ -16,7 +16,7 @@ from flask_login import current_user
 
 from review_flow.actor import Actor
 from review_flow.audit import log as audit
-from review_flow.errors import ValidationFailed
+from review_flow.errors import ValidationFailed, field_messages
 from review_flow.notifications import preferences
 from review_flow.notifications.kinds import EMAIL_KINDS
 from review_flow.timeutil import utcnow
@@ -61,7 +61,7 @@ def save_notifications() -> ResponseReturnValue:
                                                   context=actor.context)
     except ValidationFailed as exc:
         abandon()
-        form.kinds.errors = [*form.kinds.errors, exc.message.removeprefix("kind: ")]
+        form.kinds.errors = [*form.kinds.errors, exc.message]
         return _page(form, status=422)
     if after == before:
         flash("Nothing changed.", "info")
@@ -129,7 +129,7 @@ def change_password() -> ResponseReturnValue:
     if not verify_password(actor.user.password_hash, form.current.data or ""):
         lock = throttle.record_failure(session_db, keys, now, throttle_policy())
         _password_failed(actor, "locked_now" if lock else "wrong_password")
-        form.current.errors = ["is not correct"]
+        form.current.errors = ["The current password is not correct."]
         if lock is not None:
             wait = wait_minutes((lock - now).total_seconds())
             return _password_page(form, error=(
@@ -139,14 +139,14 @@ def change_password() -> ResponseReturnValue:
     new = form.password.data or ""
     if new != (form.repeat.data or ""):
         abandon()
-        form.repeat.errors = ["does not match the new password"]
+        form.repeat.errors = ["The two new passwords are not the same; type the new one again."]
         return _password_page(form, status=422)
     try:
         ended = users.set_password(session_db, actor.user, new, changed_by=actor.user,
                                    context=actor.context, keep_session_id=web_user.session_id)
     except ValidationFailed as exc:
         abandon()
-        show_errors(form, exc.details.get("fields") or {"password": exc.message})
+        show_errors(form, field_messages(exc, "password"))
         return _password_page(form, status=422)
     throttle.clear(session_db, keys[0])
     flash("Your password was changed." + (

@@ -143,18 +143,15 @@ def _show_service_error(form: WebhookForm, exc: ValidationFailed) -> None:
     """Put the service's message on the field it names (``details['fields']``), so the
     form is shown again with the message beside that field.
 
-    The message reads "url: must be an http(s) URL"; the page puts its own label in
-    front ("URL: ..."), so the service's field-name prefix is dropped.
+    The message is a sentence naming the field ("Enter the webhook's address as an
+    http:// or https:// URL."), shown as it is beside the field and in the summary.
     """
     fields = exc.details.get("fields")
     names = list(fields) if isinstance(fields, dict) else []
     target = next((form[n] for n in names if n in form), None)
     if target is None:  # a rule about no field of this form: the plain 422 page says it
         raise exc
-    message = exc.message
-    for name in names:
-        message = message.removeprefix(f"{name}: ")
-    target.errors = [*target.errors, message]
+    target.errors = [*target.errors, exc.message]
 
 
 def _webhooks_page(form: WebhookForm, *, new_secret: str | None = None,

@@ -164,7 +164,7 @@ WEBHOOK_EVENT_CHOICES: tuple[tuple[str, str], ...] = (
 def _short_event_kinds(_form: Form, field: Field) -> None:
     """Refuse absurdly long values before the service echoes one in its error message."""
     if any(len(value) > EVENT_KIND_MAX for value in field.data or ()):
-        raise ValidationError(f"an event kind has at most {EVENT_KIND_MAX} characters")
+        raise ValidationError(f"An event kind has at most {EVENT_KIND_MAX} characters.")
 
 
 class WebhookForm(OnceForm):
@@ -180,12 +180,13 @@ class WebhookForm(OnceForm):
 
     url = StringField("URL", validators=[Length(
         max=WEBHOOK_URL_MAX,
-        message="must be at most %(max)d characters (this one has %(length)d)")])
+        message="The URL has at most %(max)d characters (this one has %(length)d).")])
     events = SelectMultipleField("Event kinds", validate_choice=False,
                                  validators=[_short_event_kinds])
     description = StringField("Description", validators=[Length(
         max=WEBHOOK_DESCRIPTION_MAX,
-        message="must be at most %(max)d characters (this one has %(length)d)")])
+        message="The description has at most %(max)d characters (this one has "
+                "%(length)d).")])
     # A password input: what the admin typed is never written back into a page.
     secret = PasswordField("Signing secret")
 

@@ -31,7 +31,10 @@ def refuse_nul(request: Request) -> None:
     for where, value in _values(request):
         if "\x00" in str(where) or (isinstance(value, str) and "\x00" in value):
             name = str(where).replace("\x00", "\\0")
+            # A form's own name for the field: the summary of a form shows its label.
+            said = name if name.startswith(("address", "query")) else f"form field “{name}”"
             raise ValidationFailed(
-                f"{name}: must not contain NUL characters. Nothing was saved.",
+                f"The {said} contains a NUL character, which no text here may hold; remove "
+                "it. Nothing was saved.",
                 code="nul_character", fields={name: "contains NUL"},
             )

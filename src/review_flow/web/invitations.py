@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, flash, redirect, render_template
 from flask.typing import ResponseReturnValue
 
-from review_flow.errors import ValidationFailed
+from review_flow.errors import ValidationFailed, field_messages
 from review_flow.timeutil import utcnow
 from review_flow.users import invitations
 from review_flow.users.passwords import MIN_PASSWORD_LENGTH
@@ -59,7 +59,7 @@ def choose_password(token: str) -> ResponseReturnValue:
     password = form.password.data or ""
     if password != (form.repeat.data or ""):
         abandon()
-        form.repeat.errors = ["does not match the new password"]
+        form.repeat.errors = ["The two new passwords are not the same; type the new one again."]
         return _page(form, token, person=user.name, status=422)
     try:
         user = invitations.accept(db_session(), token, password, now=now,
@@ -70,7 +70,7 @@ def choose_password(token: str) -> ResponseReturnValue:
                      status=exc.status)
     except ValidationFailed as exc:
         abandon()
-        show_errors(form, exc.details.get("fields") or {"password": exc.message})
+        show_errors(form, field_messages(exc, "password"))
         return _page(form, token, person=user.name, status=422)
     web_user = begin_browser_session(user, remember=False, via="invitation")
     flash(f"Welcome, {user.name}: your password is set and you are signed in.", "success")

@@ -16,7 +16,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask.typing import ResponseReturnValue
 
 from review_flow.app import webhook_config
-from review_flow.errors import PermissionDenied, ValidationFailed
+from review_flow.errors import PermissionDenied, ValidationFailed, field_messages
 from review_flow.timeutil import utcnow
 from review_flow.users import changes, invitations, roster
 from review_flow.users import service as users
@@ -84,7 +84,7 @@ def add_person() -> ResponseReturnValue:
         sent = _send_invitation(user)
     except ValidationFailed as exc:
         abandon()
-        show_errors(form, exc.details.get("fields") or {"email": exc.message})
+        show_errors(form, field_messages(exc, "email"))
         return _list_page(form, status=422)
     flash(f"{user.name} was added. An invitation to choose a password was e-mailed to "
           f"{user.email}; the link works once, until "
@@ -130,7 +130,7 @@ def save_person(user_id: int) -> ResponseReturnValue:
     except ValidationFailed as exc:
         abandon()
         db_session().expire_all()  # show the stored person beside the refused form
-        show_errors(form, exc.details.get("fields") or {"name": exc.message})
+        show_errors(form, field_messages(exc, "name"))
         return _person_page(roster.get_person(db_session(), user_id), form, status=422)
     if made:
         flash(f"Saved {user.name}: changed {', '.join(_FIELD_WORDS.get(f, f) for f in made)}.",

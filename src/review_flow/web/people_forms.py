@@ -76,11 +76,12 @@ def form_errors(form: FlaskForm) -> list[tuple[str, str, str]]:
 
 
 def show_errors(form: FlaskForm, fields: dict[str, str]) -> None:
-    """Put a service's per-field messages on the form's fields (on the form as a whole
-    when it has no such field)."""
+    """Put a service's per-field sentences (``errors.field_messages``) on the form's
+    fields (on the form as a whole when it has no such field). Each sentence says which
+    field it is about, so the summary shows it without the label in front."""
     for name, message in fields.items():
         target = form._fields.get(SERVICE_FIELDS.get(name, name))
         if target is None:
-            form.form_errors.append(f"{name}: {message}")
+            form.form_errors.append(message)
         else:
             target.errors = [*target.errors, message]

@@ -9,7 +9,7 @@ from flask_wtf import FlaskForm
 from wtforms import IntegerField, StringField, TextAreaField
 from wtforms.validators import Optional
 
-from review_flow.errors import ValidationFailed
+from review_flow.errors import invalid
 
 
 class AssignForm(FlaskForm):
@@ -23,13 +23,12 @@ class AssignForm(FlaskForm):
         try:
             return date.fromisoformat(raw)
         except ValueError:
-            raise ValidationFailed(f"Review due: {raw!r} is not a date (YYYY-MM-DD).",
-                                   fields={"due": "not a date"}) from None
+            raise invalid("due", "not a date", f"“{raw}” is not a date; enter the review "
+                          "due date as YYYY-MM-DD.") from None
 
     def reviewer_id(self) -> int:
         if not self.reviewer.data:
-            raise ValidationFailed("Board member: choose one to assign.",
-                                   fields={"reviewer": "required"})
+            raise invalid("reviewer", "required", "Choose the board member to assign.")
         return int(self.reviewer.data)
 
 

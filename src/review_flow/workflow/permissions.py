@@ -9,7 +9,7 @@ from __future__ import annotations
 from review_flow.actor import Actor, AnyActor, SystemActor
 from review_flow.errors import PermissionDenied
 from review_flow.users.roles import Role
-from review_flow.workflow.definition import SYSTEM_ACTIONS, Action, Who
+from review_flow.workflow.definition import ACTIONS, SYSTEM_ACTIONS, Action, Who
 
 # What a reviewer's action does to an article, in words ("you may not review it").
 INDEPENDENT_WORDS = {
@@ -23,9 +23,10 @@ INDEPENDENT_WORDS = {
 def system_refusal(what: str) -> PermissionDenied:
     """The error for anything the system actor may not do: it acts only where the
     workflow definition opens an action to the system, and never signs or writes text."""
+    allowed = ", ".join(a.label.lower() for a in ACTIONS if a.name in SYSTEM_ACTIONS)
     return PermissionDenied(
-        f"{what}: not allowed to the system actor ({SystemActor.name}); it may only "
-        f"{', '.join(SYSTEM_ACTIONS)}.",
+        f"The system account ({SystemActor.name}) is not allowed this ({what.lower()}); "
+        f"it may only {allowed}.",
         code="system_actor_not_allowed",
         allowed=list(SYSTEM_ACTIONS),
     )
@@ -63,11 +64,11 @@ def refusal(
             )
     elif action.who == Who.REVIEWER and not actor.has_role(Role.REVIEWER):
         return PermissionDenied(
-            f"{verb}: requires the reviewer role.", code="role_required", role="reviewer"
+            f"Only reviewers can {verb.lower()}.", code="role_required", role="reviewer"
         )
     elif action.who in (Who.EDITOR, Who.EDITOR_OR_SYSTEM) and not actor.has_role(Role.EDITOR):
         return PermissionDenied(
-            f"{verb}: requires the editor role.", code="role_required", role="editor"
+            f"Only editors can {verb.lower()}.", code="role_required", role="editor"
         )
     if action.independent and (wrote_revision or actor.id == article_author_id):
         return PermissionDenied(
