@@ -32,8 +32,12 @@ def _approved(db: Database, people: Any, review_due: datetime, title: str) -> in
     act(db, people["reviewer"], aid, "start_review")
     act(db, people["reviewer"], aid, "approve")
     with db.transaction() as s:
-        s.execute(update(Article).where(Article.id == aid).values(review_due=review_due)
-                  .execution_options(synchronize_session=False))
+        s.execute(
+            update(Article)
+            .where(Article.id == aid)
+            .values(review_due=review_due)
+            .execution_options(synchronize_session=False)
+        )
     return aid
 
 
@@ -44,16 +48,19 @@ def test_an_action_leaves_the_article_clean_and_in_step_with_its_row(db, people)
     act(db, people["author"], aid, "submit")
     act(db, people["reviewer"], aid, "start_review")
     with db.transaction() as s:
-        result = actions.perform_action(s, people["reviewer"], aid, "approve",
-                                        password=PASSWORD)
+        result = actions.perform_action(s, people["reviewer"], aid, "approve", password=PASSWORD)
         article = result.article
         assert article not in s.dirty
-        row = s.execute(select(Article.state, Article.version, Article.approved_revision_id)
-                        .where(Article.id == aid)).one()
+        row = s.execute(
+            select(Article.state, Article.version, Article.approved_revision_id).where(
+                Article.id == aid
+            )
+        ).one()
         assert (article.state, article.version) == (row.state, row.version) == ("approved", 4)
         assert article.approved_revision is not None
-        assert article.approved_revision.id == row.approved_revision_id == \
-            article.current_revision_id
+        assert (
+            article.approved_revision.id == row.approved_revision_id == article.current_revision_id
+        )
     assert state(db, aid) == "approved"
 
 
@@ -64,8 +71,12 @@ def test_the_core_write_refuses_a_row_another_writer_moved_on(db, people):
     with db.reading() as s:  # rolled back at the end
         article = s.get(Article, aid)
         assert article is not None
-        s.execute(update(Article).where(Article.id == aid).values(version=article.version + 1)
-                  .execution_options(synchronize_session=False))  # someone else's write
+        s.execute(
+            update(Article)
+            .where(Article.id == aid)
+            .values(version=article.version + 1)
+            .execution_options(synchronize_session=False)
+        )  # someone else's write
         with guard.assigning():
             article.state = "submitted"
         article.version += 1

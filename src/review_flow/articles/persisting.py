@@ -70,7 +70,8 @@ def write_article(session: Session, article: Article) -> None:
     if getattr(result, "rowcount", 1) != 1:
         raise StaleDataError(
             f"UPDATE of article {article.id} at version {loaded_version} matched "
-            f"{getattr(result, 'rowcount', 0)} rows")
+            f"{getattr(result, 'rowcount', 0)} rows"
+        )
     # The row now holds what the object holds: mark every attribute committed and the
     # object clean (the ORM's own bookkeeping after a flush; ``set_committed_value`` alone
     # leaves the object flagged modified, and every later flush would visit it).
