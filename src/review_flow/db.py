@@ -9,6 +9,7 @@ not at all.
 
 from __future__ import annotations
 
+import copy
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -112,6 +113,24 @@ class Database:
     def unit_of_work(self, *, write: bool) -> UnitOfWork:
         """A unit of work the caller ends (the web app: one per request)."""
         return UnitOfWork.begin(self.sessions, write=write, sqlite=self.is_sqlite)
+
+    @contextmanager
+    def pinned(self) -> Iterator[Database]:
+        """This database with every unit of work on one connection, checked out once.
+
+        For a long run of short transactions (the sweep: one per item): on PostgreSQL each
+        checkout from the pool costs a round trip (``pool_pre_ping``'s ``SELECT 1``) and
+        its bookkeeping; here the connection is checked (pinged) once, when the run starts.
+        Each unit of work still begins and commits its own transaction on it. SQLite pools
+        without a ping, so there this is the database itself."""
+        if self.is_sqlite:
+            yield self
+            return
+        with self.engine.connect() as conn:
+            view = copy.copy(self)
+            view.sessions = sessionmaker(conn, expire_on_commit=False)
+            install(view.sessions, _dispatch)
+            yield view
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -18,6 +18,7 @@ from review_flow.articles.comments import clean_comment
 from review_flow.articles.content import dangling_citations
 from review_flow.articles.loading import check_version, load_article
 from review_flow.articles.models import Article, Comment
+from review_flow.articles.persisting import write_article
 from review_flow.articles.queries import allowed_actions
 from review_flow.audit import log as audit
 from review_flow.audit.chain import DATA_FORMAT
@@ -87,12 +88,15 @@ def perform_action(
     conflict: Any = None,
     as_of: datetime | None = None,
     checklist: Any = None,
+    due_by: datetime | None = None,
 ) -> ActionResult:
     """Take one workflow action. Raises a named error and writes nothing on refusal.
 
     ``as_of``: the time the guards judge by (``review-flow sweep --now``); the event is
     still recorded at the real time, with ``as_of`` in its data. ``checklist``: an
-    approval's answers to the round's checklist (``review_checks/checklist.py``)."""
+    approval's answers to the round's checklist (``review_checks/checklist.py``).
+    ``due_by``: act only on an approved article due for review by then, else raise
+    ``loading.NotDue`` having written nothing (the sweep's re-check, in the locked load)."""
     spec = ACTIONS_BY_NAME.get(action)
     if spec is None or spec.internal:
         raise ValidationFailed(
@@ -102,7 +106,7 @@ def perform_action(
             actions=list(USER_ACTIONS),
         )
     comment = clean_comment(comment)
-    loaded = load_article(session, article_id, actor, lock=True)
+    loaded = load_article(session, article_id, actor, lock=True, due_by=due_by)
     article = loaded.article
     check_version(session, article, expected_version)
     state = article.state
@@ -242,7 +246,7 @@ def perform_action(
             )
         )
     if to_state == "approved" and state != "approved":
-        article.approved_revision = revision
+        article.approved_revision_id = revision.id
         article.published_at = now  # readers now see this text: the home page lists it
         article.review_due = add_months(now, policy.rereview_months)
     if to_state == "retracted":
@@ -251,6 +255,7 @@ def perform_action(
         article.submitted_at = now
     article.version += 1
     article.updated_at = now
+    write_article(session, article)  # one Core UPDATE with the version check (persisting.py)
     approvals = (
         step.quorum.approvals
         if step.quorum

@@ -7,6 +7,7 @@ article, the actor and the policy comes from one statement.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, exists, func, select
@@ -20,6 +21,7 @@ from review_flow.errors import Conflict, NotConfigured, NotFound
 from review_flow.notifications import webhooks
 from review_flow.policy import service as policy_service
 from review_flow.signatures.models import Decision
+from review_flow.timeutil import UTCDateTime
 
 
 @dataclass
@@ -32,7 +34,13 @@ class Loaded:
     webhook_generation: str | None = webhooks.GENERATION_UNKNOWN
 
 
-def _build_load(lock: bool) -> Any:
+class NotDue(Exception):
+    """``load_article(..., due_by=...)``: the article is no longer an approved article due
+    for review by then, or (PostgreSQL) another transaction holds it. Not a refusal: the
+    caller (the sweep) has nothing to do, and nothing was written."""
+
+
+def _build_load(lock: bool, *, due: bool = False) -> Any:
     wrote = exists().where(
         Revision.article_id == Article.id, Revision.author_id == bindparam("actor_id")
     )
@@ -73,6 +81,20 @@ def _build_load(lock: bool) -> Any:
         .options(joinedload(Article.current_revision), lazyload(Article.author))
         .execution_options(populate_existing=True)
     )
+    if lock and due:
+        # The sweep's re-check folded into the load: still approved and due, and on
+        # PostgreSQL the article's row lock taken with SKIP LOCKED (a concurrent sweep that
+        # holds it will move it; this one passes it over) while the chain head is waited
+        # for as usual. Two locking clauses, one per table, which PostgreSQL allows.
+        return (
+            stmt.where(
+                Article.state == "approved",
+                Article.review_due <= bindparam("due_by", type_=UTCDateTime),
+            )
+            .join(AuditChainHead, AuditChainHead.id == 1)
+            .with_for_update(of=[Article], skip_locked=True)
+            .suffix_with("FOR UPDATE OF audit_chain_head", dialect="postgresql")
+        )
     if lock:
         stmt = stmt.join(AuditChainHead, AuditChainHead.id == 1).with_for_update(
             of=[Article, AuditChainHead]
@@ -83,14 +105,26 @@ def _build_load(lock: bool) -> Any:
 # Built once: a statement object memoizes its cache key, so executing it again skips
 # rebuilding and re-keying the query (most of an action's Python time otherwise).
 LOAD = {True: _build_load(True), False: _build_load(False)}
+LOAD_IF_DUE = _build_load(True, due=True)
 
 
-def load_article(session: Session, article_id: int, actor: AnyActor, *, lock: bool) -> Loaded:
+def load_article(
+    session: Session, article_id: int, actor: AnyActor, *, lock: bool,
+    due_by: datetime | None = None,
+) -> Loaded:
     """In one query: the article with its current revision, whether the actor wrote any
     revision of it, the policy version in force, the approvals of the current revision
-    and, when locking (``FOR UPDATE`` of the article row), the audit chain's head."""
-    stmt = LOAD[lock]
-    params = {"article_id": article_id, "actor_id": actor.id}
+    and, when locking (``FOR UPDATE`` of the article row), the audit chain's head.
+
+    ``due_by`` (with ``lock``): only an approved article whose review date is not after
+    it, skipping one another transaction holds; else :class:`NotDue`."""
+    params: dict[str, Any] = {"article_id": article_id, "actor_id": actor.id}
+    if due_by is not None:
+        assert lock, "due_by re-checks under the row lock"
+        stmt = LOAD_IF_DUE
+        params["due_by"] = due_by
+    else:
+        stmt = LOAD[lock]
     row = session.execute(stmt, params).unique().one_or_none()
     if lock and row is not None and _read_before_the_wait(row):
         # Another writer committed while this one waited for the row lock, so the current
@@ -98,6 +132,8 @@ def load_article(session: Session, article_id: int, actor: AnyActor, *, lock: bo
         # held now: reading again sees everything it committed (a new statement takes a
         # new snapshot under READ COMMITTED) and nobody can change it meanwhile.
         row = session.execute(stmt, params).unique().one_or_none()
+    if row is None and due_by is not None:
+        raise NotDue(article_id)
     if row is None:
         raise NotFound(f"Article {article_id} does not exist.", article_id=article_id)
     if row.pv is None:

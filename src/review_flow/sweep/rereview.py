@@ -2,7 +2,9 @@
 
 Found through ``ix_articles_state_review_due`` (state, review_due, id; migration 0023),
 oldest due date first. Each article is re-checked under its row lock before the
-workflow's ``request_rereview`` is fired by the system actor: on PostgreSQL with
+workflow's ``request_rereview`` is fired by the system actor, in the action's own locked
+load (``perform_action(..., due_by=now)``: one statement, not a re-check and then the
+load; ``articles/loading.py``): on PostgreSQL with
 ``SKIP LOCKED``, so a sweep running at the same moment passes over the article another
 one holds instead of waiting for it, and finds it no longer due once that one commits.
 (SQLite write transactions hold the database's write lock, so there the re-check alone
@@ -20,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from review_flow.actor import SystemActor
 from review_flow.articles import actions
+from review_flow.articles.loading import NotDue
 from review_flow.articles.models import Article
 from review_flow.sweep.steps import Item
 from review_flow.timeutil import UTCDateTime
@@ -38,17 +41,6 @@ DUE = (
     .order_by(Article.review_due, Article.id)
     .limit(bindparam("limit"))
 )
-_STILL_DUE = (
-    select(Article.id)
-    .where(
-        Article.id == bindparam("id"),
-        Article.state == "approved",
-        Article.review_due <= bindparam("now", type_=UTCDateTime),
-    )
-    .with_for_update(skip_locked=True)
-)
-
-
 class ReReview:
     name = "re-review"
     done_verb = "moved back to submitted"
@@ -61,7 +53,8 @@ class ReReview:
         return [Item(r.id, (r.review_due, r.id), f"article {r.id}") for r in rows]
 
     def apply(self, session: Session, actor: SystemActor, item: Item, now: datetime) -> bool:
-        if session.execute(_STILL_DUE, {"id": item.id, "now": now}).first() is None:
+        try:
+            actions.perform_action(session, actor, item.id, ACTION, as_of=now, due_by=now)
+        except NotDue:
             return False
-        actions.perform_action(session, actor, item.id, ACTION, as_of=now)
         return True

@@ -78,7 +78,13 @@ class SweepReport:
 
 def run(db: Database, now: datetime, steps: Sequence[Step], actor: SystemActor, *,
         batch: int = BATCH) -> SweepReport:
-    """Run every step as of ``now``: one transaction per item."""
+    """Run every step as of ``now``: one transaction per item, all on one connection."""
+    with db.pinned() as pinned:
+        return _run(pinned, now, steps, actor, batch=batch)
+
+
+def _run(db: Database, now: datetime, steps: Sequence[Step], actor: SystemActor, *,
+         batch: int) -> SweepReport:
     report = SweepReport(now)
     for step in steps:
         done = StepReport(step.name, step.done_verb)
