@@ -129,11 +129,13 @@ class Story:
 
     def create(self, title: str = "Understanding High Blood Pressure", body: str = BODY,
                refs: list[dict[str, Any]] | None = None, who: str = "author",
-               generator: dict[str, Any] | None = None) -> int:
+               generator: dict[str, Any] | None = None,
+               professional_body: str | None = None) -> int:
         with self.db.transaction() as s:
             return create_article(s, self.people[who], title=title, body=body,
                                   references=REFS if refs is None else refs,
-                                  generator=generator).id
+                                  generator=generator,
+                                  professional_body=professional_body).id
 
     def act(self, article_id: int, action: str, who: str, **kw: Any) -> None:
         if action in ("approve", "reject"):

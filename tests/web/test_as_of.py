@@ -1,10 +1,15 @@
 """The "As of" page reproduces the public page exactly as readers saw it.
 
 A scripted history is played through the service layer; after each step the real public
-page is fetched (as an anonymous reader) and its article part kept. Afterwards the "As of"
-page for each of those instants must show the same article part, byte for byte, and the
-parts a reader notices (title, banner, step, reviewers, text, retraction) are compared
-one by one so a failure names what differs.
+page is fetched (as an anonymous reader) and its article part kept, once as a patient
+reads it and once as a healthcare professional does (``?audience=professional``).
+Afterwards the "As of" page for each of those instants and audiences must show the same
+article part, byte for byte, and the parts a reader notices (title, banner, step,
+reviewers, text, retraction) are compared one by one so a failure names what differs.
+
+The one difference allowed is the audience links' address: the live page's
+``?audience=professional`` is the as-of page's ``?at=<that instant>&audience=professional``
+(the same link, keeping the instant); :func:`_as_public` puts the live one back.
 """
 
 from __future__ import annotations
@@ -22,9 +27,19 @@ from tests.web.conftest import BODY
 _ARTICLE = re.compile(r'<article class="public-article">.*?</article>', re.S)
 
 
+_AS_OF_LINK = re.compile(r'href="\?at=[^"&]+&amp;audience=')
+PRO_BODY = ("Hypertension is often asymptomatic; screen opportunistically [1].\n\n"
+            "Reinforce adherence to antihypertensive therapy [2].\n")
+
+
 def _article(html: str) -> str | None:
     found = _ARTICLE.search(html)
     return found.group(0) if found else None
+
+
+def _as_public(article: str | None) -> str | None:
+    """The as-of article with its audience links written as the live page writes them."""
+    return None if article is None else _AS_OF_LINK.sub('href="?audience=', article)
 
 
 def _parts(article: str | None) -> dict[str, Any]:
@@ -44,26 +59,38 @@ def _parts(article: str | None) -> dict[str, Any]:
         "retraction": text(r'<section class="retraction".*?</section>'),
         "body": text(r'<div class="prose">(.*?)</div>'),
         "next_review": text(r'<p class="dates next-review">(.*?)</p>'),
+        "disclaimer": text(r'<h2 id="disclaimer-heading">(.*?)</h2>'),
+        "reading": text(r'<p class="audience-shown">(.*?)</p>'),
     }
 
 
 class Script:
     """Steps with the public page taken after each."""
 
-    def __init__(self, story: Any, client: Any) -> None:
-        self.story, self.client = story, client
+    def __init__(self, story: Any, client: Any, professional: Any) -> None:
+        self.story, self.client, self.professional = story, client, professional
         self.snapshots: list[tuple[str, Any, str | None, int]] = []
+        self.pro_snapshots: dict[str, str | None] = {}
+
+    @staticmethod
+    def _take(client: Any, url: str, label: str) -> tuple[str | None, int]:
+        response = client.get(url)
+        assert response.status_code in (200, 404), label
+        html = response.get_data(as_text=True)
+        return (_article(html) if response.status_code == 200 else None), response.status_code
 
     def snap(self, label: str, aid: int) -> None:
-        response = self.client.get(f"/articles/{self.story.slug(aid)}")
-        assert response.status_code in (200, 404), label
-        article = _article(response.get_data(as_text=True)) if response.status_code == 200 \
-            else None
-        self.snapshots.append((label, utcnow(), article, response.status_code))
+        url = f"/articles/{self.story.slug(aid)}"
+        article, status = self._take(self.client, url, label)
+        pro, pro_status = self._take(self.professional, url + "?audience=professional", label)
+        assert pro_status == status, label
+        self.snapshots.append((label, utcnow(), article, status))
+        self.pro_snapshots[label] = pro
 
 
-def _as_of(auditor: Any, aid: int, at: Any) -> tuple[str, str | None]:
-    response = auditor.get(f"/audit/articles/{aid}/as-of?at={quote(at.isoformat())}")
+def _as_of(auditor: Any, aid: int, at: Any, audience: str = "") -> tuple[str, str | None]:
+    chosen = f"&audience={audience}" if audience else ""
+    response = auditor.get(f"/audit/articles/{aid}/as-of?at={quote(at.isoformat())}{chosen}")
     assert response.status_code == 200, response.get_data(as_text=True)[:300]
     html = response.get_data(as_text=True)
     return html, _article(html)
@@ -72,9 +99,9 @@ def _as_of(auditor: Any, aid: int, at: Any) -> tuple[str, str | None]:
 def test_as_of_reproduces_the_public_page_at_each_step(story: Any, app: Any,
                                                        as_role: Any) -> None:
     reader = app.test_client()
-    script = Script(story, reader)
+    script = Script(story, reader, app.test_client())
     story.set_policy(show_pending_publicly=False)
-    aid = story.create(title="Understanding High Blood Pressure")
+    aid = story.create(title="Understanding High Blood Pressure", professional_body=PRO_BODY)
     script.snap("draft", aid)
     story.act(aid, "submit", "author")
     script.snap("submitted while the policy hid pending text", aid)
@@ -104,7 +131,11 @@ def test_as_of_reproduces_the_public_page_at_each_step(story: Any, app: Any,
         html, reconstructed = _as_of(auditor, aid, at)
         assert "As readers saw it at" in html
         assert _parts(reconstructed) == _parts(public), label
-        assert reconstructed == public, label  # the very same article markup
+        assert _as_public(reconstructed) == public, label  # the very same article markup
+        # The professionals' text at the same instant, chosen by the as-of page's link.
+        _, pro = _as_of(auditor, aid, at, "professional")
+        assert _parts(pro) == _parts(script.pro_snapshots[label]), label
+        assert _as_public(pro) == script.pro_snapshots[label], label
         if label in expected:
             assert _parts(public) == expected[label]
             assert status == 404
@@ -128,11 +159,25 @@ def test_as_of_reproduces_the_public_page_at_each_step(story: Any, app: Any,
     assert parts["retracted"]["retraction"][0].startswith("This article has been retracted")
     assert "Superseded by the 2026 guideline." in parts["retracted"]["retraction"][0]
     assert parts["retracted"]["body"] == []
+    pros = {label: _parts(pro) for label, pro in script.pro_snapshots.items()}
+    assert pros["approved"]["reading"] == ["You are reading the version for healthcare "
+                                           "professionals."]
+    assert pros["approved"]["disclaimer"] == ["Professional Medical Disclaimer"]
+    assert parts["approved"]["disclaimer"] == ["Medical disclaimer"]
+    assert "Reinforce adherence" in pros["approved"]["body"][0]
+    assert "Reinforce adherence" not in parts["approved"]["body"][0]
+    assert pros["retracted"]["body"] == []
 
     # The frame names the revision shown and the banner.
     _, at, _, _ = script.snapshots[5]
     html, _ = _as_of(auditor, aid, at)
     assert "Revision 1, <code" in html
+    # Its audience links keep the instant; choosing one sets no cookie.
+    assert f'href="?at={quote(at.isoformat(), safe=":")}&amp;audience=professional"' in html
+    response = auditor.get(f"/audit/articles/{aid}/as-of?at={quote(at.isoformat())}"
+                           "&audience=professional")
+    assert "rf_audience" not in response.headers.get("Set-Cookie", "")
+    assert 'name="audience" value="professional"' in response.get_data(as_text=True)
     assert "Medically reviewed by Dr. Maya Reed, MD, FACP" in html
     # Before the article existed.
     html, article = _as_of(auditor, aid, script.snapshots[0][1] - timedelta(days=1))

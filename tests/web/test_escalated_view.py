@@ -47,3 +47,19 @@ def test_the_overdue_view_marks_escalated_reviews(as_role: Any, story: Any, peop
             in _row(page, "Statins explained"))
     late = _row(page, "Gout and diet")
     assert "Accepted Overdue" in late and "Escalated" not in late
+
+
+def test_all_articles_marks_escalated_reviews_as_the_overdue_view_does(
+        as_role: Any, story: Any, people: Any, db: Any) -> None:
+    """The editors' list reads the same notice records: the escalated review is marked
+    with the same words, the one only just overdue is not."""
+    _accepted(db, story, people, "Statins explained", days_late=5)
+    _accepted(db, story, people, "Gout and diet", days_late=1)
+    assert sweep(db).ok
+    page = as_role("editor").get("/editor/articles").get_data(as_text=True)
+    today = utcnow().date().isoformat()
+    escalated = _row(page, "Statins explained")
+    assert "overdue ) Escalated to the editors on " + today in escalated
+    assert '<strong class="overdue">Escalated</strong>' in page
+    late = _row(page, "Gout and diet")
+    assert "overdue )" in late and "Escalated" not in late

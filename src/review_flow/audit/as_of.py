@@ -116,6 +116,8 @@ class ShownPage:
     review_due: datetime | None
     review_overdue: bool
     in_review: bool
+    # The text for healthcare professionals, when the revision has one (both are hashed).
+    professional_body: str | None = None
 
     @property
     def banner(self) -> str:
@@ -225,6 +227,7 @@ def reconstruct(session: Session, article_id: int, at: datetime) -> AsOf | None:
         review_due=review_due,
         review_overdue=review_due is not None and review_due <= at,
         in_review=approved and state in QUEUE_STATES,
+        professional_body=revision.professional_body,
     ), problem=problem, **base)
 
 

@@ -201,15 +201,19 @@ def all_articles(
         .where(Article.id.in_(ids))
     ).all()
     held: dict[int, list[AssignmentRow]] = {}
-    for r in session.execute(
+    held_stmt: Any = (
         select(Assignment.id, Assignment.article_id, Revision.title,
                Article.state.label("astate"), Revision.number, User.name, Assignment.state,
-               Assignment.response_due, Assignment.review_due)
+               Assignment.response_due, Assignment.review_due, AssignmentNotice.as_of)
         .join(Article, Article.id == Assignment.article_id)
         .join(Revision, Revision.id == Article.current_revision_id)
         .join(User, User.id == Assignment.reviewer_id)
+        # Escalated as on the "Overdue" view: the sweep's notice (one per assignment).
+        .outerjoin(AssignmentNotice, and_(AssignmentNotice.assignment_id == Assignment.id,
+                                          AssignmentNotice.kind == "escalation"))
         .where(Assignment.article_id.in_(ids), _open_term())
-    ):
+    )
+    for r in session.execute(held_stmt):
         held.setdefault(r.article_id, []).append(AssignmentRow(*r))
     for rows_of in held.values():  # a page's few assignments, in the order they were made
         rows_of.sort(key=lambda a: a.id)
