@@ -3,7 +3,6 @@ system actor, one transaction per item, idempotent, and safe with two sweeps at 
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime, timedelta
 
 from click.testing import CliRunner
@@ -13,11 +12,11 @@ from review_flow.articles.models import Article
 from review_flow.articles.writes import edit_article
 from review_flow.audit.models import AuditEvent
 from review_flow.audit.verify import verify_all
-from review_flow.db import Database
 from review_flow.errors import Conflict
 from review_flow.sweep import rereview
 from review_flow.sweep.service import sweep
 from tests.core.helpers import act, create, event_count, state
+from tests.support.sweepers import sweep_twice_at_once
 
 T = datetime(2031, 6, 1, 12, 0, tzinfo=UTC)  # the frozen "now" of these tests
 # The summary lines of the steps with nothing to do (tests/core/test_sweep_notices.py).
@@ -172,28 +171,9 @@ def test_two_sweeps_at_once_move_each_article_exactly_once(db_url, db, backend, 
     list (in small batches, so they interleave): together they move every due article,
     neither moves one the other moved, and the log has one re-review event per article."""
     ids = [_approved(db, people, T - timedelta(days=i), f"Topic {i}") for i in range(12)]
-    start = threading.Barrier(2)
-    reports = {}
-    errors = []
-
-    def sweeper(name: str) -> None:
-        own = Database(db_url)
-        try:
-            start.wait()
-            reports[name] = sweep(own, T, batch=3)
-        except BaseException as exc:  # reported below, not lost in the thread
-            errors.append(exc)
-        finally:
-            own.dispose()
-
-    threads = [threading.Thread(target=sweeper, args=(n,)) for n in ("a", "b")]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
-    moved_a, moved_b = reports["a"].steps[0].done, reports["b"].steps[0].done
-    assert reports["a"].ok and reports["b"].ok
+    a, b = sweep_twice_at_once(db_url, T, batch=3)
+    moved_a, moved_b = a.steps[0].done, b.steps[0].done
+    assert a.ok and b.ok
     assert not set(moved_a) & set(moved_b)
     assert sorted(moved_a + moved_b) == sorted(ids)
     assert sorted(e[0] for e in _rereview_events(db)) == sorted(ids)

@@ -6,7 +6,6 @@ assignment; on PostgreSQL two sweepers at once send each exactly once."""
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -15,7 +14,6 @@ from sqlalchemy import func, select, update
 
 from review_flow.audit.models import AuditEvent
 from review_flow.audit.verify import verify_all
-from review_flow.db import Database
 from review_flow.errors import InvalidTransition
 from review_flow.outbox.models import OutboxMessage
 from review_flow.rounds import assignments
@@ -26,6 +24,7 @@ from review_flow.timeutil import utcnow
 from review_flow.users import invitations
 from review_flow.users import service as users
 from tests.core.helpers import act, create, event_count
+from tests.support.sweepers import sweep_twice_at_once
 from tests.support.webhook_config import TEST_WEBHOOKS
 
 T = datetime(2031, 6, 1, 12, 0, tzinfo=UTC)  # the frozen "now" of these tests
@@ -242,30 +241,11 @@ def test_two_sweeps_at_once_send_each_notice_exactly_once(db_url, db, backend, p
         minutes=1), title=f"Late {i}") for i in range(6)]
     escalated = [_assignment(db, people, review_due=T - 5 * DAY - i * timedelta(minutes=1),
                              title=f"Long {i}") for i in range(4)]
-    start = threading.Barrier(2)
-    reports = {}
-    errors = []
-
-    def sweeper(name: str) -> None:
-        own = Database(db_url)
-        try:
-            start.wait()
-            reports[name] = sweep(own, T, batch=2)
-        except BaseException as exc:  # reported below, not lost in the thread
-            errors.append(exc)
-        finally:
-            own.dispose()
-
-    threads = [threading.Thread(target=sweeper, args=(n,)) for n in ("a", "b")]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
-    assert reports["a"].ok and reports["b"].ok, (reports["a"].failures, reports["b"].failures)
+    reports = sweep_twice_at_once(db_url, T, batch=2)
+    assert all(r.ok for r in reports), [r.failures for r in reports]
 
     def done(step: str) -> list[int]:
-        by = [{s.name: s.done for s in reports[n].steps}[step] for n in ("a", "b")]
+        by = [{s.name: s.done for s in r.steps}[step] for r in reports]
         assert not set(by[0]) & set(by[1])
         return sorted(by[0] + by[1])
 

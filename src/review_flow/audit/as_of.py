@@ -30,7 +30,9 @@ from typing import Any
 from sqlalchemy import bindparam, null, select
 from sqlalchemy.orm import Session
 
+from review_flow.articles import public_view
 from review_flow.articles.models import Article, Revision
+from review_flow.articles.public_view import PENDING_STATES, Approval, PublicArticle
 from review_flow.audit.models import AuditEvent
 from review_flow.audit.replay import Disagreement, replay_events
 from review_flow.policy import service as policy_service
@@ -39,10 +41,6 @@ from review_flow.policy.models import PolicySettings, PolicyVersion
 from review_flow.signatures import trust
 from review_flow.signatures.models import Decision
 from review_flow.timeutil import UTCDateTime
-from review_flow.workflow.definition import STEP_OF_STATE
-
-PENDING_STATES = ("submitted", "under_review", "changes_requested")
-QUEUE_STATES = ("submitted", "under_review")
 
 E = AuditEvent
 # The replay's event columns (``replay.queries()["events"]``), then the policy version.
@@ -80,56 +78,6 @@ _POLICY_AT = (
 
 
 @dataclass(frozen=True)
-class Reviewer:
-    """A "Medically reviewed by" line as the page printed it."""
-
-    name: str
-    credentials: str | None
-    signed_at: datetime
-    meaning: str
-    conflict: str | None = None
-
-    @property
-    def signed_by(self) -> str:
-        return f"{self.name}, {self.credentials}" if self.credentials else self.name
-
-
-@dataclass(frozen=True)
-class ShownPage:
-    """What the public page showed; the fields the public template reads, by name."""
-
-    slug: str
-    state: str
-    revision_number: int
-    content_hash: str
-    title: str
-    body: str
-    references: list[dict[str, Any]]
-    generator: dict[str, Any] | None
-    shown_at: datetime
-    approved: bool
-    step: str | None
-    approvals: tuple[Reviewer, ...]
-    retracted: bool
-    retraction_reason: str | None
-    retracted_at: datetime | None
-    review_due: datetime | None
-    review_overdue: bool
-    in_review: bool
-    # The text for healthcare professionals, when the revision has one (both are hashed).
-    professional_body: str | None = None
-
-    @property
-    def banner(self) -> str:
-        """Which banner readers saw, in words (the page's own text)."""
-        if self.retracted:
-            return "This article has been retracted"
-        if self.approved:
-            return "Medically reviewed by " + "; ".join(a.signed_by for a in self.approvals)
-        return "Educational purpose only • Exercise caution as content is pending human review"
-
-
-@dataclass(frozen=True)
 class AsOf:
     """The answer for one article at one instant."""
 
@@ -137,7 +85,7 @@ class AsOf:
     slug: str
     at: datetime
     state: str | None  # the workflow state then (None: not created yet)
-    page: ShownPage | None  # None: readers got "not found"
+    page: PublicArticle | None  # None: readers got "not found"
     why_not_public: str | None = None
     policy_version: int | None = None  # in force at the instant
     # The record does not support what the page would have said (tampering): the page
@@ -193,42 +141,24 @@ def reconstruct(session: Session, article_id: int, at: datetime) -> AsOf | None:
         return AsOf(state=state, page=None, why_not_public="its revision is not on record",
                     problem=f"revision {number}: the chain says {chain_hash}, the table has "
                     f"{revision.content_hash if revision else 'no such revision'}", **base)
-    approvals: tuple[Reviewer, ...] = ()
+    approvals: tuple[Approval, ...] = ()
     problem = None
     review_due = None
     if approved:
-        rows_a = conn.execute(_APPROVALS, {"rev_id": revision.id, "at": at}).all()
-        last_round = max((d.round_id for d in rows_a if d.round_id is not None), default=None)
-        rows_a = [d for d in rows_a if last_round is None or d.round_id == last_round]
-        signatures = tuple(
-            trust.Signature(d.id, d.reviewer_id, d.revision_number, d.content_hash,
-                            d.printed_name, d.credentials, d.meaning, d.signed_at, d.chained,
-                            d.conflict)
-            for d in rows_a)
-        shown = (revision.number, revision.title, revision.body, revision.references,
-                 revision.content_hash, revision.professional_body)
-        problem = trust.review_problem(article_id, shown, signatures)
+        decisions = conn.execute(_APPROVALS, {"rev_id": revision.id, "at": at})
+        approvals, problem = public_view.reviewed_by(article_id, revision, decisions)
         if problem is None:
-            approvals = tuple(Reviewer(s.printed_name, s.credentials, s.signed_at, s.meaning,
-                                       s.conflict) for s in signatures)
             review_due = _review_due(session, rows, number)
         else:
             approved = False  # the live page too shows it as pending review then
-    return AsOf(state=state, page=ShownPage(
-        slug=art.slug, state=state, revision_number=revision.number,
-        content_hash=revision.content_hash, title=revision.title, body=revision.body,
-        references=revision.references, generator=revision.generator,
-        shown_at=revision.created_at, approved=approved,
-        step="Approved" if approved else (
-            None if retracted or state == "approved" else STEP_OF_STATE.get(state)),
-        approvals=approvals, retracted=retracted,
-        retraction_reason=last_retraction[2] if retracted and last_retraction else None,
-        retracted_at=last_retraction[5] if retracted and last_retraction else None,
-        review_due=review_due,
-        review_overdue=review_due is not None and review_due <= at,
-        in_review=approved and state in QUEUE_STATES,
-        professional_body=revision.professional_body,
-    ), problem=problem, **base)
+    page = public_view.build(
+        article_id=art.id, slug=art.slug, state=state, revision_id=revision.id,
+        revision=revision, approved=approved, approvals=approvals, retracted=retracted,
+        retraction_reason=last_retraction[2] if last_retraction else None,
+        retracted_at=last_retraction[5] if last_retraction else None,
+        review_due=review_due, now=at,
+    )
+    return AsOf(state=state, page=page, problem=problem, **base)
 
 
 def _policy(session: Session, version: int | None) -> PolicySettings:

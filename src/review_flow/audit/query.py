@@ -10,7 +10,7 @@ order (migration 0024), so each page is one index range whatever the page's dept
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -50,14 +50,7 @@ class EventFilter:
 
     def params(self) -> dict[str, str]:
         """The filter as query parameters (links, the export's audit record)."""
-        out: dict[str, str] = {}
-        for name in PARAMETERS:
-            value = getattr(self, name)
-            if isinstance(value, datetime):
-                out[name] = isoformat(value) or ""
-            elif value is not None:
-                out[name] = str(value)
-        return out
+        return as_params(self, PARAMETERS)
 
     @property
     def empty(self) -> bool:
@@ -67,29 +60,55 @@ class EventFilter:
 def parse(args: Mapping[str, str | None]) -> EventFilter:
     """The filter in ``args`` (query parameters or CLI options); a blank value is no
     filter. Raises :class:`BadFilter` naming the first parameter that is not valid."""
-    values = {name: (args.get(name) or "").strip() for name in PARAMETERS}
-    f = EventFilter(
-        article=_whole(values["article"], "article", "an article id"),
-        actor=_whole(values["actor"], "actor", "a person's id"),
-        action=_one_of(values["action"], "action", AUDIT_ACTIONS, "audit action"),
-        state=_one_of(values["state"], "state", STATES, "workflow state"),
-        since=parse_time(values["since"], "since"),
-        until=parse_time(values["until"], "until"),
+    values = raw_values(args, PARAMETERS)
+    return EventFilter(
+        whole(values["article"], "article", "an article id"),
+        whole(values["actor"], "actor", "a person's id"),
+        _one_of(values["action"], "action", AUDIT_ACTIONS, "audit action"),
+        _one_of(values["state"], "state", STATES, "workflow state"),
+        *time_range(values),
     )
-    if f.since is not None and f.until is not None and f.until <= f.since:
-        raise BadFilter(
-            f"until ({isoformat(f.until)}) must be later than since ({isoformat(f.since)}).",
-            parameter="until")
-    return f
 
 
-def _whole(raw: str, name: str, what: str) -> int | None:
+# The pieces every audit filter is made of (``signatures_report.py`` too), so that the
+# same value is read, refused and written back the same way on every page.
+
+
+def raw_values(args: Mapping[str, str | None], names: Iterable[str]) -> dict[str, str]:
+    """The parameters ``names`` of ``args``, stripped; a missing one is blank."""
+    return {name: (args.get(name) or "").strip() for name in names}
+
+
+def as_params(f: Any, names: Iterable[str]) -> dict[str, str]:
+    """The filter ``f``'s fields ``names`` that are set, as query parameters."""
+    out: dict[str, str] = {}
+    for name in names:
+        value = getattr(f, name)
+        if isinstance(value, datetime):
+            out[name] = isoformat(value) or ""
+        elif value is not None:
+            out[name] = str(value)
+    return out
+
+
+def whole(raw: str, name: str, what: str) -> int | None:
+    """An id (``what`` says whose) in parameter ``name``; blank is None."""
     if not raw:
         return None
     if raw.isascii() and raw.isdigit() and len(raw) <= 19 and 0 < int(raw) <= MAX_ID:
         return int(raw)
     raise BadFilter(f"{name} must be {what} (a whole number above 0), not {raw[:40]!r}.",
                     parameter=name)
+
+
+def time_range(values: Mapping[str, str]) -> tuple[datetime | None, datetime | None]:
+    """(since, until) of the stripped ``values``; until must be later than since."""
+    since, until = parse_time(values["since"], "since"), parse_time(values["until"], "until")
+    if since is not None and until is not None and until <= since:
+        raise BadFilter(
+            f"until ({isoformat(until)}) must be later than since ({isoformat(since)}).",
+            parameter="until")
+    return since, until
 
 
 def _one_of(raw: str, name: str, known: Any, what: str) -> str | None:

@@ -33,7 +33,7 @@ from review_flow.articles.models import Revision
 from review_flow.audit.chain import event_hash
 from review_flow.audit.log import hashed_values
 from review_flow.audit.models import AuditEvent
-from review_flow.audit.query import MAX_ID, BadFilter, parse_time
+from review_flow.audit.query import as_params, raw_values, time_range, whole
 from review_flow.signatures.models import Decision
 from review_flow.timeutil import UTCDateTime, isoformat
 
@@ -48,32 +48,13 @@ class SignatureFilter:
     until: datetime | None = None
 
     def params(self) -> dict[str, str]:
-        out: dict[str, str] = {}
-        for name in PARAMETERS:
-            value = getattr(self, name)
-            if isinstance(value, datetime):
-                out[name] = isoformat(value) or ""
-            elif value is not None:
-                out[name] = str(value)
-        return out
+        return as_params(self, PARAMETERS)
 
 
 def parse(args: Mapping[str, str | None]) -> SignatureFilter:
     """The filter in query parameters; :class:`BadFilter` names the first bad one."""
-    raw = {name: (args.get(name) or "").strip() for name in PARAMETERS}
-    signer = None
-    if raw["signer"]:
-        s = raw["signer"]
-        if not (s.isascii() and s.isdigit() and len(s) <= 19 and 0 < int(s) <= MAX_ID):
-            raise BadFilter(f"signer must be a person's id (a whole number above 0), "
-                            f"not {s[:40]!r}.", parameter="signer")
-        signer = int(s)
-    f = SignatureFilter(signer, parse_time(raw["since"], "since"),
-                        parse_time(raw["until"], "until"))
-    if f.since is not None and f.until is not None and f.until <= f.since:
-        raise BadFilter(f"until ({isoformat(f.until)}) must be later than since "
-                        f"({isoformat(f.since)}).", parameter="until")
-    return f
+    raw = raw_values(args, PARAMETERS)
+    return SignatureFilter(whole(raw["signer"], "signer", "a person's id"), *time_range(raw))
 
 
 @dataclass

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from review_flow.domain_events import AssignmentAbout, AssignmentNoticed, ReviewerAssigned
-from review_flow.outbox.service import enqueue_many
+from review_flow.notifications.mail_queue import Mail, queue_mail
 from review_flow.timeutil import isoformat
 from review_flow.users.models import User, UserRole
 from review_flow.users.roles import Role
@@ -59,98 +59,86 @@ def _article(p: dict[str, Any]) -> str:
     return f'"{a["title"]}" (revision {a["revision"]})'
 
 
-def _assigned(p: dict[str, Any], base_url: str) -> str:
-    a = p["assignment"]
-    return (
-        f"Hello {p['to_name']},\n\n"
-        f"{p['assigned_by']} asks you to review {_article(p)} for the Medical Advisory "
-        "Board.\n\n"
-        f"Please accept or decline by {_when(a['response_due'])}.\n"
-        f"If you accept, your review is due by {_when(a['review_due'])}.\n"
-        + _open(p, base_url, "Accept or decline here (sign in first)")
-    )
+class _Text(NamedTuple):
+    """What an assignment e-mail says after the greeting (``{article}``, ``{reviewer}``,
+    ``{assigned_by}``, ``{days_after}``, ``{response_due}``, ``{review_due}`` filled in)
+    and the words before the link to the review page, if it has one."""
+
+    says: str
+    link: str | None
 
 
-def _response_reminder(p: dict[str, Any], base_url: str) -> str:
-    a = p["assignment"]
-    return (
-        f"Hello {p['to_name']},\n\n"
-        f"A reminder: you were asked to review {_article(p)}, and your answer is due by "
-        f"{_when(a['response_due'])}.\n"
-        + _open(p, base_url, "Accept or decline here")
-    )
+def _body(text: _Text) -> Callable[[dict[str, Any], str], str]:
+    def body(p: dict[str, Any], base_url: str) -> str:
+        a = p["assignment"]
+        says = text.says.format(
+            article=_article(p), reviewer=a["reviewer_name"],
+            assigned_by=p.get("assigned_by"), days_after=p.get("days_after"),
+            response_due=_when(a["response_due"]), review_due=_when(a["review_due"]),
+        )
+        link = _open(p, base_url, text.link) if text.link else ""
+        return f"Hello {p['to_name']},\n\n{says}{link}"
+
+    return body
 
 
-def _response_overdue(p: dict[str, Any], base_url: str) -> str:
-    a = p["assignment"]
-    return (
-        f"Hello {p['to_name']},\n\n"
-        f"Your answer to the invitation to review {_article(p)} was due on "
-        f"{_when(a['response_due'])}. Please accept or decline, so the editors can ask "
-        "someone else if you cannot review it.\n"
-        + _open(p, base_url, "Accept or decline here")
-    )
-
-
-def _review_reminder(p: dict[str, Any], base_url: str) -> str:
-    a = p["assignment"]
-    return (
-        f"Hello {p['to_name']},\n\n"
-        f"A reminder: your review of {_article(p)} is due by {_when(a['review_due'])}.\n"
-        + _open(p, base_url, "Open the review")
-    )
-
-
-def _review_overdue(p: dict[str, Any], base_url: str) -> str:
-    a = p["assignment"]
-    return (
-        f"Hello {p['to_name']},\n\n"
-        f"Your review of {_article(p)} was due on {_when(a['review_due'])} and is not done "
-        "yet. If you cannot finish it, tell the editors so they can reassign it.\n"
-        + _open(p, base_url, "Open the review")
-    )
-
-
-def _escalated(p: dict[str, Any], base_url: str) -> str:
-    a = p["assignment"]
-    return (
-        f"Hello {p['to_name']},\n\n"
-        f"The review of {_article(p)} by {a['reviewer_name']} was due on "
-        f"{_when(a['review_due'])} and is still not done ({p['days_after']} or more days "
-        "late). It is escalated to the editors: reassign it, cancel it, or agree a new "
-        "date with the reviewer.\n"
-        + _open(p, base_url, "Open the article's review")
-    )
+_ASSIGNED = _Text(
+    "{assigned_by} asks you to review {article} for the Medical Advisory Board.\n\n"
+    "Please accept or decline by {response_due}.\n"
+    "If you accept, your review is due by {review_due}.\n",
+    "Accept or decline here (sign in first)",
+)
+_RESPONSE_REMINDER = _Text(
+    "A reminder: you were asked to review {article}, and your answer is due by "
+    "{response_due}.\n",
+    "Accept or decline here",
+)
+_RESPONSE_OVERDUE = _Text(
+    "Your answer to the invitation to review {article} was due on {response_due}. "
+    "Please accept or decline, so the editors can ask someone else if you cannot review "
+    "it.\n",
+    "Accept or decline here",
+)
+_REVIEW_REMINDER = _Text(
+    "A reminder: your review of {article} is due by {review_due}.\n", "Open the review"
+)
+_REVIEW_OVERDUE = _Text(
+    "Your review of {article} was due on {review_due} and is not done yet. If you cannot "
+    "finish it, tell the editors so they can reassign it.\n",
+    "Open the review",
+)
+_ESCALATED = _Text(
+    "The review of {article} by {reviewer} was due on {review_due} and is still not done "
+    "({days_after} or more days late). It is escalated to the editors: reassign it, "
+    "cancel it, or agree a new date with the reviewer.\n",
+    "Open the article's review",
+)
+_LAPSED_EDITOR = _Text(
+    "{reviewer} did not answer the invitation to review {article} within {days_after} "
+    "days, so it lapsed and the assignment was cancelled. Assign another board member.\n",
+    "Open the article's review",
+)
+_LAPSED_REVIEWER = _Text(
+    "Your invitation to review {article} lapsed: it was not answered within {days_after} "
+    "days. Nothing more is asked of you; the editors may invite you again.\n",
+    None,
+)
 
 
 def _lapsed(p: dict[str, Any], base_url: str) -> str:
-    a = p["assignment"]
-    if p.get("to") == "editor":
-        return (
-            f"Hello {p['to_name']},\n\n"
-            f"{a['reviewer_name']} did not answer the invitation to review {_article(p)} "
-            f"within {p['days_after']} days, so it lapsed and the assignment was cancelled. "
-            "Assign another board member.\n"
-            + _open(p, base_url, "Open the article's review")
-        )
-    return (
-        f"Hello {p['to_name']},\n\n"
-        f"Your invitation to review {_article(p)} lapsed: it was not answered within "
-        f"{p['days_after']} days. Nothing more is asked of you; the editors may invite you "
-        "again.\n"
-    )
+    return _body(_LAPSED_EDITOR if p.get("to") == "editor" else _LAPSED_REVIEWER)(p, base_url)
 
 
 _FOOTER = ("\nYou receive this because of your place in the Medical Advisory Board's "
            "review process.\n")
 
 MAIL: dict[str, tuple[str, Callable[[dict[str, Any], str], str]]] = {
-    ASSIGNED: ("Please review: {title}", _assigned),
-    "response_reminder": ("Reminder, please answer: {title}", _response_reminder),
-    "response_overdue": ("Your answer is overdue: {title}", _response_overdue),
-    "review_reminder": ("Reminder, review due soon: {title}", _review_reminder),
-    "review_overdue": ("Your review is overdue: {title}", _review_overdue),
-    "review_escalated": ("Escalated, review overdue: {title}", _escalated),
+    ASSIGNED: ("Please review: {title}", _body(_ASSIGNED)),
+    "response_reminder": ("Reminder, please answer: {title}", _body(_RESPONSE_REMINDER)),
+    "response_overdue": ("Your answer is overdue: {title}", _body(_RESPONSE_OVERDUE)),
+    "review_reminder": ("Reminder, review due soon: {title}", _body(_REVIEW_REMINDER)),
+    "review_overdue": ("Your review is overdue: {title}", _body(_REVIEW_OVERDUE)),
+    "review_escalated": ("Escalated, review overdue: {title}", _body(_ESCALATED)),
     "invitation_lapsed": ("Invitation lapsed: {title}", _lapsed),
 }
 
@@ -176,13 +164,10 @@ def _described(a: AssignmentAbout) -> dict[str, Any]:
 def queue_assigned(session: Session, ev: ReviewerAssigned) -> None:
     """The invitation to review, to the board member, in the assignment's transaction."""
     a = ev.assignment
-    enqueue_many(session, [{
-        "channel": "email", "kind": ASSIGNED, "recipient": a.reviewer_email,
-        "user_id": a.reviewer_id, "article_id": a.article_id,
-        "message_id": f"assignment-{a.id}",
-        "payload": {"kind": ASSIGNED, "to_name": a.reviewer_name,
-                    "assigned_by": ev.assigned_by, "assignment": _described(a)},
-    }], now=ev.at)
+    payload = {"kind": ASSIGNED, "to_name": a.reviewer_name,
+               "assigned_by": ev.assigned_by, "assignment": _described(a)}
+    mail = Mail(a.reviewer_id, a.reviewer_email, f"assignment-{a.id}", payload)
+    queue_mail(session, kind=ASSIGNED, article_id=a.article_id, at=ev.at, mails=[mail])
 
 
 def _editors(session: Session) -> list[tuple[int, str, str]]:
@@ -205,8 +190,6 @@ def queue_notice(session: Session, ev: AssignmentNoticed) -> None:
         to.append((a.reviewer_id, a.reviewer_email, a.reviewer_name, "reviewer"))
     if ev.kind in TO_EDITORS:
         to += [(uid, email, name, "editor") for uid, email, name in _editors(session)]
-    enqueue_many(session, [{
-        "channel": "email", "kind": kind, "recipient": email, "user_id": uid,
-        "article_id": a.article_id, "message_id": f"notice-{ev.notice_id}-{uid}",
-        "payload": {**base, "to": role, "to_name": name},
-    } for uid, email, name, role in to], now=ev.at)
+    mails = [Mail(uid, email, f"notice-{ev.notice_id}-{uid}",
+                  {**base, "to": role, "to_name": name}) for uid, email, name, role in to]
+    queue_mail(session, kind=kind, article_id=a.article_id, at=ev.at, mails=mails)

@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 from review_flow.articles.models import Article, Revision
 from review_flow.domain_events import ThreadActivity
 from review_flow.notifications.kinds import REVIEW_PATH, SETTINGS_PATH
+from review_flow.notifications.mail_queue import Mail, queue_mail
 from review_flow.notifications.models import EmailOptOut
-from review_flow.outbox.service import enqueue_many
 from review_flow.rounds.models import Assignment, ReviewRound
 from review_flow.threads.models import CommentThread, ThreadMessage, ThreadStateChange
 from review_flow.threads.participation import CLOSED_BY_ROUND
@@ -175,19 +175,8 @@ def queue(session: Session, ev: ThreadActivity) -> None:
         },
         "text": plain(ev.text, MAX_TEXT),
     }
-    enqueue_many(
-        session,
-        [
-            {
-                "channel": "email",
-                "kind": KIND,
-                "recipient": email,
-                "user_id": uid,
-                "article_id": ev.article_id,
-                "message_id": f"thread-{ev.change}-{ev.record_id}-{uid}",
-                "payload": {**base, "to_name": name},
-            }
-            for uid, email, name in to
-        ],
-        now=ev.at,
-    )
+    mails = [
+        Mail(uid, email, f"thread-{ev.change}-{ev.record_id}-{uid}", {**base, "to_name": name})
+        for uid, email, name in to
+    ]
+    queue_mail(session, kind=KIND, article_id=ev.article_id, at=ev.at, mails=mails)

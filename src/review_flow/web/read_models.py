@@ -26,8 +26,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, aliased
 
-from review_flow.articles import search
+from review_flow.articles import public_view, search
 from review_flow.articles.models import WAITING_SQL, Article, Comment, Revision
+from review_flow.articles.public_view import PENDING_STATES as PENDING_STATES
+from review_flow.articles.public_view import QUEUE_STATES as QUEUE_STATES
+from review_flow.articles.public_view import Approval as Approval
+from review_flow.articles.public_view import PublicArticle as PublicArticle
 from review_flow.audit.models import AuditEvent
 from review_flow.policy import service as policy_service
 from review_flow.signatures import trust
@@ -36,9 +40,6 @@ from review_flow.timeutil import UTCDateTime, utcnow
 from review_flow.users.models import User, UserRole
 from review_flow.users.roles import Role
 from review_flow.web.converters import MAX_ID as MAX_ID
-
-QUEUE_STATES = ("submitted", "under_review")
-PENDING_STATES = ("submitted", "under_review", "changes_requested")
 
 
 def _reviewer_name() -> Any:
@@ -187,59 +188,6 @@ def _approved_at() -> Any:
     )
 
 
-@dataclass(frozen=True)
-class Approval:
-    name: str
-    credentials: str | None
-    signed_at: datetime
-    meaning: str
-    # A conflict of interest the reviewer disclosed (policy ``conflicts: disclose``).
-    conflict: str | None = None
-
-    @property
-    def signed_by(self) -> str:
-        return f"{self.name}, {self.credentials}" if self.credentials else self.name
-
-
-@dataclass(frozen=True)
-class PublicArticle:
-    """What a reader sees at ``/articles/<slug>``."""
-
-    id: int
-    slug: str
-    state: str
-    revision_id: int
-    revision_number: int
-    title: str
-    body: str
-    references: list[dict[str, Any]]
-    content_hash: str
-    generator: dict[str, Any] | None
-    shown_at: datetime
-    approved: bool
-    step: str | None
-    approvals: tuple[Approval, ...]
-    retracted: bool
-    retraction_reason: str | None
-    retracted_at: datetime | None
-    # When the approved text is next to be reviewed (shown once approved), and whether
-    # that date has passed (the public notice) as of when the page was read.
-    review_due: datetime | None = None
-    review_overdue: bool = False
-    # The text readers see is being reviewed again (re-review after its date, or an edit).
-    in_review: bool = False
-    # The text for healthcare professionals, when the shown revision has one.
-    professional_body: str | None = None
-
-
-STEP_OF_STATE = {
-    "submitted": "Submitted",
-    "changes_requested": "Submitted",
-    "under_review": "Under Review",
-    "approved": "Approved",
-}
-
-
 @cache
 def _public_statements() -> tuple[Select, Select]:
     """Built once: constructing these ORM expressions costs more than running them."""
@@ -366,39 +314,14 @@ def public_article(session: Session, slug: str) -> PublicArticle | None:
             return None
     approvals: tuple[Approval, ...] = ()
     if approved:
-        rows = conn.execute(approvals_stmt, {"rev_id": row.rev_id}).all()
-        # Text approved again in a later round (a re-review) names that round's reviewers.
-        last_round = max((d.round_id for d in rows if d.round_id is not None), default=None)
-        rows = [d for d in rows if last_round is None or d.round_id == last_round]
-        signatures = tuple(
-            trust.Signature(d.id, d.reviewer_id, d.revision_number, d.content_hash,
-                            d.printed_name, d.credentials, d.meaning, d.signed_at, d.chained,
-                            d.conflict)
-            for d in rows
-        )
-        # Never state a review the record does not support (signatures/trust.py).
-        revision = (row.number, row.title, row.body, row.references, row.content_hash,
-                    row.professional_body)
-        if trust.review_problem(row.id, revision, signatures) is None:
-            approvals = tuple(Approval(s.printed_name, s.credentials, s.signed_at, s.meaning,
-                                       s.conflict)
-                              for s in signatures)
-        else:
-            approved = False  # shown as pending review, under the banner
-    return PublicArticle(
-        id=row.id, slug=row.slug, state=row.state, revision_id=row.rev_id,
-        revision_number=row.number, title=row.title, body=row.body,
-        references=row.references, content_hash=row.content_hash, generator=row.generator,
-        shown_at=row.created_at, approved=approved,
-        step="Approved" if approved else (
-            None if retracted or row.state == "approved" else STEP_OF_STATE.get(row.state)),
-        approvals=approvals, retracted=retracted,
-        retraction_reason=row.retraction_reason if retracted else None,
-        retracted_at=row.retracted_at if retracted else None,
-        review_due=row.review_due if approved else None,
-        review_overdue=approved and row.review_due is not None and row.review_due <= utcnow(),
-        in_review=approved and row.state in QUEUE_STATES,
-        professional_body=row.professional_body,
+        decisions = conn.execute(approvals_stmt, {"rev_id": row.rev_id})
+        approvals, problem = public_view.reviewed_by(row.id, row, decisions)
+        approved = problem is None  # else shown as pending review, under the banner
+    return public_view.build(
+        article_id=row.id, slug=row.slug, state=row.state, revision_id=row.rev_id,
+        revision=row, approved=approved, approvals=approvals, retracted=retracted,
+        retraction_reason=row.retraction_reason, retracted_at=row.retracted_at,
+        review_due=row.review_due, now=utcnow(),
     )
 
 
