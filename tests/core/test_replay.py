@@ -494,14 +494,18 @@ def test_review_flow_verify_without_the_app_answers_as_the_app_does(
     without_app = cli._verify_sqlite_without_app
 
     def spy(**options):
-        taken.append(without_app(**options))
-        return taken[-1]
+        done = None  # it exits with status 1 itself on a failed verify
+        try:
+            done = without_app(**options)
+            return done
+        finally:
+            taken.append(done is not False)
 
     monkeypatch.setattr(cli, "_verify_sqlite_without_app", spy)
     own = CliRunner().invoke(cli.main, ["audit", "verify"])
     app = create_app({"TESTING": True, "DATABASE_URL": db_url})
     theirs = app.test_cli_runner().invoke(args=["audit", "verify"])
-    assert taken == [backend == "sqlite"]  # PostgreSQL: the usual path
+    assert taken == [backend == "sqlite"], (own.output, own.exception)  # PostgreSQL: usual path
     assert (own.exit_code, own.stdout, own.stderr) == (
         theirs.exit_code, theirs.stdout, theirs.stderr
     )
