@@ -108,6 +108,7 @@ def test_audit_verify_runs_without_building_the_web_ui_or_the_api(
     )
     assert heavy == [], f"'review-flow audit verify' imported {heavy}"
     app_and_orm = {"review_flow.app", "review_flow.db", "sqlalchemy", "review_flow.audit.models"}
+    assert "flask_limiter" not in loaded  # Flask's plugin commands: not for ours
     if db_url.startswith("sqlite"):
         assert app_and_orm.isdisjoint(loaded), sorted(app_and_orm & loaded)
     else:  # PostgreSQL: the app with its configuration and database only
