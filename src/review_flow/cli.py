@@ -1004,7 +1004,7 @@ class _Commands(FlaskGroup):
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         self._add_ours()
         ours = {command.name for command in commands()}
-        if name in ours:  # Flask's plugin commands (flask_limiter's: 50 ms) are not loaded
+        if name in ours:  # Flask's plugin commands (flask_limiter's import) are not loaded
             return self.commands[name]
         return super().get_command(ctx, name)
 
