@@ -232,24 +232,50 @@ def fill(db: Database, articles: int) -> int:
     return w.seq
 
 
-def run_verify(url: str, src: str | None) -> tuple[float, int, str, float]:
+def run_verify(url: str, src: str | None) -> tuple[float, int, str, float, float | None]:
     """One whole ``review-flow audit verify`` process: wall seconds, peak RSS in KiB of
     the largest process of it (``/usr/bin/time``: the verify and each worker are waited
-    for), its output, and the CPU seconds of it and its workers (steadier than the wall
-    time on a shared machine)."""
+    for), its output, the CPU seconds of it and its workers (steadier than the wall
+    time on a shared machine), and the wall seconds before its first worker process
+    started (None when it started none): the serial start-up, while one CPU idles."""
     env = {**os.environ, "REVIEW_FLOW_DATABASE_URL": url, "REVIEW_FLOW_SECRET_KEY": "bench"}
     if src:
         env["PYTHONPATH"] = str(Path(src) / "src")
     exe = str(Path(sys.executable).with_name("review-flow"))
     start = time.perf_counter()
-    out = subprocess.run(["/usr/bin/time", "-f", "rusage %M %U %S", exe, "audit", "verify"],
-                         env=env, capture_output=True, text=True, check=False)
+    proc = subprocess.Popen(["/usr/bin/time", "-f", "rusage %M %U %S", exe, "audit", "verify"],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first_worker = _first_worker_after(proc, start)
+    stdout, stderr = proc.communicate()
     wall = time.perf_counter() - start
-    if out.returncode != 0:
-        raise SystemExit(f"verify failed: {out.stdout} {out.stderr}")
-    line = next(x for x in out.stderr.splitlines() if x.startswith("rusage "))
+    if proc.returncode != 0:
+        raise SystemExit(f"verify failed: {stdout} {stderr}")
+    line = next(x for x in stderr.splitlines() if x.startswith("rusage "))
     _, peak, user, system = line.split()
-    return wall, int(peak), out.stdout.strip(), float(user) + float(system)
+    return wall, int(peak), stdout.strip(), float(user) + float(system), first_worker
+
+
+def _first_worker_after(proc: subprocess.Popen[str], start: float) -> float | None:
+    """Seconds from ``start`` until a verify worker (``python -m review_flow.audit.…``)
+    appears among the process's descendants, polled every millisecond through
+    ``/proc/PID/task/*/children`` (Linux; every thread's, as the workers are started by
+    threads); None if none appears before it exits."""
+    while proc.poll() is None:
+        pids, seen = [proc.pid], []
+        while pids:
+            pid = pids.pop()
+            try:
+                children = [c for t in Path(f"/proc/{pid}/task").glob("*/children")
+                            for c in t.read_text().split()]
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+            except OSError:
+                continue
+            pids.extend(int(c) for c in children)
+            seen.append(cmdline)
+        if any(b"review_flow.audit." in c for c in seen):
+            return time.perf_counter() - start
+        time.sleep(0.001)
+    return None
 
 
 def main() -> None:
@@ -364,6 +390,9 @@ def report(args: argparse.Namespace, code: str | None, runs: list) -> None:
             "median_events_per_s": round(events / statistics.median(walls)),
             "peak_rss_mib": round(max(r[1] for r in runs) / 1024, 1),
             "cpu_s_of_best": round(min(runs)[3], 2),
+            "cpu_s_all": [round(r[3], 2) for r in runs],
+            "walls_s": [round(w, 2) for w in walls],
+            "before_first_worker_s": [None if r[4] is None else round(r[4], 3) for r in runs],
             "events_per_cpu_s": round(events / min(r[3] for r in runs)),
             "cpus": os.cpu_count(),
             "load": round(os.getloadavg()[0], 2),

@@ -53,7 +53,7 @@ def with_core_appcontext(fn: F) -> F:
     def decorator(ctx: click.Context, /, *args: Any, **kwargs: Any) -> Any:
         if not current_app:
             info = ctx.ensure_object(ScriptInfo)
-            if info.create_app is _make_app and info.app_import_path is None:
+            if _own_app(ctx):
                 from review_flow.app import create_app
 
                 app = create_app(interfaces=False)
@@ -63,6 +63,29 @@ def with_core_appcontext(fn: F) -> F:
         return ctx.invoke(fn, *args, **kwargs)
 
     return functools.update_wrapper(decorator, fn)  # type: ignore[return-value]
+
+
+def _own_app(ctx: click.Context) -> bool:
+    """Run as ``review-flow`` (not ``flask --app``, not a test's app): the app is ours."""
+    info = ctx.ensure_object(ScriptInfo)
+    return info.create_app is _make_app and info.app_import_path is None
+
+
+def first_without_app(run: Callable[..., bool]) -> Callable[[F], F]:
+    """Run as ``review-flow`` with no app built yet, try ``run`` (the command's arguments)
+    before the app: it does the command without Flask's app and SQLAlchemy and returns
+    True, or returns False having done nothing, and the command runs as usual."""
+
+    def wrap(fn: F) -> F:
+        @click.pass_context
+        def decorator(ctx: click.Context, /, *args: Any, **kwargs: Any) -> Any:
+            if not current_app and _own_app(ctx) and run(*args, **kwargs):
+                return None
+            return ctx.invoke(fn, *args, **kwargs)
+
+        return functools.update_wrapper(decorator, fn)  # type: ignore[return-value]
+
+    return wrap
 
 
 def domain_errors(fn: F) -> F:
@@ -663,6 +686,7 @@ def audit_group() -> None:
     "default: derived from --key / REVIEW_FLOW_CHECKPOINT_KEY_FILE.",
 )
 @click.option("--key", "key_file", metavar="FILE", help="The checkpoint signing key (PEM).")
+@first_without_app(lambda **options: _verify_sqlite_without_app(**options))  # defined below
 @with_core_appcontext
 @domain_errors
 def audit_verify_cmd(
@@ -671,8 +695,6 @@ def audit_verify_cmd(
     """Check the hash chain, replay it against the tables and prove each checkpoint's
     prefix; exit 1 naming the first bad event, disagreement (article, field, chain,
     table) or checkpoint."""
-    from tqdm import tqdm
-
     from review_flow.audit import checkpoints
     from review_flow.audit import verify as audit_verify
 
@@ -680,16 +702,64 @@ def audit_verify_cmd(
     with _db().reading() as session:
         audit_verify.begin_snapshot(session)
         total = audit_verify.head_seq(session)
-        with tqdm(
-            total=total,
-            unit="event",
-            desc="Verifying audit log",
-            file=sys.stderr,
-            disable=None,
-            leave=False,
-        ) as bar:
+        with _verify_progress(total) as bar:
             result = audit_verify.verify_all(session, progress=bar.update)
         checked = [checkpoints.check(session, proof) for proof in proofs]
+    _report_verify(result, checked)
+
+
+def _verify_progress(total: int) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(
+        total=total,
+        unit="event",
+        desc="Verifying audit log",
+        file=sys.stderr,
+        disable=None,
+        leave=False,
+    )
+
+
+def _verify_sqlite_without_app(
+    checkpoint_files: tuple[str, ...], public_key_file: str | None, key_file: str | None
+) -> bool:
+    """``audit verify`` of a SQLite database named by the environment, before Flask's app,
+    SQLAlchemy and the models are imported (about half a second of CPU during which the
+    workers could not start): the same snapshot, checks, output and exit status, on a
+    driver connection. False (nothing done) for PostgreSQL, checkpoints (their check
+    reads the models), or anything only building the app can judge."""
+    if checkpoint_files or public_key_file or key_file:
+        return False
+    from review_flow import config
+
+    path = config.sqlite_file_from_environment()
+    if path is None:
+        return False
+    config.trusted_proxies(config.from_environment().get("TRUSTED_PROXIES"))  # as create_app
+    from review_flow.audit import verify as audit_verify
+
+    opened = audit_verify.open_sqlite_snapshot(path)
+    if opened is None:
+        return False
+    raw, head = opened
+    try:
+        workers = 1
+        if head is not None and head[0] >= audit_verify.PARALLEL_THRESHOLD:
+            workers = audit_verify.default_sqlite_workers()
+        with _verify_progress(head[0] if head else 0) as bar:
+            result = audit_verify.verify_snapshot(
+                raw, "sqlite", path, head, progress=bar.update, workers=workers
+            )
+    finally:
+        raw.close()
+    _report_verify(result, [])
+    return True
+
+
+def _report_verify(result: Any, checked: list[tuple[bool, str]]) -> None:
+    """The verdict on stdout (OK) or stderr (FAILED), each checkpoint's after it; exit 1
+    on any failure."""
     if not result.ok:
         click.echo(f"FAILED: {result.message}", err=True)
     else:
@@ -933,6 +1003,9 @@ class _Commands(FlaskGroup):
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         self._add_ours()
+        ours = {command.name for command in commands()}
+        if name in ours:  # Flask's plugin commands (flask_limiter's import) are not loaded
+            return self.commands[name]
         return super().get_command(ctx, name)
 
 

@@ -95,16 +95,24 @@ def test_audit_verify_runs_without_building_the_web_ui_or_the_api(
     db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """``review-flow audit verify`` needs the configuration and the database only; the web
-    UI and API (most of an app's start-up) stay unimported, and the verdict is given."""
+    UI and API (most of an app's start-up) stay unimported, and the verdict is given. On
+    SQLite it builds no app at all, nor imports SQLAlchemy or the models, so its workers
+    start before that half second of imports (``cli._verify_sqlite_without_app``)."""
     monkeypatch.setenv("REVIEW_FLOW_DATABASE_URL", db_url)
     monkeypatch.setenv("REVIEW_FLOW_INSTANCE_PATH", str(tmp_path / "instance"))
     loaded, output = _modules_loaded_by(["audit", "verify"], tmp_path)
     assert output.startswith("OK: 0 events verified"), output
-    assert "review_flow.app" in loaded and "review_flow.audit.verify" in loaded
+    assert "review_flow.audit.verify" in loaded
     heavy = sorted(
         m for m in loaded if any(m == h or m.startswith(h + ".") for h in WEB_AND_API)
     )
     assert heavy == [], f"'review-flow audit verify' imported {heavy}"
+    app_and_orm = {"review_flow.app", "review_flow.db", "sqlalchemy", "review_flow.audit.models"}
+    assert "flask_limiter" not in loaded  # Flask's plugin commands: not for ours
+    if db_url.startswith("sqlite"):
+        assert app_and_orm.isdisjoint(loaded), sorted(app_and_orm & loaded)
+    else:  # PostgreSQL: the app with its configuration and database only
+        assert app_and_orm <= loaded
 
 
 def test_audit_verify_under_an_app_uses_that_app(db_url: str, tmp_path: Path) -> None:
@@ -114,3 +122,42 @@ def test_audit_verify_under_an_app_uses_that_app(db_url: str, tmp_path: Path) ->
     result = app.test_cli_runner().invoke(args=["audit", "verify"])
     assert result.exit_code == 0, result.output
     assert result.output.startswith("OK: 0 events verified")
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"REVIEW_FLOW_DATABASE_URL": "sqlite:////srv/rf/a b.sqlite3"},
+        {"REVIEW_FLOW_DATABASE_URL": "sqlite:///relative/rf.sqlite3"},
+        {"REVIEW_FLOW_DATABASE_URL": "", "REVIEW_FLOW_INSTANCE_PATH": "/srv/rf/instance"},
+        {"REVIEW_FLOW_INSTANCE_PATH": "/srv/rf/instance"},
+        {},  # the instance folder under the working directory
+        {"REVIEW_FLOW_DATABASE_URL": "sqlite:///rf%20x.sqlite3"},
+        {"REVIEW_FLOW_DATABASE_URL": "sqlite:///file:rf?mode=ro&uri=true"},
+        {"REVIEW_FLOW_DATABASE_URL": "sqlite://"},
+        {"REVIEW_FLOW_DATABASE_URL": "sqlite+pysqlite:////srv/rf.sqlite3"},
+        {"REVIEW_FLOW_DATABASE_URL": "postgresql+psycopg://u@127.0.0.1/rf"},
+    ],
+)
+def test_the_sqlite_file_before_the_app_is_the_one_the_app_opens(
+    env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``config.sqlite_file_from_environment`` names the file ``create_app`` opens, or
+    None, and then the command builds the app as before (never a different file)."""
+    from sqlalchemy import make_url
+
+    from review_flow.config import sqlite_file_from_environment
+
+    monkeypatch.chdir(tmp_path)
+    for name in ("REVIEW_FLOW_DATABASE_URL", "REVIEW_FLOW_INSTANCE_PATH"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(Path, "mkdir", lambda *a, **k: None)  # create_app makes the folder
+    url = make_url(create_app({"TESTING": True}, interfaces=False).config["DATABASE_URL"])
+    path = sqlite_file_from_environment()
+    if path is not None:
+        assert url.drivername == "sqlite" and path == url.database
+    else:  # only a URL the simple reading cannot be sure of
+        given = env.get("REVIEW_FLOW_DATABASE_URL", "")
+        assert given and (not given.startswith("sqlite:///") or any(c in given for c in "%?"))

@@ -457,3 +457,63 @@ def test_a_conflict_added_to_a_signature_afterwards_is_named(db, backend, story)
                   {"a": story["ok"]})
     message = _expect(db, story["ok"], "signature of event", table="'Consults for Acme'")
     assert "conflict disclosed" in message
+
+
+@pytest.mark.parametrize("parallel", [False, True], ids=["one-process", "workers"])
+@pytest.mark.parametrize("tamper", ["none", "event", "table", "head"])
+def test_review_flow_verify_without_the_app_answers_as_the_app_does(
+    db, db_url, backend, story, tmp_path, monkeypatch, tamper, parallel
+):
+    """Run as ``review-flow`` on SQLite, ``audit verify`` works on a driver connection
+    before any app is built (so its workers start sooner); its output and exit status are
+    exactly the app's, for an intact record, an edited event, a table the chain disagrees
+    with and a missing chain head, in one process and with workers."""
+    from click.testing import CliRunner
+
+    from review_flow import cli
+    from review_flow.app import create_app
+    from review_flow.audit import verify
+
+    if parallel:
+        for name, value in (("PARALLEL_THRESHOLD", 1), ("MIN_CHUNK", 1), ("REPLAY_CHUNK", 1)):
+            monkeypatch.setattr(verify, name, value)
+        monkeypatch.setattr(verify.os, "cpu_count", lambda: 2)
+    if tamper != "none":
+        _drop_guards(db, backend)
+    with db.transaction() as s:
+        if tamper == "event":
+            s.execute(text("UPDATE audit_events SET comment = 'x' WHERE seq = 3"))
+        elif tamper == "table":
+            s.execute(text("UPDATE articles SET state = 'approved' WHERE id = :a"),
+                      {"a": story["draft"]})
+        elif tamper == "head":
+            s.execute(text("DELETE FROM audit_chain_head"))
+    monkeypatch.setenv("REVIEW_FLOW_DATABASE_URL", db_url)
+    monkeypatch.setenv("REVIEW_FLOW_INSTANCE_PATH", str(tmp_path / "instance"))
+    taken: list[bool] = []
+    without_app = cli._verify_sqlite_without_app
+
+    def spy(**options):
+        done = None  # it exits with status 1 itself on a failed verify
+        try:
+            done = without_app(**options)
+            return done
+        finally:
+            taken.append(done is not False)
+
+    monkeypatch.setattr(cli, "_verify_sqlite_without_app", spy)
+    own = CliRunner().invoke(cli.main, ["audit", "verify"])
+    app = create_app({"TESTING": True, "DATABASE_URL": db_url})
+    theirs = app.test_cli_runner().invoke(args=["audit", "verify"])
+    assert taken == [backend == "sqlite"], (own.output, own.exception)  # PostgreSQL: usual path
+    assert (own.exit_code, own.stdout, own.stderr) == (
+        theirs.exit_code, theirs.stdout, theirs.stderr
+    )
+    expected = {
+        "none": "OK: ",
+        "event": "FAILED: event 3",
+        "table": f"FAILED: article {story['draft']}: state",
+        "head": "FAILED: the chain head is missing",
+    }[tamper]
+    assert own.exit_code == (0 if tamper == "none" else 1)
+    assert (own.stdout if tamper == "none" else own.stderr).startswith(expected), own.output
