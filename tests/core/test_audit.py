@@ -593,18 +593,17 @@ def test_both_sqlite_paths_give_one_verdict_on_a_forged_real(db, history, rewrit
     assert verdict[:2] == ((True, None) if rewrite is _by_python else (False, 4))
 
 
-def test_default_workers_leave_a_local_postgresql_its_share(monkeypatch):
-    monkeypatch.setattr(audit_verify.os, "cpu_count", lambda: 4)
-    urls = {
-        "sqlite:////tmp/x.sqlite3": 4,
-        "postgresql+psycopg://u@db.internal/rf": 4,
-        "postgresql+psycopg://u@127.0.0.1/rf": 2,
-        "postgresql+psycopg://u@localhost:5433/rf": 2,
-        "postgresql+psycopg:///rf": 2,  # a Unix socket
-    }
-    assert {u: audit_verify.default_workers(make_url(u)) for u in urls} == urls
-    monkeypatch.setattr(audit_verify.os, "cpu_count", lambda: 1)
-    assert audit_verify.default_workers(make_url("postgresql+psycopg://u@localhost/rf")) == 1
+def test_default_workers_one_per_cpu_up_to_eight_on_every_database(monkeypatch):
+    urls = (
+        "sqlite:////tmp/x.sqlite3",
+        "postgresql+psycopg://u@db.internal/rf",
+        "postgresql+psycopg://u@127.0.0.1/rf",
+        "postgresql+psycopg:///rf",  # a Unix socket
+    )
+    for cpus, expected in ((4, 4), (2, 2), (16, 8), (1, 1), (None, 1)):
+        monkeypatch.setattr(audit_verify.os, "cpu_count", lambda cpus=cpus: cpus)
+        assert {audit_verify.default_workers(make_url(u)) for u in urls} == {expected}
+    assert audit_verify.default_sqlite_workers() == 1
 
 
 def test_chunks_cover_the_chain_in_order_largest_first():
