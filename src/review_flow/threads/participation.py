@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import Exists
 
 from review_flow.policy import service as policy_service
-from review_flow.rounds.models import Assignment, ReviewRound
+from review_flow.rounds.models import Assignment
+from review_flow.rounds.opening import latest_round_of
 
 # An accepted place that the round's own closing cancelled (``opening.close_round``
 # writes this reason): the reviewer held it for the round the threads belong to.
@@ -50,19 +51,10 @@ def held_place(round_id: int, user_id: int) -> Exists:
     )
 
 
-def current_round(session: Session, article_id: int) -> ReviewRound | None:
-    return session.scalars(
-        select(ReviewRound)
-        .where(ReviewRound.article_id == article_id)
-        .order_by(ReviewRound.number.desc())
-        .limit(1)
-    ).first()
-
-
 def standing(session: Session, article_id: int, user_id: int) -> Standing:
     """Two small reads at most: the current round, then (only when its policy requires
     assignment) the person's place in it."""
-    review = current_round(session, article_id)
+    review = latest_round_of(session, article_id)
     if review is None:
         policy = policy_service.active_policy(session)[1]
         return Standing(requires_assignment=policy.require_assignment, assigned=False)
