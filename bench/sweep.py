@@ -17,7 +17,7 @@ from ``getrusage``; the database server's CPU is not in it). The machine is shar
 CPU time is the steadier figure. Then a second run, which must find nothing to do.
 
 Run: ``.venv/bin/python bench/sweep.py [--backend sqlite|postgresql|both]
-[--articles 100000] [--due 5000]``.
+[--articles 100000] [--due 5000] [--workers N ...]``.
 """
 
 from __future__ import annotations
@@ -123,15 +123,17 @@ def _count_due(url: str) -> int:
     return int(n or 0)
 
 
-def _sweep(url: str, code: str | None = None) -> dict[str, Any]:
-    """``review-flow sweep`` in a child process: wall time, its CPU, what it printed."""
+def _sweep(url: str, code: str | None = None, workers: int | None = None) -> dict[str, Any]:
+    """``review-flow sweep`` in a child process: wall time, its CPU (its workers' too),
+    what it printed. ``workers``: its ``--workers`` (default: the command's own)."""
     env = {**os.environ, "REVIEW_FLOW_DATABASE_URL": url,
            "PYTHONPATH": str(Path(code) / "src" if code else ROOT / "src"),
            "REVIEW_FLOW_SECRET_KEY": "bench"}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-c", "from review_flow.cli import main; main()", "sweep"],
+        [sys.executable, "-c", "from review_flow.cli import main; main()", "sweep",
+         *(["--workers", str(workers)] if workers else [])],
         env=env, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -199,7 +201,7 @@ def _copy(backend: str, template: str, tmp: str) -> str:
 
 
 def run(backend: str, articles: int, due: int, keep: str | None = None,
-        code: str | None = None) -> dict[str, Any]:
+        code: str | None = None, workers: int | None = None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         if keep:
             template, built = _template(backend, keep, articles, due)
@@ -215,12 +217,13 @@ def run(backend: str, articles: int, due: int, keep: str | None = None,
                 built = build(url, articles, due)
             due_now = _count_due(url)
             load_average = round(os.getloadavg()[0], 1)
-            first = _sweep(url, code)
-            second = _sweep(url, code)
+            first = _sweep(url, code, workers)
+            second = _sweep(url, code, workers)
             result = {
                 "backend": backend, "articles": built["articles"], "due": due_now,
                 "build_seconds": built["seconds"], "load_average": load_average,
                 "first": first, "second": second, "code": code or "this checkout",
+                "workers": workers or "default",
                 # What each moved article cost beyond the start-up and the empty due query.
                 "cpu_ms_per_moved": round((first["cpu_seconds"] - second["cpu_seconds"])
                                           / max(1, first["moved"]) * 1000, 2),
@@ -246,12 +249,16 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--compare", help="also sweep with this checkout's code, interleaved "
                         "(needs --keep)")
+    parser.add_argument("--workers", type=int, nargs="+", default=[None],
+                        help="the command's --workers, one or several to compare "
+                        "(interleaved); default: the command's own default")
     args = parser.parse_args()
     backends = ("sqlite", "postgresql") if args.backend == "both" else (args.backend,)
     codes = [None] + ([args.compare] if args.compare else [])
-    runs = [(b, c) for b in backends for _ in range(args.repeat) for c in codes]
-    for backend, code in runs:  # interleaved, so both codes meet the same machine
-        result = run(backend, args.articles, args.due, args.keep, code)
+    runs = [(b, c, w) for b in backends for _ in range(args.repeat) for c in codes
+            for w in args.workers]
+    for backend, code, workers in runs:  # interleaved: each meets the same machine
+        result = run(backend, args.articles, args.due, args.keep, code, workers)
         print(json.dumps(result), flush=True)
         if result["first"]["moved"] != result["due"] or result["second"]["moved"] != 0:
             raise SystemExit(f"{backend}: moved {result['first']['moved']} of {result['due']} "

@@ -915,8 +915,11 @@ def _parse_time(value: str, hint: str) -> datetime:
 @click.command("sweep")
 @click.option("--now", "now_text", metavar="ISO-TIME",
               help="Act as if it were then (UTC unless a zone is given); default: now.")
+@click.option("--workers", type=click.IntRange(1, 64), default=None, metavar="N",
+              help="Processes sharing the items on PostgreSQL (default: one per CPU, at "
+                   "most 8). SQLite always uses one.")
 @with_core_appcontext
-def sweep_cmd(now_text: str | None) -> None:
+def sweep_cmd(now_text: str | None, workers: int | None) -> None:
     """Do what has fallen due: approved articles past their review date go back to review;
     lapsed invitations are recorded; reviewers are reminded of answers and reviews due
     soon or overdue, and long-overdue reviews are escalated to the editors (once each).
@@ -925,10 +928,12 @@ def sweep_cmd(now_text: str | None) -> None:
     several servers at once. Exit 1 naming each item that failed (the others are done).
     """
     from review_flow.sweep.service import sweep
+    from review_flow.sweep.workers import default_workers
     from review_flow.timeutil import isoformat
 
     now = _parse_time(now_text, "--now") if now_text is not None else None
-    report = sweep(_db(), now)
+    db = _db()
+    report = sweep(db, now, workers=workers if workers is not None else default_workers(db))
     click.echo(f"Sweep as of {isoformat(report.now)}")
     for step in report.steps:
         ids = ", ".join(str(i) for i in step.done)

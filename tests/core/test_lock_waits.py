@@ -168,3 +168,42 @@ def test_the_same_reviewer_approving_twice_at_once_signs_once(db, people) -> Non
     with db.reading() as s:
         assert len(approvals_for(
             s, get_article(s, aid).current_revision_id)) == 1
+
+
+def test_an_action_waiting_on_an_article_does_not_hold_the_chain_head(db, people) -> None:
+    """The sweep's workers lock an article first and the chain head only at its audit event
+    (``articles/loading.py``). An action on the same article meanwhile must wait for the
+    article without holding the head, or the two would deadlock: the head is still free
+    (``NOWAIT``) while that action waits, and the action goes on once the article is."""
+    from review_flow.articles.models import Article
+
+    aid = create(db, people["author"])
+    act(db, people["author"], aid, "submit")
+    outcome: list[Any] = []
+
+    def start_review() -> None:
+        try:
+            with db.transaction() as s:
+                outcome.append(perform_action(s, people["reviewer"], aid, "start_review"))
+        except Exception as exc:  # the test inspects it
+            outcome.append(exc)
+
+    thread = threading.Thread(target=start_review)
+    session = db.sessions()
+    try:
+        session.execute(select(Article.id).where(Article.id == aid).with_for_update())
+        thread.start()
+        deadline = time.monotonic() + 60
+        while _waiting_on_a_lock(db) == 0:
+            assert thread.is_alive(), f"the action did not wait: {outcome}"
+            assert time.monotonic() < deadline, "the action never waited on the article"
+            time.sleep(0.01)
+        head = session.execute(text(
+            "SELECT seq FROM audit_chain_head WHERE id = 1 FOR UPDATE NOWAIT")).scalar_one()
+        assert head > 0
+        session.commit()
+    finally:
+        session.close()
+        thread.join(timeout=60)
+    assert len(outcome) == 1 and not isinstance(outcome[0], Exception), outcome
+    assert outcome[0].to_state == "under_review"

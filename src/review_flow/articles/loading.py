@@ -56,7 +56,7 @@ def _build_load(lock: bool, *, due: bool = False) -> Any:
         approvals.label("approvals"),
         by_actor.label("by_actor"),
     ]
-    if lock:
+    if lock and not due:
         # The chain head too: every action appends an event, so taking the head lock here
         # saves the statement the event would spend on it (see audit.log.seed_head).
         columns += [
@@ -64,6 +64,7 @@ def _build_load(lock: bool, *, due: bool = False) -> Any:
             AuditChainHead.hash.label("head_hash"),
             AuditChainHead.at.label("head_at"),
         ]
+    if lock:
         # The version as this statement's snapshot saw it. On PostgreSQL a FOR UPDATE that
         # waited for another writer returns the locked row as that writer committed it,
         # but joins and subqueries still read the snapshot taken before the wait; when
@@ -84,17 +85,15 @@ def _build_load(lock: bool, *, due: bool = False) -> Any:
     if lock and due:
         # The sweep's re-check folded into the load: still approved and due, and on
         # PostgreSQL the article's row lock taken with SKIP LOCKED (a concurrent sweep that
-        # holds it will move it; this one passes it over) while the chain head is waited
-        # for as usual. Two locking clauses, one per table, which PostgreSQL allows.
-        return (
-            stmt.where(
-                Article.state == "approved",
-                Article.review_due <= bindparam("due_by", type_=UTCDateTime),
-            )
-            .join(AuditChainHead, AuditChainHead.id == 1)
-            .with_for_update(of=[Article], skip_locked=True)
-            .suffix_with("FOR UPDATE OF audit_chain_head", dialect="postgresql")
-        )
+        # holds it will move it; this one passes it over). The chain head is not locked
+        # here but by the audit event, late in the transaction: the sweep's workers
+        # (sweep/workers.py) then do everything but the event at the same time, and wait
+        # for one another only from the event to the commit. Locks are still taken in
+        # the one order every action uses, the article's before the head's.
+        return stmt.where(
+            Article.state == "approved",
+            Article.review_due <= bindparam("due_by", type_=UTCDateTime),
+        ).with_for_update(of=[Article], skip_locked=True)
     if lock:
         stmt = stmt.join(AuditChainHead, AuditChainHead.id == 1).with_for_update(
             of=[Article, AuditChainHead]
@@ -114,7 +113,8 @@ def load_article(
 ) -> Loaded:
     """In one query: the article with its current revision, whether the actor wrote any
     revision of it, the policy version in force, the approvals of the current revision
-    and, when locking (``FOR UPDATE`` of the article row), the audit chain's head.
+    and, when locking (``FOR UPDATE`` of the article row), the audit chain's head (not
+    with ``due_by``: there the event locks it, see ``_build_load``).
 
     ``due_by`` (with ``lock``): only an approved article whose review date is not after
     it, skipping one another transaction holds; else :class:`NotDue`."""
@@ -139,8 +139,9 @@ def load_article(
     if row.pv is None:
         raise NotConfigured("No review policy is installed; run `review-flow db upgrade`.")
     loaded = Loaded(row.Article, bool(row.wrote), row.pv, row.approvals, bool(row.by_actor))
-    if lock:
+    if lock and due_by is None:
         audit.seed_head(session, row.head_seq, row.head_hash, row.head_at)
+    if lock:
         loaded.webhook_generation = row.webhooks
     return loaded
 

@@ -12,6 +12,7 @@ from review_flow.sweep import reminders
 from review_flow.sweep.invitations import ExpiredInvitationLinks
 from review_flow.sweep.rereview import ReReview
 from review_flow.sweep.steps import BATCH, Step, SweepReport, run
+from review_flow.sweep.workers import run_shared
 from review_flow.timeutil import utcnow
 
 
@@ -21,10 +22,14 @@ def default_steps() -> list[Step]:
 
 
 def sweep(db: Database, now: datetime | None = None, *, client_addr: str | None = "cli",
-          steps: list[Step] | None = None, batch: int = BATCH) -> SweepReport:
+          steps: list[Step] | None = None, batch: int = BATCH,
+          workers: int = 1) -> SweepReport:
     """Run the sweep as of ``now`` (default: the real time). Every event of one run shares
-    a request id, so the audit log groups them."""
+    a request id, so the audit log groups them. ``workers`` > 1 shares the items among
+    that many forked processes on PostgreSQL (``sweep/workers.py``); SQLite uses one."""
     actor = SystemActor(context=RequestContext(request_id=uuid.uuid4().hex,
                                                client_addr=client_addr))
-    return run(db, now or utcnow(), steps if steps is not None else default_steps(), actor,
-               batch=batch)
+    chosen = steps if steps is not None else default_steps()
+    if workers > 1 and not db.is_sqlite:
+        return run_shared(db, now or utcnow(), chosen, actor, workers=workers, batch=batch)
+    return run(db, now or utcnow(), chosen, actor, batch=batch)

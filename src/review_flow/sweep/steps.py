@@ -76,15 +76,33 @@ class SweepReport:
         return not self.failures
 
 
+@dataclass(frozen=True)
+class Share:
+    """Worker ``index`` of ``of``: the items this worker handles, chosen by a hash of the
+    item's id so that every worker gets about as many whatever the ids' pattern (due
+    articles are often every n-th id). Only a division of labour: each item's
+    transaction re-checks under its lock, so two workers or two sweeps may meet an item
+    and it is still handled once."""
+
+    index: int
+    of: int
+
+    def holds(self, item_id: int) -> bool:
+        # Fibonacci hashing (id times 2^32 over the golden ratio, mod 2^32), scaled to the
+        # number of workers: spread evenly for any pattern of ids.
+        return ((item_id * 2654435769) & 0xFFFFFFFF) * self.of >> 32 == self.index
+
+
 def run(db: Database, now: datetime, steps: Sequence[Step], actor: SystemActor, *,
-        batch: int = BATCH) -> SweepReport:
-    """Run every step as of ``now``: one transaction per item, all on one connection."""
+        batch: int = BATCH, share: Share | None = None) -> SweepReport:
+    """Run every step as of ``now``: one transaction per item, all on one connection;
+    with ``share``, only that worker's items."""
     with db.pinned() as pinned:
-        return _run(pinned, now, steps, actor, batch=batch)
+        return _run(pinned, now, steps, actor, batch=batch, share=share)
 
 
 def _run(db: Database, now: datetime, steps: Sequence[Step], actor: SystemActor, *,
-         batch: int) -> SweepReport:
+         batch: int, share: Share | None) -> SweepReport:
     report = SweepReport(now)
     for step in steps:
         done = StepReport(step.name, step.done_verb)
@@ -97,6 +115,8 @@ def _run(db: Database, now: datetime, steps: Sequence[Step], actor: SystemActor,
                 break
             after = items[-1].position
             for item in items:
+                if share is not None and not share.holds(item.id):
+                    continue
                 try:
                     with db.transaction() as session:
                         acted = step.apply(session, actor, item, now)
