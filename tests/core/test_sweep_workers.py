@@ -157,3 +157,34 @@ def test_two_commands_with_two_workers_each_move_each_article_once(db_url, db, b
                         .where(Article.state == "approved")) == 0
         result = verify_all(s)
     assert result.ok, result.message
+
+
+def test_a_killed_worker_is_named_and_the_next_run_does_the_rest(db, backend, people,
+                                                                 monkeypatch):
+    """A worker process that dies mid-run (killed, out of memory) is reported as a
+    failure naming it, not waited for forever; what was committed stays, and the next
+    run moves the rest: every due article once, the chain intact."""
+    if backend != "postgresql":
+        pytest.skip("SQLite sweeps in one process")
+    due = [_approved(db, people, T - timedelta(days=i + 1), f"Topic {i}") for i in range(8)]
+    doomed = due[3]
+    real = rereview.ReReview.apply
+
+    def die_on_one(self, session, actor, item, now):
+        if item.id == doomed:
+            os._exit(9)  # as if the kernel killed the process
+        return real(self, session, actor, item, now)
+
+    monkeypatch.setattr(rereview.ReReview, "apply", die_on_one)
+    report = sweep(db, T, workers=2)
+    assert not report.ok
+    assert any(f.step == "sweep" and f.item.startswith("worker ")
+               and "run the sweep again" in f.message for f in report.failures), report
+    assert state(db, doomed) == "approved"
+    monkeypatch.setattr(rereview.ReReview, "apply", real)
+    again = sweep(db, T, workers=2)
+    assert again.ok
+    assert _rereviewed(db) == Counter(due)
+    with db.reading() as s:
+        result = verify_all(s)
+    assert result.ok, result.message

@@ -19,11 +19,13 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
 
 from review_flow.actor import SystemActor
 from review_flow.db import Database
-from review_flow.sweep.steps import Share, Step, StepReport, SweepReport, run
+from review_flow.sweep.steps import Failure, Share, Step, StepReport, SweepReport, run
 
 # What the forked workers run: set just before the fork, read in the child (a Database
 # cannot be pickled, and need not be: the child inherits it and opens its own
@@ -44,12 +46,25 @@ def run_shared(db: Database, now: datetime, steps: Sequence[Step], actor: System
     global _JOB
     db.dispose()  # no connection of the parent's crosses the fork
     _JOB = (db, now, steps, actor, batch, workers)
+    reports: list[SweepReport] = []
+    lost: list[Failure] = []
     try:
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            reports = pool.map(_work, range(workers), chunksize=1)
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            futures = [pool.submit(_work, index) for index in range(workers)]
+            for index, future in enumerate(futures):
+                try:
+                    reports.append(future.result())
+                except BrokenProcessPool:
+                    # A worker was killed (out of memory, a signal): its share is not all
+                    # done. What it committed stays; the next run does the rest.
+                    lost.append(Failure("sweep", f"worker {index + 1} of {workers}",
+                                        "the worker process stopped before finishing its "
+                                        "share; run the sweep again to do the rest"))
     finally:
         _JOB = None
-    return merge(now, reports)
+    merged = merge(now, reports)
+    merged.failures += lost
+    return merged
 
 
 def _work(index: int) -> SweepReport:
