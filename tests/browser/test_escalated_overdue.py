@@ -1,6 +1,6 @@
-"""The "Overdue" view after a sweep escalated a review, in a real browser at desktop and
-phone widths: the escalation is shown, nothing scrolls sideways at 390 px, axe finds no
-serious violation."""
+"""The "Overdue" view and the editors' "All articles" after a sweep escalated a review, in
+a real browser at desktop and phone widths: the escalation is shown, nothing scrolls
+sideways at 390 px, axe finds no serious violation."""
 
 from __future__ import annotations
 
@@ -82,3 +82,30 @@ def test_the_overdue_view_shows_the_escalation(chromium: Any, overdue_site: str,
     scroll = page.evaluate("document.documentElement.scrollWidth")
     assert scroll <= width, f"the page is {scroll} px wide at {width} px"
     check_accessibility(page, f"Overdue view at {width} px")
+
+
+# Each date-only <time> in the list's rows whose text breaks over two lines ("2026-11-" / "26").
+BROKEN_DATES = """[...document.querySelectorAll('table.list td time')]
+  .filter(t => /^\\d{4}-\\d{2}-\\d{2}$/.test(t.textContent) && t.getClientRects().length > 1)
+  .map(t => t.textContent)"""
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_all_articles_shows_the_escalation_with_whole_dates(chromium: Any, overdue_site: str,
+                                                            width: int) -> None:
+    """The review-due and escalation dates beside a reviewer's name never break at a
+    hyphen, at either width."""
+    page = chromium.new_context(viewport={"width": width, "height": 900}).new_page()
+    sign_in(page, overdue_site, "editor@example.org")
+    page.goto(f"{overdue_site}/editor/articles")
+    row = page.get_by_role("row").filter(has_text="Statins and your heart")
+    expect(row).to_contain_text("Escalated to the editors on")
+    expect(page.get_by_role("row").filter(has_text="Gout and diet")).not_to_contain_text(
+        "Escalated")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"all-articles-escalated-{width}.png"),
+                    full_page=True)
+    assert page.evaluate(BROKEN_DATES) == [], f"dates broken over two lines at {width} px"
+    scroll = page.evaluate("document.documentElement.scrollWidth")
+    assert scroll <= width, f"the page is {scroll} px wide at {width} px"
+    check_accessibility(page, f"All articles at {width} px")
