@@ -239,3 +239,93 @@ def test_a_thread_on_a_rewritten_passage_is_shown_as_outdated(as_role: Any,
     moved = html[html.index('id="paragraph-3"'):html.index('id="paragraph-4"')]
     assert "Source?" in moved
     assert "Moved here from paragraph 2 of revision 1." in moved
+
+
+NOT_ASSIGNED = ("Only reviewers assigned to this review can comment; ask the managing editor "
+                "to assign you.")
+
+
+def _assigned_round(story: Any, email: str = "reed@example.org") -> tuple[int, int]:
+    """An article in a round that requires assignment, ``email`` assigned and accepted;
+    returns (article id, assignment id)."""
+    from review_flow.rounds import assignments
+    from review_flow.users import service as users
+
+    story.set_policy(require_assignment=True, allow_claiming=False)
+    aid = story.create(body=BODY)
+    story.act(aid, "submit", "author")
+    with story.db.transaction() as s:
+        assignment = assignments.assign(s, story.people["editor"], aid,
+                                        users.get_by_email(s, email)).id
+    who = next(p for p in story.people.values() if p.user.email == email)
+    with story.db.transaction() as s:
+        assignments.respond(s, who, aid, "accept")
+    return aid, assignment
+
+
+def _cancel(story: Any, assignment: int) -> None:
+    from review_flow.rounds import assignments
+
+    with story.db.transaction() as s:
+        assignments.cancel(s, story.people["editor"], assignment, reason="Reassigned.")
+
+
+def _written(story: Any) -> tuple[Any, ...]:
+    from sqlalchemy import func
+
+    from review_flow.articles.models import Comment
+    from review_flow.outbox.models import OutboxMessage
+
+    with story.db.reading() as s:
+        counts = tuple(s.scalar(select(func.count()).select_from(model)) or 0
+                       for model in (CommentThread, ThreadMessage, Comment, OutboxMessage))
+    return (*counts, story.event_count())
+
+
+def test_where_assignment_is_required_general_comments_follow_the_same_rule(
+        as_role: Any, story: Any) -> None:
+    aid, _ = _assigned_round(story)
+    page = f"/review/{aid}"
+    note = f'<p class="notice comment-refusal" role="note">{NOT_ASSIGNED}</p>'
+    # Not assigned: no sidebar comment box, the reason instead.
+    other = as_role("reviewer2")
+    html = unescape(other.get(page).get_data(as_text=True))
+    assert 'id="comment-body"' not in html
+    assert note in html
+    # A stale (or hand-made) post: refused on the page, the text kept, nothing written.
+    before = _written(story)
+    response = other.post(f"/articles/{aid}/comments",
+                          {"body": "My general remark.", "return_to": page}, page=page)
+    assert response.status_code == 403
+    html = unescape(response.get_data(as_text=True))
+    side = html[html.index('aria-label="Review discussion"'):]
+    assert (f'<p class="field-error" role="alert" id="comment-error">{NOT_ASSIGNED} '
+            "Nothing was posted.</p>") in side
+    assert ">My general remark.</textarea>" in side
+    assert "Comment added." not in html
+    assert _written(story) == before
+    # The assigned reviewer and an editor comment on the review page, the author on the
+    # editor.
+    for role, at in (("reviewer", page), ("editor", page), ("author", f"/write/{aid}")):
+        browser = as_role(role)
+        html = unescape(browser.get(at).get_data(as_text=True))
+        assert ('id="comment-body"' in html, note in html) == (True, False), role
+        response = browser.post(f"/articles/{aid}/comments",
+                                {"body": f"From the {role}.", "return_to": at}, page=at,
+                                follow_redirects=True)
+        assert "Comment added." in response.get_data(as_text=True), role
+    assert _written(story)[2] == before[2] + 3
+
+
+def test_without_the_assignment_rule_any_reviewer_posts_a_general_comment(
+        as_role: Any, story: Any) -> None:
+    aid = story.create(body=BODY)
+    story.act(aid, "submit", "author")
+    page = f"/review/{aid}"
+    other = as_role("reviewer2")
+    html = unescape(other.get(page).get_data(as_text=True))
+    assert 'id="comment-body"' in html and "comment-refusal" not in html
+    response = other.post(f"/articles/{aid}/comments", {"body": "Looks fine.",
+                                                         "return_to": page},
+                          page=page, follow_redirects=True)
+    assert "Comment added." in response.get_data(as_text=True)

@@ -106,11 +106,8 @@ def panel(session: Session, actor: Actor, article: Article, *, return_to: str,
         else:
             outdated.append(t)
     wrote = _wrote_revision(session, article.id, actor.id)
-    standing = (participation.standing(session, article.id, actor.id)
-                if who.needs_standing(actor, article_author_id=article.author_id,
-                                      wrote_revision=wrote) else None)
-    denied = who.take_part(actor, article_author_id=article.author_id, wrote_revision=wrote,
-                           standing=standing)
+    denied = participation.refusal(session, actor, article_id=article.id,
+                                   article_author_id=article.author_id, wrote_revision=wrote)
     return Panel(
         article_id=article.id, revision=current.number,
         paragraphs=[ParagraphThreads(p, by_paragraph.get(p.number, [])) for p in paras],
