@@ -282,6 +282,74 @@ def _written(story: Any) -> tuple[Any, ...]:
     return (*counts, story.event_count())
 
 
+def test_a_stale_thread_form_after_the_assignment_was_cancelled_keeps_the_comment(
+        as_role: Any, story: Any) -> None:
+    """The reviewer's form was open when the editor cancelled the assignment: Post brings
+    back the review page with the comment in its form and the reason beside it (403), not a
+    bare error page; nothing is written."""
+    aid, assignment = _assigned_round(story)
+    reviewer = as_role("reviewer")
+    page = f"/review/{aid}"
+    assert reviewer.get(page).get_data(as_text=True).count("Comment on this paragraph") == 3
+    _cancel(story, assignment)
+    before = _written(story)
+    response = reviewer.post(f"/articles/{aid}/threads", {
+        "body": "A long and careful comment.", "paragraph": "2", "quote": "5 g a day",
+        "revision": "1", "return_to": page}, page=page)
+    assert response.status_code == 403
+    html = unescape(response.get_data(as_text=True))
+    form = html[html.index('id="paragraph-2"'):html.index('id="paragraph-3"')]
+    assert '<details class="new-thread" open>' in form
+    assert ">A long and careful comment.</textarea>" in form
+    assert 'value="5 g a day"' in form
+    assert (f'<p class="field-error" role="alert" id="thread-error-2">{NOT_ASSIGNED} '
+            "Nothing was posted.</p>") in form
+    assert "Comment on this paragraph" not in html.replace(form, "")  # only the refused one
+    assert _written(story) == before
+
+
+def test_a_stale_reply_form_keeps_the_reply_and_a_refused_resolve_says_why(
+        as_role: Any, story: Any) -> None:
+    aid, assignment = _assigned_round(story)
+    reviewer = as_role("reviewer")
+    page = f"/review/{aid}"
+    reviewer.post(f"/articles/{aid}/threads", {"body": "Source for 5 g?", "paragraph": "2",
+                                                "return_to": page}, page=page)
+    (thread,) = _threads(story)
+    _cancel(story, assignment)
+    before = _written(story)
+    response = reviewer.post(f"/articles/{aid}/threads/{thread.id}/replies",
+                             {"body": "My careful answer.", "return_to": page}, page=page)
+    assert response.status_code == 403
+    html = unescape(response.get_data(as_text=True))
+    card = html[html.index(f'id="thread-{thread.id}"'):html.index('id="paragraph-3"')]
+    assert (f'<p class="field-error" role="alert" id="thread-{thread.id}-error">'
+            f"{NOT_ASSIGNED} Nothing was posted.</p>") in card
+    assert ">My careful answer.</textarea>" in card
+    assert _written(story) == before
+    # Resolving is for the thread's opener or the author: another reviewer (assigned, so
+    # the page is theirs to use) is told so on the page, not on a bare error page.
+    from review_flow.rounds import assignments
+    from review_flow.users import service as users
+
+    with story.db.transaction() as s:
+        assignments.assign(s, story.people["editor"], aid,
+                           users.get_by_email(s, "okafor@example.org"))
+    with story.db.transaction() as s:
+        assignments.respond(s, story.people["reviewer2"], aid, "accept")
+    okafor = as_role("reviewer2")
+    before = _written(story)
+    response = okafor.post(f"/articles/{aid}/threads/{thread.id}/resolve", {"return_to": page},
+                           page=page)
+    assert response.status_code == 403
+    html = unescape(response.get_data(as_text=True))
+    card = html[html.index(f'id="thread-{thread.id}"'):html.index('id="paragraph-3"')]
+    assert ("Only the article's author or Dr. Maya Reed, who opened this thread, may "
+            "resolve it. Nothing was posted.") in card
+    assert _written(story) == before
+    assert _threads(story)[0].state == "open"
+
+
 def test_where_assignment_is_required_general_comments_follow_the_same_rule(
         as_role: Any, story: Any) -> None:
     aid, _ = _assigned_round(story)
