@@ -1,6 +1,6 @@
 """The "Overdue" view and the editors' "All articles" after a sweep escalated a review, in
-a real browser at desktop and phone widths: the escalation is shown, nothing scrolls
-sideways at 390 px, axe finds no serious violation."""
+a real browser at desktop and phone widths: the escalation is shown, no date breaks at a
+hyphen, nothing scrolls sideways at 390 px, axe finds no serious violation."""
 
 from __future__ import annotations
 
@@ -67,9 +67,16 @@ def overdue_site(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
         yield base
 
 
+# Each date-only <time> in the list's rows whose text breaks over two lines ("2026-11-" / "26").
+BROKEN_DATES = """[...document.querySelectorAll('table.list td time')]
+  .filter(t => /^\\d{4}-\\d{2}-\\d{2}$/.test(t.textContent) && t.getClientRects().length > 1)
+  .map(t => t.textContent)"""
+
+
 @pytest.mark.parametrize("width", [1280, 390])
 def test_the_overdue_view_shows_the_escalation(chromium: Any, overdue_site: str,
                                                width: int) -> None:
+    """The escalation and review-due dates never break at a hyphen, at either width."""
     page = chromium.new_context(viewport={"width": width, "height": 900}).new_page()
     sign_in(page, overdue_site, "editor@example.org")
     page.goto(f"{overdue_site}/review/overdue")
@@ -79,15 +86,10 @@ def test_the_overdue_view_shows_the_escalation(chromium: Any, overdue_site: str,
         "Escalated")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"sweep2-overdue-{width}.png"), full_page=True)
+    assert page.evaluate(BROKEN_DATES) == [], f"dates broken over two lines at {width} px"
     scroll = page.evaluate("document.documentElement.scrollWidth")
     assert scroll <= width, f"the page is {scroll} px wide at {width} px"
     check_accessibility(page, f"Overdue view at {width} px")
-
-
-# Each date-only <time> in the list's rows whose text breaks over two lines ("2026-11-" / "26").
-BROKEN_DATES = """[...document.querySelectorAll('table.list td time')]
-  .filter(t => /^\\d{4}-\\d{2}-\\d{2}$/.test(t.textContent) && t.getClientRects().length > 1)
-  .map(t => t.textContent)"""
 
 
 @pytest.mark.parametrize("width", [1280, 390])

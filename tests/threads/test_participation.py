@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from review_flow.articles.comments import add_comment
+from review_flow.articles.models import Comment
 from review_flow.errors import PermissionDenied
 from review_flow.outbox.models import OutboxMessage
 from review_flow.policy import service as policy
@@ -120,3 +122,42 @@ def test_any_reviewer_comments_when_the_policy_does_not_require_assignment(
     _reply(db, people["reviewer2"], tid)
     with db.reading() as s:
         assert s.scalar(select(func.count()).select_from(ThreadMessage)) == 2
+
+
+def _comment(db: Any, actor: Any, aid: int, body: str = "A general remark.") -> None:
+    with db.transaction() as s:
+        add_comment(s, actor, aid, body)
+
+
+def _comments(db: Any) -> int:
+    with db.reading() as s:
+        return s.scalar(select(func.count()).select_from(Comment)) or 0
+
+
+def test_general_comments_follow_the_same_rule(db: Any, people: Any) -> None:
+    """``add_comment`` (the web's sidebar box; any other entry point alike) refuses an
+    unassigned reviewer with the threads' refusal and code, and writes nothing."""
+    _require_assignment(db)
+    aid = create(db, people["author"])
+    act(db, people["author"], aid, "submit")
+    before = (_comments(db), *_written(db))
+    err = _refused(db, lambda: _comment(db, people["reviewer"], aid))
+    assert (err.message, err.code, err.status, err.details.get("rule")) == (
+        NOT_ASSIGNED, "assignment_required", 403, "require_assignment")
+    assert (_comments(db), *_written(db)) == before
+    _assign(db, people, aid, "reed@example.org")
+    for who in ("reviewer", "author", "editor"):
+        _comment(db, people[who], aid)
+    assert _comments(db) == before[0] + 3
+    assert _refused(db, lambda: _comment(db, people["reviewer2"], aid)).message == NOT_ASSIGNED
+    # Not on the article at all: the role rule's refusal, as before.
+    assert _refused(db, lambda: _comment(db, people["auditor"], aid)).code == "role_required"
+
+
+def test_general_comments_from_any_reviewer_when_the_policy_does_not_require_assignment(
+        db: Any, people: Any) -> None:
+    aid = create(db, people["author"])
+    act(db, people["author"], aid, "submit")
+    _comment(db, people["reviewer"], aid)
+    _comment(db, people["reviewer2"], aid)
+    assert _comments(db) == 2

@@ -239,3 +239,161 @@ def test_a_thread_on_a_rewritten_passage_is_shown_as_outdated(as_role: Any,
     moved = html[html.index('id="paragraph-3"'):html.index('id="paragraph-4"')]
     assert "Source?" in moved
     assert "Moved here from paragraph 2 of revision 1." in moved
+
+
+NOT_ASSIGNED = ("Only reviewers assigned to this review can comment; ask the managing editor "
+                "to assign you.")
+
+
+def _assigned_round(story: Any, email: str = "reed@example.org") -> tuple[int, int]:
+    """An article in a round that requires assignment, ``email`` assigned and accepted;
+    returns (article id, assignment id)."""
+    from review_flow.rounds import assignments
+    from review_flow.users import service as users
+
+    story.set_policy(require_assignment=True, allow_claiming=False)
+    aid = story.create(body=BODY)
+    story.act(aid, "submit", "author")
+    with story.db.transaction() as s:
+        assignment = assignments.assign(s, story.people["editor"], aid,
+                                        users.get_by_email(s, email)).id
+    who = next(p for p in story.people.values() if p.user.email == email)
+    with story.db.transaction() as s:
+        assignments.respond(s, who, aid, "accept")
+    return aid, assignment
+
+
+def _cancel(story: Any, assignment: int) -> None:
+    from review_flow.rounds import assignments
+
+    with story.db.transaction() as s:
+        assignments.cancel(s, story.people["editor"], assignment, reason="Reassigned.")
+
+
+def _written(story: Any) -> tuple[Any, ...]:
+    from sqlalchemy import func
+
+    from review_flow.articles.models import Comment
+    from review_flow.outbox.models import OutboxMessage
+
+    with story.db.reading() as s:
+        counts = tuple(s.scalar(select(func.count()).select_from(model)) or 0
+                       for model in (CommentThread, ThreadMessage, Comment, OutboxMessage))
+    return (*counts, story.event_count())
+
+
+def test_a_stale_thread_form_after_the_assignment_was_cancelled_keeps_the_comment(
+        as_role: Any, story: Any) -> None:
+    """The reviewer's form was open when the editor cancelled the assignment: Post brings
+    back the review page with the comment in its form and the reason beside it (403), not a
+    bare error page; nothing is written."""
+    aid, assignment = _assigned_round(story)
+    reviewer = as_role("reviewer")
+    page = f"/review/{aid}"
+    assert reviewer.get(page).get_data(as_text=True).count("Comment on this paragraph") == 3
+    _cancel(story, assignment)
+    before = _written(story)
+    response = reviewer.post(f"/articles/{aid}/threads", {
+        "body": "A long and careful comment.", "paragraph": "2", "quote": "5 g a day",
+        "revision": "1", "return_to": page}, page=page)
+    assert response.status_code == 403
+    html = unescape(response.get_data(as_text=True))
+    form = html[html.index('id="paragraph-2"'):html.index('id="paragraph-3"')]
+    assert '<details class="new-thread" open>' in form
+    assert ">A long and careful comment.</textarea>" in form
+    assert 'value="5 g a day"' in form
+    assert (f'<p class="field-error" role="alert" id="thread-error-2">{NOT_ASSIGNED} '
+            "Nothing was posted.</p>") in form
+    assert "Comment on this paragraph" not in html.replace(form, "")  # only the refused one
+    assert _written(story) == before
+
+
+def test_a_stale_reply_form_keeps_the_reply_and_a_refused_resolve_says_why(
+        as_role: Any, story: Any) -> None:
+    aid, assignment = _assigned_round(story)
+    reviewer = as_role("reviewer")
+    page = f"/review/{aid}"
+    reviewer.post(f"/articles/{aid}/threads", {"body": "Source for 5 g?", "paragraph": "2",
+                                                "return_to": page}, page=page)
+    (thread,) = _threads(story)
+    _cancel(story, assignment)
+    before = _written(story)
+    response = reviewer.post(f"/articles/{aid}/threads/{thread.id}/replies",
+                             {"body": "My careful answer.", "return_to": page}, page=page)
+    assert response.status_code == 403
+    html = unescape(response.get_data(as_text=True))
+    card = html[html.index(f'id="thread-{thread.id}"'):html.index('id="paragraph-3"')]
+    assert (f'<p class="field-error" role="alert" id="thread-{thread.id}-error">'
+            f"{NOT_ASSIGNED} Nothing was posted.</p>") in card
+    assert ">My careful answer.</textarea>" in card
+    assert _written(story) == before
+    # Resolving is for the thread's opener or the author: another reviewer (assigned, so
+    # the page is theirs to use) is told so on the page, not on a bare error page.
+    from review_flow.rounds import assignments
+    from review_flow.users import service as users
+
+    with story.db.transaction() as s:
+        assignments.assign(s, story.people["editor"], aid,
+                           users.get_by_email(s, "okafor@example.org"))
+    with story.db.transaction() as s:
+        assignments.respond(s, story.people["reviewer2"], aid, "accept")
+    okafor = as_role("reviewer2")
+    before = _written(story)
+    response = okafor.post(f"/articles/{aid}/threads/{thread.id}/resolve", {"return_to": page},
+                           page=page)
+    assert response.status_code == 403
+    html = unescape(response.get_data(as_text=True))
+    card = html[html.index(f'id="thread-{thread.id}"'):html.index('id="paragraph-3"')]
+    assert ("Only the article's author or Dr. Maya Reed, who opened this thread, may "
+            "resolve it. Nothing was posted.") in card
+    assert _written(story) == before
+    assert _threads(story)[0].state == "open"
+
+
+def test_where_assignment_is_required_general_comments_follow_the_same_rule(
+        as_role: Any, story: Any) -> None:
+    aid, _ = _assigned_round(story)
+    page = f"/review/{aid}"
+    note = f'<p class="notice comment-refusal" role="note">{NOT_ASSIGNED}</p>'
+    # Not assigned: no sidebar comment box, the reason instead.
+    other = as_role("reviewer2")
+    html = unescape(other.get(page).get_data(as_text=True))
+    assert 'id="comment-body"' not in html
+    assert note in html
+    # A stale (or hand-made) post: refused on the page, the text kept, nothing written.
+    before = _written(story)
+    response = other.post(f"/articles/{aid}/comments",
+                          {"body": "My general remark.", "return_to": page}, page=page)
+    assert response.status_code == 403
+    html = unescape(response.get_data(as_text=True))
+    side = html[html.index('aria-label="Review discussion"'):]
+    assert (f'<p class="field-error" role="alert" id="comment-error">{NOT_ASSIGNED} '
+            "Nothing was posted.</p>") in side
+    assert ">My general remark.</textarea>" in side
+    assert "Comment added." not in html
+    assert _written(story) == before
+    # The assigned reviewer and an editor comment on the review page, the author on the
+    # editor.
+    for role, at in (("reviewer", page), ("editor", page), ("author", f"/write/{aid}")):
+        browser = as_role(role)
+        html = unescape(browser.get(at).get_data(as_text=True))
+        assert ('id="comment-body"' in html, note in html) == (True, False), role
+        response = browser.post(f"/articles/{aid}/comments",
+                                {"body": f"From the {role}.", "return_to": at}, page=at,
+                                follow_redirects=True)
+        assert "Comment added." in response.get_data(as_text=True), role
+    assert _written(story)[2] == before[2] + 3
+
+
+def test_without_the_assignment_rule_any_reviewer_posts_a_general_comment(
+        as_role: Any, story: Any) -> None:
+    aid = story.create(body=BODY)
+    story.act(aid, "submit", "author")
+    page = f"/review/{aid}"
+    other = as_role("reviewer2")
+    html = unescape(other.get(page).get_data(as_text=True))
+    assert 'id="comment-body"' in html and "comment-refusal" not in html
+    response = other.post(f"/articles/{aid}/comments", {"body": "Looks fine.",
+                                                         "return_to": page},
+                          page=page, follow_redirects=True)
+    assert "Comment added." in response.get_data(as_text=True)

@@ -12,6 +12,7 @@ from review_flow.articles.models import Comment
 from review_flow.audit import log as audit
 from review_flow.domain_events import CommentAdded
 from review_flow.errors import ValidationFailed
+from review_flow.threads import participation
 from review_flow.timeutil import utcnow
 from review_flow.unit_of_work import record
 from review_flow.workflow import permissions
@@ -43,7 +44,12 @@ def add_comment(session: Session, actor: Actor, article_id: int, body: Any) -> C
         raise ValidationFailed("Write a comment before posting it.", fields={"comment": "required"})
     loaded = load_article(session, article_id, actor, lock=False)
     article = loaded.article
-    denied = permissions.may_comment(actor, article_author_id=article.author_id)
+    # Who may comment at all (by role), then where the round's policy requires assignment
+    # only its assigned reviewers (the rule comment threads follow, not a copy of it).
+    denied = permissions.may_comment(actor, article_author_id=article.author_id) or (
+        participation.refusal(session, actor, article_id=article.id,
+                              article_author_id=article.author_id,
+                              wrote_revision=loaded.wrote_revision))
     if denied:
         raise denied
     now = utcnow()

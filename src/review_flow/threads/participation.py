@@ -15,9 +15,12 @@ from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import Exists
 
+from review_flow.actor import AnyActor
+from review_flow.errors import PermissionDenied
 from review_flow.policy import service as policy_service
 from review_flow.rounds.models import Assignment
 from review_flow.rounds.opening import latest_round_of
+from review_flow.threads import who
 
 # An accepted place that the round's own closing cancelled (``opening.close_round``
 # writes this reason): the reviewer held it for the round the threads belong to.
@@ -63,3 +66,15 @@ def standing(session: Session, article_id: int, user_id: int) -> Standing:
         return Standing(requires_assignment=False, assigned=False, round_number=review.number)
     assigned = bool(session.scalar(select(held_place(review.id, user_id))))
     return Standing(requires_assignment=True, assigned=assigned, round_number=review.number)
+
+
+def refusal(session: Session, actor: AnyActor, *, article_id: int, article_author_id: int,
+            wrote_revision: bool) -> PermissionDenied | None:
+    """Why ``actor`` may not comment on the article (threads and general comments alike),
+    or None. The round is read only for a reviewer the assignment rule could refuse."""
+    place = None
+    if actor.id is not None and who.needs_standing(
+            actor, article_author_id=article_author_id, wrote_revision=wrote_revision):
+        place = standing(session, article_id, actor.id)
+    return who.take_part(actor, article_author_id=article_author_id,
+                         wrote_revision=wrote_revision, standing=place)

@@ -123,15 +123,11 @@ def _event(session: Session, actor: AnyActor, action: str, thread: CommentThread
 
 
 def _may_take_part(session: Session, actor: AnyActor, loaded: Loaded) -> None:
-    """Raise the refusal when ``actor`` may not comment (the round's assignment rule is
-    read only for a reviewer it could refuse)."""
+    """Raise the refusal when ``actor`` may not comment (``participation.refusal``)."""
     article = loaded.article
-    standing = None
-    if actor.id is not None and who.needs_standing(
-            actor, article_author_id=article.author_id, wrote_revision=loaded.wrote_revision):
-        standing = participation.standing(session, article.id, actor.id)
-    denied = who.take_part(actor, article_author_id=article.author_id,
-                           wrote_revision=loaded.wrote_revision, standing=standing)
+    denied = participation.refusal(session, actor, article_id=article.id,
+                                   article_author_id=article.author_id,
+                                   wrote_revision=loaded.wrote_revision)
     if denied:
         raise denied
 

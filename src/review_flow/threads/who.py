@@ -11,12 +11,16 @@ who opened it or by the article's author, as in a code review.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from review_flow.actor import AnyActor
 from review_flow.errors import PermissionDenied
 from review_flow.threads.models import CommentThread
-from review_flow.threads.participation import Standing
 from review_flow.users.roles import Role
 from review_flow.workflow.permissions import system_refusal
+
+if TYPE_CHECKING:  # participation reads the round and asks ``take_part``
+    from review_flow.threads.participation import Standing
 
 NOT_ASSIGNED = ("Only reviewers assigned to this review can comment; ask the managing "
                 "editor to assign you.")

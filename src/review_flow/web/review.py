@@ -122,6 +122,11 @@ def review_context(article: Article) -> dict[str, Any]:
     _, policy = policy_service.active_policy(session)
     signatures = read_models.signatures_for(session, current.id)
     allowed = allowed_actions(session, actor, article)
+    threads = thread_panel(session, actor, article,
+                           return_to=url_for("review.article", article_id=article.id))
+    # General comments follow the role rule, then the threads' participation rule (the
+    # round's assignment); someone refused by the latter is told why instead of a form.
+    by_role = permissions.may_comment(actor, article_author_id=article.author_id) is None
     return {
         "article": article,
         "rev": current,
@@ -135,16 +140,16 @@ def review_context(article: Article) -> dict[str, Any]:
         "checklists": refchecks.checklists_for(session, signatures),
         "refcheck": refchecks.panel(session, actor, article, current, allowed),
         "allowed": allowed,
-        "may_comment": permissions.may_comment(actor, article_author_id=article.author_id)
-        is None,
+        "may_comment": by_role and threads.may_take_part,
+        "comment_refusal": threads.refusal if by_role else None,
+        "comment_draft": None,
         "policy": policy,
         "action_form": ActionForm(formdata=None),
         "comment_form": CommentForm(formdata=None),
         "actions": ACTIONS_BY_NAME,
         "return_to": url_for("review.article", article_id=article.id),
         "round": round_panel(session, actor, article.id),
-        "threads": thread_panel(session, actor, article,
-                                return_to=url_for("review.article", article_id=article.id)),
+        "threads": threads,
     }
 
 
@@ -186,6 +191,17 @@ def comment(article_id: int) -> ResponseReturnValue:
     back = _return_to(form.return_to.data, article_id)
     try:
         add_comment(db_session(), current_actor(), article_id, form.body.data)
+    except PermissionDenied as exc:
+        if back != url_for("review.article", article_id=article_id):
+            raise  # not the review page's form: the error page says why
+        abandon()
+        # Back to the review page with the typed comment and the reason beside it.
+        session = db_session()
+        session.expire_all()
+        context = review_context(get_article(session, article_id))
+        context["comment_draft"] = {"body": form.body.data or "",
+                                    "error": f"{exc.message} Nothing was posted."}
+        return render_template("review/article.html", **context), exc.status
     except ValidationFailed as exc:
         abandon()
         flash(exc.message, "error")

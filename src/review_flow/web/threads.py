@@ -24,7 +24,7 @@ from review_flow.articles.models import Article, Revision
 from review_flow.articles.paragraphs import Paragraph, paragraphs
 from review_flow.articles.queries import get_article
 from review_flow.articles.rendering import markdown_to_html
-from review_flow.errors import Conflict, NotFound, ValidationFailed
+from review_flow.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from review_flow.threads import participation, service, who
 from review_flow.threads.reading import ThreadView, threads_for
 from review_flow.web import access
@@ -66,6 +66,9 @@ class Panel:
     open_blocking: list[ThreadView] = field(default_factory=list)
     # A refused new comment, shown again in its paragraph's form with the reason.
     draft: dict[str, Any] | None = None
+    # A refused reply, resolve or reopen: the reason beside its thread (``thread``), and a
+    # reply's typed text (``body``, None for resolve and reopen) back in its form.
+    thread_error: dict[str, Any] | None = None
     # Why this person may not comment (shown instead of the forms), when they may not.
     refusal: str | None = None
 
@@ -106,11 +109,8 @@ def panel(session: Session, actor: Actor, article: Article, *, return_to: str,
         else:
             outdated.append(t)
     wrote = _wrote_revision(session, article.id, actor.id)
-    standing = (participation.standing(session, article.id, actor.id)
-                if who.needs_standing(actor, article_author_id=article.author_id,
-                                      wrote_revision=wrote) else None)
-    denied = who.take_part(actor, article_author_id=article.author_id, wrote_revision=wrote,
-                           standing=standing)
+    denied = participation.refusal(session, actor, article_id=article.id,
+                                   article_author_id=article.author_id, wrote_revision=wrote)
     return Panel(
         article_id=article.id, revision=current.number,
         paragraphs=[ParagraphThreads(p, by_paragraph.get(p.number, [])) for p in paras],
@@ -133,6 +133,9 @@ def _back(article_id: int) -> str:
     return safe_next(request.form.get("return_to"), default)
 
 
+Refusal = ValidationFailed | Conflict | PermissionDenied
+
+
 def _refused(exc: ValidationFailed | Conflict, back: str) -> ResponseReturnValue:
     abandon()
     flash(f"{exc.message} Nothing was posted.", "error")
@@ -143,9 +146,12 @@ def _revision_number(value: str | None) -> int | None:
     return int(value) if value and value.isdigit() and len(value) < 10 else None
 
 
-def _review_page_again(article_id: int, exc: ValidationFailed | Conflict) -> ResponseReturnValue:
-    """The review page with the refused comment back in its paragraph's form, the reason
-    beside it: a reviewer does not type a long comment twice for a mistyped passage."""
+def _review_page_again(article_id: int, exc: Refusal, *,
+                       thread_id: int | None = None) -> ResponseReturnValue:
+    """The review page with the refused comment back in its paragraph's form (or the
+    refused reply in its thread's form, ``thread_id``), the reason beside it: a reviewer
+    does not type a long comment twice for a mistyped passage or a cancelled assignment.
+    Nothing is written (the transaction is rolled back first)."""
     from review_flow.web.review import review_context  # the review page imports this module
 
     abandon()
@@ -153,12 +159,22 @@ def _review_page_again(article_id: int, exc: ValidationFailed | Conflict) -> Res
     session.expire_all()
     context = review_context(get_article(session, article_id))
     form = request.form
-    context["threads"].draft = {
-        "paragraph": _revision_number(form.get("paragraph")), "body": form.get("body", ""),
-        "quote": form.get("quote", ""), "blocking": form.get("blocking") == "y",
-        "error": f"{exc.message} Nothing was posted.",
-    }
+    error = f"{exc.message} Nothing was posted."
+    if thread_id is not None:
+        context["threads"].thread_error = {
+            "thread": thread_id, "error": error,
+            "body": form.get("body", "") if request.endpoint == "threads.reply" else None}
+    else:
+        context["threads"].draft = {
+            "paragraph": _revision_number(form.get("paragraph")), "body": form.get("body", ""),
+            "quote": form.get("quote", ""), "blocking": form.get("blocking") == "y",
+            "error": error,
+        }
     return render_template("review/article.html", **context), exc.status
+
+
+def _on_review_page(article_id: int, back: str) -> bool:
+    return back == url_for("review.article", article_id=article_id)
 
 
 @bp.post("/articles/<id:article_id>/threads")
@@ -171,9 +187,11 @@ def open_thread(article_id: int) -> ResponseReturnValue:
             paragraph=form.get("paragraph") or None, quote=form.get("quote") or None,
             blocking=form.get("blocking") == "y",
             expected_revision=_revision_number(form.get("revision")))
-    except (ValidationFailed, Conflict) as exc:
-        if back == url_for("review.article", article_id=article_id):
+    except (ValidationFailed, Conflict, PermissionDenied) as exc:
+        if _on_review_page(article_id, back):
             return _review_page_again(article_id, exc)
+        if isinstance(exc, PermissionDenied):
+            raise  # not the review page's form: the error page says why
         return _refused(exc, back)
     flash("Blocking comment posted: approval waits until it is resolved." if thread.blocking
           else "Comment posted.", "success")
@@ -186,6 +204,10 @@ def reply(article_id: int, thread_id: int) -> ResponseReturnValue:
     try:
         service.reply(db_session(), current_actor(), thread_id, request.form.get("body"),
                       article_id=article_id)
+    except PermissionDenied as exc:  # e.g. the assignment was cancelled: keep the reply
+        if _on_review_page(article_id, back):
+            return _review_page_again(article_id, exc, thread_id=thread_id)
+        raise
     except (ValidationFailed, Conflict) as exc:
         return _refused(exc, back)
     flash("Reply posted.", "success")
@@ -198,6 +220,10 @@ def settle(article_id: int, thread_id: int, change: str) -> ResponseReturnValue:
     act = service.resolve if change == "resolve" else service.reopen
     try:
         act(db_session(), current_actor(), thread_id, article_id=article_id)
+    except PermissionDenied as exc:
+        if _on_review_page(article_id, back):
+            return _review_page_again(article_id, exc, thread_id=thread_id)
+        raise
     except (ValidationFailed, Conflict) as exc:
         return _refused(exc, back)
     flash("Thread resolved." if change == "resolve" else "Thread reopened.", "success")
