@@ -17,9 +17,12 @@ PY=.venv/bin/python
 TIME=(/usr/bin/time -f "wall %e s, user %U s, sys %S s, maxrss %M KiB")
 step() { echo "== $1 $(date -u +%H:%M:%S) load $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT/log"; }
 
+# The host's own speed drifts by a factor of two or more between hours: this first step
+# (CPU ms of a review cycle) says which kind of hour the figures below come from.
+step host-speed;      $PY bench/cycle.py --cycles 300 --backend all --json > "$OUT/host_speed.txt" 2>&1
 step verify-sqlite;   $PY bench/verify_replay.py --articles 100000 --repeat 3 --keep /tmp/rf-verify-bench --phases > "$OUT/verify_sqlite.txt" 2>&1
 step sweep-sqlite;    $PY bench/sweep.py --backend sqlite --keep /tmp/rf-sweep --repeat 2 > "$OUT/sweep_sqlite.txt" 2>&1
-step sweep-pg;        $PY bench/sweep.py --backend postgresql --keep /tmp/rf-sweep --repeat 2 > "$OUT/sweep_pg.txt" 2>&1
+step sweep-pg;        $PY bench/sweep.py --backend postgresql --keep /tmp/rf-sweep --repeat 2 --workers 1 2 > "$OUT/sweep_pg.txt" 2>&1
 step pages-pg;        $PY bench/pages.py --url "$PG" --requests 60 > "$OUT/pages_pg.txt" 2>&1
 step pages-sqlite;    $PY bench/pages.py --url "$SQ" --requests 60 > "$OUT/pages_sqlite.txt" 2>&1
 step timeline-pg;     $PY bench/timeline.py --url "$PG" --requests 60 > "$OUT/timeline_pg.txt" 2>&1
