@@ -120,6 +120,17 @@ def test_sqlite_and_one_worker_stay_in_this_process(db, backend, people, monkeyp
                                            max(min(os.cpu_count() or 1, 8), 1))
 
 
+def test_where_processes_cannot_fork_the_sweep_stays_in_this_process(db, backend, people,
+                                                                      monkeypatch):
+    """On a system without ``fork`` (Windows) several workers mean one process, with the
+    same result."""
+    due = [_approved(db, people, T - timedelta(days=i + 1), f"Topic {i}") for i in range(3)]
+    monkeypatch.setattr(workers.multiprocessing, "get_all_start_methods", lambda: ["spawn"])
+    monkeypatch.setattr(workers, "run_shared", lambda *a, **kw: pytest.fail("forked"))
+    report = sweep(db, T, workers=4)
+    assert report.ok and sorted(report.steps[0].done) == sorted(due)
+
+
 def test_the_command_refuses_zero_workers_naming_the_option(db_url, tmp_path, monkeypatch):
     from review_flow.cli import main
 

@@ -12,7 +12,7 @@ from review_flow.sweep import reminders
 from review_flow.sweep.invitations import ExpiredInvitationLinks
 from review_flow.sweep.rereview import ReReview
 from review_flow.sweep.steps import BATCH, Step, SweepReport, run
-from review_flow.sweep.workers import run_shared
+from review_flow.sweep.workers import can_share, run_shared
 from review_flow.timeutil import utcnow
 
 
@@ -26,10 +26,11 @@ def sweep(db: Database, now: datetime | None = None, *, client_addr: str | None 
           workers: int = 1) -> SweepReport:
     """Run the sweep as of ``now`` (default: the real time). Every event of one run shares
     a request id, so the audit log groups them. ``workers`` > 1 shares the items among
-    that many forked processes on PostgreSQL (``sweep/workers.py``); SQLite uses one."""
+    that many forked processes on PostgreSQL (``sweep/workers.py``); SQLite, or a system
+    that cannot fork, uses one."""
     actor = SystemActor(context=RequestContext(request_id=uuid.uuid4().hex,
                                                client_addr=client_addr))
     chosen = steps if steps is not None else default_steps()
-    if workers > 1 and not db.is_sqlite:
+    if workers > 1 and can_share(db):
         return run_shared(db, now or utcnow(), chosen, actor, workers=workers, batch=batch)
     return run(db, now or utcnow(), chosen, actor, batch=batch)

@@ -40,6 +40,12 @@ def default_workers(db: Database) -> int:
     return max(min(os.cpu_count() or 1, 8), 1)
 
 
+def can_share(db: Database) -> bool:
+    """Whether a run can be shared here: PostgreSQL (SQLite has one writer at a time) and
+    a system that forks (not Windows; the workers inherit the command's state)."""
+    return not db.is_sqlite and "fork" in multiprocessing.get_all_start_methods()
+
+
 def run_shared(db: Database, now: datetime, steps: Sequence[Step], actor: SystemActor, *,
                workers: int, batch: int) -> SweepReport:
     """``steps.run`` in ``workers`` forked processes, their reports merged into one."""
