@@ -73,23 +73,31 @@ BROKEN_DATES = """[...document.querySelectorAll('table.list td time')]
   .map(t => t.textContent)"""
 
 
-@pytest.mark.parametrize("width", [1280, 390])
-def test_the_overdue_view_shows_the_escalation(chromium: Any, overdue_site: str,
-                                               width: int) -> None:
-    """The escalation and review-due dates never break at a hyphen, at either width."""
+def _escalation_with_whole_dates(chromium: Any, site: str, path: str, shot: str, name: str,
+                                 width: int) -> None:
+    """The escalated assignment is marked, the other is not, no date breaks at a hyphen,
+    the page does not scroll sideways and axe finds nothing, at ``width``."""
     page = chromium.new_context(viewport={"width": width, "height": 900}).new_page()
-    sign_in(page, overdue_site, "editor@example.org")
-    page.goto(f"{overdue_site}/review/overdue")
+    sign_in(page, site, "editor@example.org")
+    page.goto(f"{site}{path}")
     row = page.get_by_role("row").filter(has_text="Statins and your heart")
     expect(row).to_contain_text("Escalated to the editors on")
     expect(page.get_by_role("row").filter(has_text="Gout and diet")).not_to_contain_text(
         "Escalated")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"sweep2-overdue-{width}.png"), full_page=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{shot}-{width}.png"), full_page=True)
     assert page.evaluate(BROKEN_DATES) == [], f"dates broken over two lines at {width} px"
     scroll = page.evaluate("document.documentElement.scrollWidth")
     assert scroll <= width, f"the page is {scroll} px wide at {width} px"
-    check_accessibility(page, f"Overdue view at {width} px")
+    check_accessibility(page, f"{name} at {width} px")
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_overdue_view_shows_the_escalation(chromium: Any, overdue_site: str,
+                                               width: int) -> None:
+    """The escalation and review-due dates never break at a hyphen, at either width."""
+    _escalation_with_whole_dates(chromium, overdue_site, "/review/overdue", "sweep2-overdue",
+                                 "Overdue view", width)
 
 
 @pytest.mark.parametrize("width", [1280, 390])
@@ -97,17 +105,5 @@ def test_all_articles_shows_the_escalation_with_whole_dates(chromium: Any, overd
                                                             width: int) -> None:
     """The review-due and escalation dates beside a reviewer's name never break at a
     hyphen, at either width."""
-    page = chromium.new_context(viewport={"width": width, "height": 900}).new_page()
-    sign_in(page, overdue_site, "editor@example.org")
-    page.goto(f"{overdue_site}/editor/articles")
-    row = page.get_by_role("row").filter(has_text="Statins and your heart")
-    expect(row).to_contain_text("Escalated to the editors on")
-    expect(page.get_by_role("row").filter(has_text="Gout and diet")).not_to_contain_text(
-        "Escalated")
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"all-articles-escalated-{width}.png"),
-                    full_page=True)
-    assert page.evaluate(BROKEN_DATES) == [], f"dates broken over two lines at {width} px"
-    scroll = page.evaluate("document.documentElement.scrollWidth")
-    assert scroll <= width, f"the page is {scroll} px wide at {width} px"
-    check_accessibility(page, f"All articles at {width} px")
+    _escalation_with_whole_dates(chromium, overdue_site, "/editor/articles",
+                                 "all-articles-escalated", "All articles", width)

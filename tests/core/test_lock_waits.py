@@ -52,10 +52,11 @@ def _edit(db: Database, actor: Any, article_id: int, body: str, **kw: Any) -> An
 
 
 def _hold_then_commit(db: Database, work: Callable[[Any], Any],
-                      second: Callable[[], Any]) -> Any:
+                      second: Callable[[], Any],
+                      while_waiting: Callable[[Any], None] | None = None) -> Any:
     """``work`` in a transaction that stays open until ``second``, in a thread with its
-    own connection, is seen waiting on a lock; then commit and return what ``second``
-    returned or raised."""
+    own connection, is seen waiting on a lock; then (after ``while_waiting``, in the same
+    transaction) commit and return what ``second`` returned or raised."""
     outcome: list[Any] = []
 
     def run() -> None:
@@ -74,6 +75,8 @@ def _hold_then_commit(db: Database, work: Callable[[Any], Any],
             assert thread.is_alive(), f"the second writer did not wait: {outcome}"
             assert time.monotonic() < deadline, "the second writer never waited on the lock"
             time.sleep(0.01)
+        if while_waiting is not None:
+            while_waiting(session)
         session.commit()
     finally:
         session.close()
@@ -179,31 +182,19 @@ def test_an_action_waiting_on_an_article_does_not_hold_the_chain_head(db, people
 
     aid = create(db, people["author"])
     act(db, people["author"], aid, "submit")
-    outcome: list[Any] = []
 
-    def start_review() -> None:
-        try:
-            with db.transaction() as s:
-                outcome.append(perform_action(s, people["reviewer"], aid, "start_review"))
-        except Exception as exc:  # the test inspects it
-            outcome.append(exc)
+    def hold_the_article(s: Any) -> None:
+        s.execute(select(Article.id).where(Article.id == aid).with_for_update())
 
-    thread = threading.Thread(target=start_review)
-    session = db.sessions()
-    try:
-        session.execute(select(Article.id).where(Article.id == aid).with_for_update())
-        thread.start()
-        deadline = time.monotonic() + 60
-        while _waiting_on_a_lock(db) == 0:
-            assert thread.is_alive(), f"the action did not wait: {outcome}"
-            assert time.monotonic() < deadline, "the action never waited on the article"
-            time.sleep(0.01)
-        head = session.execute(text(
+    def start_review() -> Any:
+        with db.transaction() as s:
+            return perform_action(s, people["reviewer"], aid, "start_review")
+
+    def the_head_is_free(s: Any) -> None:
+        head = s.execute(text(
             "SELECT seq FROM audit_chain_head WHERE id = 1 FOR UPDATE NOWAIT")).scalar_one()
         assert head > 0
-        session.commit()
-    finally:
-        session.close()
-        thread.join(timeout=60)
-    assert len(outcome) == 1 and not isinstance(outcome[0], Exception), outcome
-    assert outcome[0].to_state == "under_review"
+
+    result = _hold_then_commit(db, hold_the_article, start_review, the_head_is_free)
+    assert not isinstance(result, Exception), repr(result)
+    assert result.to_state == "under_review"
