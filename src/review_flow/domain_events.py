@@ -97,7 +97,9 @@ class ArticleEdited:
 
 @dataclass(frozen=True)
 class ActionTaken:
-    """A workflow action (``perform_action``); ``audit_seq`` is its audit event's."""
+    """A workflow action (``perform_action``), recorded before its audit event: the
+    e-mails it sends need nothing from the event, so they are queued before the event
+    locks the audit chain's head (``unit_of_work.dispatch_now``)."""
 
     actor: AnyActor
     article: ArticleAsOf
@@ -105,11 +107,20 @@ class ActionTaken:
     from_state: str
     to_state: str
     comment: str | None
-    audit_seq: int
     approvals: int
     required_approvals: int
     at: datetime
     webhook_generation: str | None = GENERATION_UNKNOWN
+
+
+@dataclass(frozen=True)
+class ActionAudited:
+    """The action's audit event was written: webhooks announce the action with the
+    event's ``audit_seq``, so a receiver can find it in the log, and its time."""
+
+    taken: ActionTaken
+    audit_seq: int
+    at: datetime
 
 
 @dataclass(frozen=True)
@@ -216,6 +227,6 @@ class ThreadActivity:
     at: datetime
 
 
-DomainEvent = (ArticleCreated | ArticleEdited | ActionTaken | CommentAdded | PolicyChanged
-               | RosterChanged | PersonInvited | ReviewerAssigned | AssignmentNoticed
-               | ThreadActivity)
+DomainEvent = (ArticleCreated | ArticleEdited | ActionTaken | ActionAudited | CommentAdded
+               | PolicyChanged | RosterChanged | PersonInvited | ReviewerAssigned
+               | AssignmentNoticed | ThreadActivity)

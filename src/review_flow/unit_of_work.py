@@ -19,6 +19,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
 _KEY = "review_flow.unit_of_work"
+_DISPATCHER = "review_flow.dispatcher"
 
 # Turns the collected events into rows in the same transaction (set by ``install``).
 Dispatcher = Callable[[Session, list[Any]], None]
@@ -51,6 +52,16 @@ class UnitOfWork:
     def record(self, domain_event: Any) -> None:
         """Remember what happened; its notifications are queued just before the commit."""
         self.events.append(domain_event)
+
+    def dispatch(self) -> None:
+        """Queue the notifications of the events recorded so far, now, in the transaction.
+
+        For a use case about to take a lock that is held until the commit (the audit
+        chain's head): what it queues first, every other writer need not wait for."""
+        dispatcher: Dispatcher | None = self.session.info.get(_DISPATCHER)
+        while dispatcher is not None and self.events:
+            pending, self.events = self.events, []
+            dispatcher(self.session, pending)
 
     def commit(self) -> None:
         self.session.commit()  # the dispatcher runs first (``before_commit``)
@@ -95,17 +106,23 @@ def record(session: Session, domain_event: Any) -> None:
     UnitOfWork.of(session).record(domain_event)
 
 
+def dispatch_now(session: Session) -> None:
+    """Queue the notifications recorded so far on ``session``'s unit of work now
+    (:meth:`UnitOfWork.dispatch`)."""
+    UnitOfWork.of(session).dispatch()
+
+
 def install(sessions: sessionmaker[Session], dispatch: Dispatcher) -> None:
     """Dispatch each transaction's events just before it commits, whichever entry point
     commits it (a failing dispatcher fails the commit: nothing is written), and forget
-    them when it rolls back."""
+    them when it rolls back. The sessions carry the dispatcher for ``dispatch_now``."""
+    sessions.configure(info={**sessions.kw.get("info", {}), _DISPATCHER: dispatch})
 
     @event.listens_for(sessions, "before_commit")
     def _dispatch(session: Session) -> None:
         uow: UnitOfWork | None = session.info.get(_KEY)
-        while uow is not None and uow.events:
-            pending, uow.events = uow.events, []
-            dispatch(session, pending)
+        if uow is not None:
+            uow.dispatch()
 
     @event.listens_for(sessions, "after_soft_rollback")
     def _forget(session: Session, previous_transaction: Any) -> None:

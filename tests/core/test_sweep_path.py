@@ -114,8 +114,9 @@ def test_a_moved_article_costs_six_statements_and_locks_the_head_late(
         db, people, count_queries, monkeypatch):
     """The folded re-check and load, the article UPDATE, the round, the chain head's lock,
     the audit event and the e-mails: an upper bound (fewer always pass), BEGIN/COMMIT
-    aside. The head is locked after the article's own writes, not in the load, so the
-    sweep's workers overlap everything but the event and the commit (sweep/workers.py)."""
+    aside. The head is locked after the article's own writes and its e-mails, not in the
+    load, so the sweep's workers overlap everything but the event and the commit
+    (sweep/workers.py)."""
     ids = [_approved(db, people, T - timedelta(days=i + 1), f"Topic {i}") for i in range(3)]
     per_item: list[list[str]] = []
     real = rereview.ReReview.apply
@@ -135,7 +136,9 @@ def test_a_moved_article_costs_six_statements_and_locks_the_head_late(
         touching_head = [i for i, sql in enumerate(statements) if "audit_chain_head" in sql]
         update_article = next(i for i, sql in enumerate(statements)
                               if sql.startswith("UPDATE articles"))
-        assert touching_head and min(touching_head) > update_article, statements
+        mails = next(i for i, sql in enumerate(statements)
+                     if sql.startswith("INSERT INTO outbox_messages"))
+        assert touching_head and min(touching_head) > max(update_article, mails), statements
 
 
 def test_the_run_keeps_one_connection_on_postgresql(db, backend):

@@ -38,8 +38,11 @@ def test_a_rolled_back_change_leaves_no_message(db: Any, people: Any, new_articl
     assert [m.kind for m in _messages(db)] == ["article.create"]
     with pytest.raises(Boom), db.transaction() as s:
         perform_action(s, people["author"], aid, "submit")
-        # Recorded on the unit of work; its rows are written just before the commit.
-        assert [type(e).__name__ for e in UnitOfWork.of(s).events] == ["ActionTaken"]
+        # The e-mails were queued in the transaction before the audit event; the webhook,
+        # which carries the event's seq, is recorded and written just before the commit.
+        assert s.scalar(select(func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.channel == "email")) > 0
+        assert [type(e).__name__ for e in UnitOfWork.of(s).events] == ["ActionAudited"]
         raise Boom
     # Neither the state change nor its e-mails and webhook survive the rollback.
     assert [m.kind for m in _messages(db)] == ["article.create"]
@@ -47,28 +50,33 @@ def test_a_rolled_back_change_leaves_no_message(db: Any, people: Any, new_articl
         assert get_article(s, aid).state == "draft"
 
 
+@pytest.mark.parametrize("handler", ["action_mail", "action_webhooks"])
 def test_a_failing_dispatcher_rolls_the_change_back(
-    db: Any, people: Any, new_article: Any, monkeypatch: pytest.MonkeyPatch
+    db: Any, people: Any, new_article: Any, monkeypatch: pytest.MonkeyPatch, handler: str
 ) -> None:
-    """The outbox rows are written at commit time; if that fails, the state change and
-    its audit event are not committed either."""
+    """The e-mails are queued before the audit event, the webhooks just before the
+    commit; if either fails, the state change and its audit event are not committed."""
     from review_flow.audit.models import AuditEvent
     from review_flow.notifications import hooks
 
+    with db.transaction() as s:
+        register(s, url="http://127.0.0.1:9/hook", events=["article.submit"])
     aid = new_article()
     with db.reading() as s:
         events_before = s.scalar(select(func.count()).select_from(AuditEvent))
+    messages_before = _messages(db)
 
     def broken(session: Any, ev: Any) -> None:
-        raise Boom(ev.action)
+        raise Boom(handler)
 
-    monkeypatch.setattr(hooks, "action_taken", broken)
-    with pytest.raises(Boom, match="submit"), db.transaction() as s:
+    monkeypatch.setattr(hooks, handler, broken)
+    with pytest.raises(Boom, match=handler), db.transaction() as s:
         perform_action(s, people["author"], aid, "submit")
     with db.reading() as s:
         assert get_article(s, aid).state == "draft"
         assert s.scalar(select(func.count()).select_from(AuditEvent)) == events_before
-    assert _messages(db) == []  # no e-mail to the reviewers either
+    # No e-mail to the reviewers, no webhook either.
+    assert [m.id for m in _messages(db)] == [m.id for m in messages_before]
 
 
 def test_submit_tells_every_reviewer_who_may_review(
@@ -240,7 +248,8 @@ def test_notification_query_budget(db: Any, people: Any, count_queries: Any) -> 
     assert len(ours) == 2  # webhooks lookup + one INSERT for two webhook rows
     aid = created[0]
     ours = statements(lambda s: perform_action(s, people["author"], aid, "submit"))
-    # One INSERT for 2 webhook rows, one INSERT ... SELECT for the 2 reviewers' e-mails.
+    # One INSERT ... SELECT for the 2 reviewers' e-mails (before the audit event), one
+    # INSERT for 2 webhook rows.
     assert len(ours) == 2, [o[:60] for o in ours]
-    assert "SELECT" in ours[1]
+    assert "SELECT" in ours[0]
     assert len(_messages(db)) == 2 + 4

@@ -2,7 +2,8 @@
 
 No Flask here. The function takes the caller's session and only flushes; the entry
 point commits, so the change, its audit event and its notifications (domain events,
-queued just before the commit) land together.
+queued in the same transaction: e-mails before the audit event, webhooks, which carry
+the event's seq, just before the commit) land together.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from review_flow.articles.queries import allowed_actions
 from review_flow.audit import log as audit
 from review_flow.audit.chain import DATA_FORMAT
 from review_flow.audit.models import AuditEvent
-from review_flow.domain_events import ActionTaken, ArticleAsOf
+from review_flow.domain_events import ActionAudited, ActionTaken, ArticleAsOf
 from review_flow.errors import (
     Conflict,
     GuardFailed,
@@ -41,7 +42,7 @@ from review_flow.signatures import signing
 from review_flow.signatures.models import Decision
 from review_flow.threads.blocking import open_blocking
 from review_flow.timeutil import isoformat, utcnow
-from review_flow.unit_of_work import record
+from review_flow.unit_of_work import dispatch_now, record
 from review_flow.workflow import engine, permissions
 from review_flow.workflow.definition import ACTIONS_BY_NAME, USER_ACTIONS, WORKFLOW_VERSION
 from review_flow.workflow.refusals import Refusals
@@ -272,6 +273,22 @@ def perform_action(
         if checks is not None and decision is not None
         else {}
     )
+    taken = ActionTaken(
+        actor=actor,
+        article=ArticleAsOf.of(article),
+        action=action,
+        from_state=state,
+        to_state=to_state,
+        comment=comment,
+        approvals=approvals,
+        required_approvals=policy.required_approvals,
+        at=now,
+        webhook_generation=loaded.webhook_generation,
+    )
+    record(session, taken)
+    # The e-mails are queued before the audit event: the event locks the chain's head
+    # until the commit, and every other writer (the sweep's workers) waits for it.
+    dispatch_now(session)
     event = audit.record(
         session,
         actor_id=actor.id,
@@ -319,20 +336,5 @@ def perform_action(
         webhook_generation=loaded.webhook_generation,
     )
     session.flush()
-    record(
-        session,
-        ActionTaken(
-            actor=actor,
-            article=ArticleAsOf.of(article),
-            action=action,
-            from_state=state,
-            to_state=to_state,
-            comment=event.comment,
-            audit_seq=event.seq,
-            approvals=approvals,
-            required_approvals=policy.required_approvals,
-            at=event.at,
-            webhook_generation=loaded.webhook_generation,
-        ),
-    )
+    record(session, ActionAudited(taken=taken, audit_seq=event.seq, at=event.at))
     return result

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from review_flow.domain_events import (
+    ActionAudited,
     ActionTaken,
     ArticleCreated,
     ArticleEdited,
@@ -31,7 +32,9 @@ def dispatch(session: Session, events: Sequence[Any]) -> None:
     """Queue what each event sends, in the order the events happened."""
     for ev in events:
         if isinstance(ev, ActionTaken):
-            hooks.action_taken(session, ev)
+            hooks.action_mail(session, ev)
+        elif isinstance(ev, ActionAudited):
+            hooks.action_webhooks(session, ev)
         elif isinstance(ev, ArticleEdited):
             hooks.article_edited(session, ev)
         elif isinstance(ev, ArticleCreated):

@@ -18,6 +18,7 @@ from review_flow.actor import AnyActor
 from review_flow.articles.models import Revision
 from review_flow.db import table_of
 from review_flow.domain_events import (
+    ActionAudited,
     ActionTaken,
     ArticleAsOf,
     ArticleCreated,
@@ -260,16 +261,26 @@ def article_edited(session: Session, ev: ArticleEdited) -> None:
         _queue_emails(session, "revised_by_editor", "author", article, ev.actor, None, now)
 
 
-def action_taken(session: Session, ev: ActionTaken) -> None:
-    """E-mails and webhooks for one workflow action.
+def action_mail(session: Session, ev: ActionTaken) -> None:
+    """The e-mails of one workflow action: one INSERT ... SELECT when the action sends
+    mail. Queued before the action's audit event (``ActionTaken``)."""
+    action = ev.action
+    rule = EMAIL_ON_ACTION.get(action)
+    # Approvals short of the quorum tell nobody: the author hears once, when approved.
+    if rule is not None and not (action == "approve" and ev.to_state != "approved"):
+        kind, to = rule
+        _queue_emails(session, kind, to, ev.article, ev.actor, ev.comment, ev.at)
 
-    Costs one INSERT for the webhook rows when an endpoint wants the event, and one
-    INSERT ... SELECT when the action sends mail; the endpoints come from a per-process
-    cache that the action's own load query validates.
+
+def action_webhooks(session: Session, audited: ActionAudited) -> None:
+    """Webhooks for one workflow action, with its audit event's seq.
+
+    Costs one INSERT for the webhook rows when an endpoint wants the event; the endpoints
+    come from a per-process cache that the action's own load query validates.
     """
+    ev = audited.taken
     article, action, actor = ev.article, ev.action, ev.actor
-    now = ev.at
-    comment = ev.comment
+    now = audited.at
     rows = _webhooks(
         session,
         f"article.{action}",
@@ -280,8 +291,8 @@ def action_taken(session: Session, ev: ActionTaken) -> None:
             "action": action,
             "from_state": ev.from_state,
             "to_state": ev.to_state,
-            "comment": comment,
-            "audit_seq": ev.audit_seq,
+            "comment": ev.comment,
+            "audit_seq": audited.audit_seq,
             **(
                 {"approvals": ev.approvals, "required_approvals": ev.required_approvals}
                 if action == "approve"
@@ -297,8 +308,3 @@ def action_taken(session: Session, ev: ActionTaken) -> None:
             session, article, actor, now, f"article.{action}", ev.webhook_generation
         )
     enqueue_many(session, rows, now=now)
-    rule = EMAIL_ON_ACTION.get(action)
-    # Approvals short of the quorum tell nobody: the author hears once, when approved.
-    if rule is not None and not (action == "approve" and ev.to_state != "approved"):
-        kind, to = rule
-        _queue_emails(session, kind, to, article, actor, comment, now)
