@@ -235,3 +235,23 @@ def test_two_deliverers_expanding_at_once_send_each_email_once(
     assert len(seen["first"]) == 2 and seen["second"] == []
     assert sorted(m.rcpt_tos[0] for m in inbox) == ["okafor@example.org", "reed@example.org"]
     assert len(_rows(db, "sent")) == 2
+
+
+def test_purge_removes_old_expanded_rows_and_keeps_those_to_expand(
+    app: Any, db: Any, people: Any, new_article: Any, clock: Any
+) -> None:
+    from sqlalchemy import update
+
+    from review_flow.timeutil import utcnow
+
+    new_article(submit=True)
+    _deliver(db, clock)
+    new_article(title="Second", submit=True)  # not delivered yet
+    with db.transaction() as s:
+        s.execute(update(OutboxMessage).values(created_at=utcnow() - timedelta(days=120)))
+    result = app.test_cli_runner().invoke(args=["outbox", "purge", "--older-than-days", "90"])
+    assert "purged 3 messages" in result.output  # the board row, expanded, and its 2 e-mails
+    assert [r.status for r in _rows(db)] == ["to_expand"]
+    status = app.test_cli_runner().invoke(args=["outbox", "status"]).output
+    assert status.splitlines() == [
+        "pending\t0", "to_expand\t1", "sent\t0", "expanded\t0", "dead\t0", "cancelled\t0"]
