@@ -31,7 +31,8 @@ from review_flow.outbox.service import enqueue_many
 from review_flow.timeutil import UTCDateTime, isoformat
 from review_flow.users.models import User
 
-# Which e-mail each workflow action sends, and to whom ("author" or "reviewers").
+# Which e-mail each workflow action sends, and to whom ("author", or "reviewers": the
+# board, as one row chosen and split per reviewer at delivery, ``board_mail.py``).
 EMAIL_ON_ACTION: dict[str, tuple[str, str]] = {
     "submit": ("review_requested", "reviewers"),
     # An approved article due for its periodic re-review waits for reviewers again.
