@@ -183,3 +183,41 @@ def test_two_sweeps_at_once_move_each_article_exactly_once(db_url, db, backend, 
         assert s.scalar(select(func.count()).select_from(Article)
                         .where(Article.state == "approved")) == 0
     assert result.ok, result.message
+
+
+def test_the_reviewers_get_one_email_for_the_nights_re_reviews(db, people):
+    """The sweep writes one board row per article; a delivery after it sends each
+    reviewer one digest, each line worded as a periodic re-review."""
+    from review_flow.outbox.deliver import Deliverer, DeliverySettings
+    from review_flow.outbox.models import OutboxMessage
+    from review_flow.outbox.transports import SmtpSettings
+    from tests.support.receivers import smtp_server
+
+    asthma = _approved(db, people, T - timedelta(days=30), "Asthma")
+    gout = _approved(db, people, T, "Gout")
+    _approved(db, people, T + timedelta(days=1), "Eczema")
+    later = datetime.now(UTC) + timedelta(hours=1)
+
+    def deliver():
+        with smtp_server() as (port, inbox):
+            settings = DeliverySettings(smtp=SmtpSettings(
+                host="127.0.0.1", port=port, tls="none", base_url="https://r.example.org"))
+            Deliverer(db, settings, clock=lambda: later).run()
+        return {m.rcpt_tos[0]: m.message for m in inbox
+                if m.message["X-Review-Flow-Kind"] == "review_requested"}
+
+    deliver()  # the submissions' e-mails
+    sweep(db, T)
+    with db.reading() as s:
+        assert s.scalar(select(func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.status == "to_expand")) == 2  # one row per article, not per reviewer
+    asked = deliver()
+    assert sorted(asked) == ["okafor@example.org", "reed@example.org"]
+    for msg in asked.values():
+        text = msg.get_content().replace("\r\n", "\n")
+        assert msg["Subject"] == "Review requested: 2 articles"
+        assert ('  - "Asthma" (revision 1) is due for its periodic re-review.\n'
+                f"    https://r.example.org/review/{asthma}\n") in text
+        assert ('  - "Gout" (revision 1) is due for its periodic re-review.\n'
+                f"    https://r.example.org/review/{gout}\n") in text
+        assert "Eczema" not in text and "submitted" not in text

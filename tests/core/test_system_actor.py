@@ -157,13 +157,31 @@ def test_export_names_the_system_with_no_user_id(db, people):
     assert f",{SYSTEM_ACTOR_NAME},,article.request_rereview," in csv_out.getvalue()
 
 
-def test_the_reviewers_hear_of_the_system_rereview_signed_by_the_system(db, people):
+def test_the_reviewers_hear_of_the_system_rereview_as_a_periodic_one(db, people):
+    from datetime import UTC, datetime
+
+    from review_flow.notifications.board_mail import LABEL
+    from review_flow.outbox.deliver import Deliverer, DeliverySettings
     from review_flow.outbox.models import OutboxMessage
+    from review_flow.outbox.transports import SmtpSettings
+    from tests.support.receivers import smtp_server
 
     aid = _approved(db, people)
+    with db.reading() as s:
+        already = s.scalar(select(OutboxMessage.id).order_by(OutboxMessage.id.desc()).limit(1))
     act(db, SYSTEM, aid, "request_rereview", as_of=_due(db, aid))
     with db.reading() as s:
-        mails = s.execute(select(OutboxMessage.recipient, OutboxMessage.payload).where(
-            OutboxMessage.article_id == aid, OutboxMessage.kind == "review_requested")).all()
-    rereview = [m for m in mails if m.payload["actor"] == SYSTEM_ACTOR_NAME]
-    assert sorted(m.recipient for m in rereview) == ["okafor@example.org", "reed@example.org"]
+        (board,) = s.scalars(select(OutboxMessage).where(
+            OutboxMessage.id > already, OutboxMessage.kind == "review_requested")).all()
+        assert (board.recipient, board.status) == (LABEL, "to_expand")
+        assert (board.payload["actor"], board.payload["system"]) == (SYSTEM_ACTOR_NAME, True)
+    with smtp_server() as (port, inbox):
+        settings = DeliverySettings(smtp=SmtpSettings(host="127.0.0.1", port=port, tls="none"))
+        later = datetime.now(UTC) + timedelta(hours=1)
+        Deliverer(db, settings, clock=lambda: later).run()
+    asked = {m.rcpt_tos[0]: m.message.get_content() for m in inbox
+             if m.message["X-Review-Flow-Kind"] == "review_requested"}
+    assert sorted(asked) == ["okafor@example.org", "reed@example.org"]
+    # The submit's request and the re-review's, one delivery: one e-mail, as last asked.
+    assert all('"High Blood Pressure" (revision 1) is due for its periodic re-review.' in text
+               and "submitted" not in text for text in asked.values())

@@ -48,8 +48,10 @@ def _settings(smtp_port: int = 9, **kw: Any) -> DeliverySettings:
 
 
 def _rows(db: Any) -> list[OutboxMessage]:
+    """The rows that are sent: not the board's audience rows, once expanded into them."""
     with db.reading() as s:
-        rows = list(s.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+        rows = list(s.scalars(select(OutboxMessage).where(OutboxMessage.status != "expanded")
+                              .order_by(OutboxMessage.id)))
         s.expunge_all()
         return rows
 
@@ -226,6 +228,7 @@ def test_cli_delivers_with_configured_smtp(
             SMTP_PORT=str(port),
             SMTP_TLS="none",
             MAIL_FROM="review@example.org",
+            OUTBOX_DIGEST_QUIET="0",  # the real clock: expand what was just written
         )
         result = app.test_cli_runner().invoke(args=["outbox", "deliver", "--workers", "2"])
         assert result.exit_code == 0, result.output
@@ -233,6 +236,7 @@ def test_cli_delivers_with_configured_smtp(
     assert sorted(m.rcpt_tos[0] for m in inbox) == ["okafor@example.org", "reed@example.org"]
     status = app.test_cli_runner().invoke(args=["outbox", "status"]).output
     assert "sent\t2" in status and "pending\t0" in status
+    assert "to_expand\t0" in status and "expanded\t1" in status  # the board's one row
 
 
 def test_two_deliverers_never_send_one_message_at_once(backend: str, db: Any, clock: Any) -> None:
@@ -291,7 +295,8 @@ def test_smtp_credentials_from_configuration(
 
     def errors() -> set[str | None]:
         with db.reading() as s:
-            return set(s.scalars(select(OutboxMessage.last_error)))
+            return set(s.scalars(select(OutboxMessage.last_error).where(
+                OutboxMessage.status != "expanded")))
 
     with smtp_server(credentials=("mailer", "s3cret-pass")) as (port, inbox):
         # Without credentials, then with wrong ones: refused, and retried later (an

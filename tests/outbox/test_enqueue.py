@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from review_flow.articles.actions import perform_action
 from review_flow.articles.queries import get_article
 from review_flow.articles.writes import create_article
-from review_flow.notifications import preferences, webhooks
+from review_flow.notifications import board_mail, preferences, webhooks
 from review_flow.outbox.models import OutboxMessage
 from review_flow.unit_of_work import UnitOfWork
 from tests.conftest import PASSWORD
@@ -79,26 +79,30 @@ def test_a_failing_dispatcher_rolls_the_change_back(
     assert [m.id for m in _messages(db)] == [m.id for m in messages_before]
 
 
-def test_submit_tells_every_reviewer_who_may_review(
-    db: Any, people: Any, new_article: Any, make_user: Any
+def test_submit_writes_one_board_row_resolved_at_delivery(
+    db: Any, people: Any, new_article: Any
 ) -> None:
-    make_user("inactive@example.org", "reviewer")
-    with db.transaction() as s:
-        from review_flow.users.models import User
-
-        s.execute(
-            User.__table__.update().where(User.email == "inactive@example.org").values(active=False)
-        )
-    with db.transaction() as s:
-        preferences.set_email_preferences(
-            s, s.merge(people["reviewer2"].user), {"review_requested": False}
-        )
-    new_article(submit=True)
+    """However many reviewers there are, the change writes one e-mail row for the board;
+    who receives it is decided at delivery (tests/outbox/test_board_mail.py)."""
+    aid = new_article(submit=True)
     mails = _messages(db, "email")
-    assert [(m.kind, m.recipient) for m in mails] == [("review_requested", "reed@example.org")]
+    assert [(m.kind, m.recipient, m.user_id, m.status, m.article_id) for m in mails] == [
+        ("review_requested", board_mail.LABEL, None, "to_expand", aid)]
     payload = mails[0].payload
     assert payload["article"]["title"] == "Managing high blood pressure"
-    assert payload["actor"] == "Alex Author"
+    assert (payload["actor"], payload["comment"], payload["action"], payload["system"]) == (
+        "Alex Author", None, "submit", False)
+    assert (payload["audience"], payload["article_id"], payload["author_id"]) == (
+        "reviewers", aid, people["author"].id)
+
+
+def test_a_refused_action_writes_no_board_row(db: Any, people: Any, new_article: Any) -> None:
+    from review_flow.errors import PermissionDenied
+
+    aid = new_article()
+    with pytest.raises(PermissionDenied), db.transaction() as s:
+        perform_action(s, people["reviewer"], aid, "submit")  # not the author's
+    assert _messages(db, "email") == []
 
 
 def test_author_hears_of_changes_approval_and_rejection(
@@ -210,16 +214,17 @@ def test_rereview_asks_reviewers_again(db: Any, people: Any, new_article: Any) -
     with db.transaction() as s:
         perform_action(s, people["editor"], aid, "request_rereview")
     new = _messages(db, "email")[before:]
-    assert sorted((m.kind, m.recipient) for m in new) == [
-        ("review_requested", "okafor@example.org"),
-        ("review_requested", "reed@example.org"),
-    ]
+    assert [(m.kind, m.recipient, m.status) for m in new] == [
+        ("review_requested", board_mail.LABEL, "to_expand")]
+    assert (new[0].payload["action"], new[0].payload["actor"]) == (
+        "request_rereview", "Erin Editor")
 
 
 def test_notification_query_budget(db: Any, people: Any, count_queries: Any) -> None:
     """What notifications add to each change, pinned: creating looks the endpoints up
     (actions check the cache in their load query instead); one INSERT for the webhook
-    rows; one INSERT ... SELECT for the e-mails, recipients chosen in SQL."""
+    rows; one plain single-row INSERT for the board's e-mail, whatever the number of
+    reviewers (they are chosen at delivery)."""
     with db.transaction() as s:
         register(s, url="http://127.0.0.1:9/a", events=["*"])
         register(s, url="http://127.0.0.1:9/b", events=["*"])
@@ -248,8 +253,8 @@ def test_notification_query_budget(db: Any, people: Any, count_queries: Any) -> 
     assert len(ours) == 2  # webhooks lookup + one INSERT for two webhook rows
     aid = created[0]
     ours = statements(lambda s: perform_action(s, people["author"], aid, "submit"))
-    # One INSERT ... SELECT for the 2 reviewers' e-mails (before the audit event), one
-    # INSERT for 2 webhook rows.
+    # One single-row INSERT for the board's e-mail (before the audit event), one INSERT
+    # for 2 webhook rows.
     assert len(ours) == 2, [o[:60] for o in ours]
-    assert "SELECT" in ours[0]
-    assert len(_messages(db)) == 2 + 4
+    assert ours[0].startswith("INSERT INTO outbox_messages") and "SELECT" not in ours[0]
+    assert len(_messages(db)) == 2 + 3

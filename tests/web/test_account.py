@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -12,7 +13,10 @@ from review_flow.articles.writes import create_article
 from review_flow.audit.models import AuditEvent
 from review_flow.notifications import preferences
 from review_flow.notifications.kinds import EMAIL_KINDS, render
+from review_flow.outbox.deliver import Deliverer, DeliverySettings
 from review_flow.outbox.models import OutboxMessage
+from review_flow.outbox.transports import SmtpSettings
+from tests.support.receivers import smtp_server
 
 PAGE = "/account/notifications"
 CHECKBOX = re.compile(
@@ -64,10 +68,16 @@ def test_turning_a_kind_off_stops_those_emails_and_is_audited(
             references=[{"title": "Guideline", "doi": "10.1000/xyz123"}]).id
     with db.transaction() as s:
         perform_action(s, people["author"], aid, "submit")
+    # The board's e-mail finds its reviewers at delivery, over a real SMTP server.
+    with smtp_server() as (port, inbox):
+        settings = DeliverySettings(smtp=SmtpSettings(host="127.0.0.1", port=port, tls="none"))
+        later = datetime.now(UTC) + timedelta(hours=1)
+        Deliverer(db, settings, clock=lambda: later).run()
+    mailed = {m.rcpt_tos[0] for m in inbox if m.message["X-Review-Flow-Kind"] == "review_requested"}
+    assert mailed == {people["reviewer2"].user.email}
     with db.reading() as s:
-        mailed = set(s.scalars(select(OutboxMessage.recipient).where(
-            OutboxMessage.kind == "review_requested")))
-    assert people["reviewer"].user.email not in mailed and mailed
+        assert people["reviewer"].user.email not in set(s.scalars(
+            select(OutboxMessage.recipient).where(OutboxMessage.kind == "review_requested")))
     # Saving the same again changes nothing and writes nothing.
     assert reviewer.post(PAGE, {"kinds": keep}, page=PAGE).status_code == 303
     assert "Nothing changed." in reviewer.get(PAGE).get_data(as_text=True)

@@ -381,12 +381,14 @@ def outbox_deliver(limit: int | None, workers: int, watch: bool, interval: float
 @outbox_group.command("status")
 @with_appcontext
 def outbox_status() -> None:
-    """How many messages are pending, sent, dead or cancelled."""
+    """How many messages are pending, to expand (one e-mail to the board, split per
+    reviewer at delivery), sent, expanded, dead or cancelled."""
+    from review_flow.outbox.models import STATUSES
     from review_flow.outbox.service import counts_by_status
 
     with _db().reading() as session:
         counts = counts_by_status(session)
-    for status in ("pending", "sent", "dead", "cancelled"):
+    for status in STATUSES:
         click.echo(f"{status}\t{counts.get(status, 0)}")
 
 
@@ -413,7 +415,8 @@ def outbox_redrive(ids: tuple[int, ...], webhook_id: int | None, everything: boo
 @click.option("--older-than-days", default=90, show_default=True, type=click.IntRange(1))
 @with_appcontext
 def outbox_purge(older_than_days: int) -> None:
-    """Delete sent, dead and cancelled messages (and their attempt log) older than this."""
+    """Delete sent, expanded, dead and cancelled messages (and their attempt log) older
+    than this."""
     from review_flow.outbox.service import purge
     from review_flow.timeutil import utcnow
 

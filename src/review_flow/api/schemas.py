@@ -690,6 +690,8 @@ class DeliveryAttempt(BaseModel):
 class Delivery(BaseModel):
     message_id: str
     event: str
+    # A webhook delivery's statuses: the e-mail-only "to_expand" and "expanded" (the
+    # board's audience rows, outbox/models.py) never apply to one.
     status: Literal["pending", "sent", "dead", "cancelled"]
     attempts: list[DeliveryAttempt]
     created_at: datetime

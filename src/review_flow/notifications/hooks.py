@@ -15,7 +15,6 @@ from sqlalchemy import JSON, Integer, String, bindparam, cast, exists, insert, l
 from sqlalchemy.orm import Session
 
 from review_flow.actor import AnyActor
-from review_flow.articles.models import Revision
 from review_flow.db import table_of
 from review_flow.domain_events import (
     ActionAudited,
@@ -25,15 +24,16 @@ from review_flow.domain_events import (
     ArticleEdited,
     PolicyChanged,
 )
+from review_flow.notifications import board_mail
 from review_flow.notifications.models import EmailOptOut
 from review_flow.notifications.webhooks import GENERATION_UNKNOWN, PAGE_CHANGED, subscribed
 from review_flow.outbox.models import OutboxMessage
 from review_flow.outbox.service import enqueue_many
 from review_flow.timeutil import UTCDateTime, isoformat
-from review_flow.users.models import User, UserRole
-from review_flow.users.roles import Role
+from review_flow.users.models import User
 
-# Which e-mail each workflow action sends, and to whom ("author" or "reviewers").
+# Which e-mail each workflow action sends, and to whom ("author", or "reviewers": the
+# board, as one row chosen and split per reviewer at delivery, ``board_mail.py``).
 EMAIL_ON_ACTION: dict[str, tuple[str, str]] = {
     "submit": ("review_requested", "reviewers"),
     # An approved article due for its periodic re-review waits for reviewers again.
@@ -141,17 +141,15 @@ def policy_changed(session: Session, ev: PolicyChanged) -> None:
     enqueue_many(session, rows, now=now)
 
 
-def _email_insert(to: str) -> Any:
-    """One INSERT ... SELECT that finds the recipients and queues their e-mails.
+def _email_insert() -> Any:
+    """One INSERT ... SELECT that queues the author's e-mail unless they turned the kind
+    off. Built once; the message id is the change's prefix plus the user id, stable for
+    the receiver to drop duplicates by. The greeting name is read at delivery.
 
-    ``to`` is "reviewers" (active reviewers who may review the article: they wrote no
-    revision of it) or "author". Either way only users who have not turned the kind off.
-    Built once per audience; a change costs this one statement, whatever the number of
-    recipients. Each message id is the change's prefix plus the user id: unique, and
-    stable for the receiver to drop duplicates by. The greeting name is read at delivery.
+    The reviewers are told through one audience row instead (``board_mail.py``): who
+    they are is decided at delivery, and many requests make one digest.
     """
     kind = bindparam("kind", type_=String())
-    article_id = bindparam("article_id", type_=Integer())
     now = bindparam("now", type_=UTCDateTime())
     wanted = User.active.is_(True) & ~exists().where(
         EmailOptOut.user_id == User.id, EmailOptOut.kind == kind
@@ -162,23 +160,14 @@ def _email_insert(to: str) -> Any:
         kind,
         User.email,
         User.id,
-        article_id,
+        bindparam("article_id", type_=Integer()),
         bindparam("payload", type_=JSON()),
         literal("pending", String()),
         literal(0, Integer()),
         now,
         now,
     )
-    if to == "reviewers":
-        wrote = exists().where(Revision.article_id == article_id, Revision.author_id == User.id)
-        recipients = columns.join_from(User, UserRole, UserRole.user_id == User.id).where(
-            UserRole.role == Role.REVIEWER.value,
-            User.id != bindparam("author_id"),
-            ~wrote,
-            wanted,
-        )
-    else:
-        recipients = columns.where(User.id == bindparam("author_id"), wanted)
+    recipients = columns.where(User.id == bindparam("author_id"), wanted)
     return insert(table_of(OutboxMessage)).from_select(
         [
             "message_id",
@@ -197,7 +186,7 @@ def _email_insert(to: str) -> Any:
     )
 
 
-_EMAIL_TO = {to: _email_insert(to) for to in ("reviewers", "author")}
+_TO_AUTHOR = _email_insert()
 
 
 def _queue_emails(
@@ -208,8 +197,13 @@ def _queue_emails(
     actor: AnyActor,
     comment: str | None,
     now: datetime,
+    action: str | None = None,
 ) -> None:
-    if to == "author" and article.author_id == actor.id:
+    if to == "reviewers":
+        board_mail.queue_request(session, article=article, actor=actor,
+                                 action=action or "submit", comment=comment, now=now)
+        return
+    if article.author_id == actor.id:
         return  # nobody is told of their own action
     payload = {
         "kind": kind,
@@ -218,7 +212,7 @@ def _queue_emails(
         "comment": comment,
     }
     session.execute(
-        _EMAIL_TO[to],
+        _TO_AUTHOR,
         {
             "prefix": uuid.uuid4().hex[:24] + "-",
             "kind": kind,
@@ -262,14 +256,15 @@ def article_edited(session: Session, ev: ArticleEdited) -> None:
 
 
 def action_mail(session: Session, ev: ActionTaken) -> None:
-    """The e-mails of one workflow action: one INSERT ... SELECT when the action sends
-    mail. Queued before the action's audit event (``ActionTaken``)."""
+    """The e-mails of one workflow action, queued before its audit event (``ActionTaken``):
+    one statement when the action sends mail (the author's: an INSERT ... SELECT; the
+    board's: a single-row INSERT, expanded at delivery)."""
     action = ev.action
     rule = EMAIL_ON_ACTION.get(action)
     # Approvals short of the quorum tell nobody: the author hears once, when approved.
     if rule is not None and not (action == "approve" and ev.to_state != "approved"):
         kind, to = rule
-        _queue_emails(session, kind, to, ev.article, ev.actor, ev.comment, ev.at)
+        _queue_emails(session, kind, to, ev.article, ev.actor, ev.comment, ev.at, action)
 
 
 def action_webhooks(session: Session, audited: ActionAudited) -> None:

@@ -42,10 +42,14 @@ def _footer(p: dict[str, Any], base_url: str) -> str:
 
 
 def _review_requested(p: dict[str, Any], base_url: str) -> str:
+    from review_flow.notifications.board_mail import requested
+
     a = p["article"]
+    line = {"title": a["title"], "revision": a["revision"], "actor": p["actor"],
+            "system": p.get("system", False), "action": p.get("action")}
     return (
         f"Hello {p['to_name']},\n\n"
-        f'{p["actor"]} submitted "{a["title"]}" (revision {a["revision"]}) for review.\n'
+        f"{requested(line)}.\n"
         "It waits for a member of the Medical Advisory Board to start the review.\n"
         + _footer(p, base_url)
     )
@@ -149,7 +153,7 @@ def render(payload: dict[str, Any], base_url: str = "",
            open_sealed: Callable[[str], str] | None = None) -> tuple[str, str]:
     """(subject, plain text) of an e-mail outbox payload; ``open_sealed`` opens a sealed
     value in it (an invitation's link, ``notifications/account_mail.py``)."""
-    from review_flow.notifications import account_mail, assignment_mail, thread_mail
+    from review_flow.notifications import account_mail, assignment_mail, board_mail, thread_mail
 
     account = account_mail.render(payload, base_url, open_sealed)
     if account is not None:
@@ -160,6 +164,9 @@ def render(payload: dict[str, Any], base_url: str = "",
     thread = thread_mail.render(payload, base_url)
     if thread is not None:
         return thread
+    digest = board_mail.render(payload, base_url)
+    if digest is not None:
+        return digest
     kind = EMAIL_KINDS[payload["kind"]]
     subject = kind.subject.format(title=payload["article"]["title"])
     return " ".join(subject.split())[:200], kind.render(payload, base_url)

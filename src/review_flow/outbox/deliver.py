@@ -13,6 +13,9 @@ no message is sent by two deliverers at the same time as long as a send finishes
 the lease (a webhook exchange is cut off after 3 times its timeout, 30 s by default, and SMTP
 waits are bounded by its timeout; the lease is 5 minutes).
 
+Before claiming, due audience rows (one e-mail to the board's reviewers) are expanded into
+one e-mail row per reviewer, chosen at that moment (``outbox/expand.py``).
+
 Time comes from an injectable clock, so tests move it instead of sleeping.
 """
 
@@ -33,6 +36,7 @@ from review_flow.db import Database
 from review_flow.notifications.models import Webhook
 from review_flow.notifications.secret_box import KeyMissing
 from review_flow.notifications.webhooks import WebhookConfig
+from review_flow.outbox.expand import expand_due
 from review_flow.outbox.models import OutboxAttempt, OutboxMessage
 from review_flow.outbox.transports import (
     Claimed,
@@ -58,6 +62,11 @@ class DeliverySettings:
     backoff_cap_s: float = 6 * 3600.0
     lease_s: float = 300.0
     batch: int = 20
+    # Audience rows expanded per transaction (one night's sweep fits in one), and how
+    # long a burst of them must have been quiet first, within a maximum wait.
+    expand_batch: int = 5000
+    digest_quiet_s: float = 10.0
+    digest_max_wait_s: float = 300.0
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
     webhook_timeout_s: float = 10.0
     # Keys to open signing secrets and where deliveries may go; without it webhook
@@ -81,6 +90,9 @@ class DeliverySettings:
             backoff_cap_s=num("OUTBOX_BACKOFF_CAP", 6 * 3600.0),
             lease_s=num("OUTBOX_LEASE", 300.0),
             batch=int(num("OUTBOX_BATCH", 20)),
+            expand_batch=int(num("OUTBOX_EXPAND_BATCH", 5000)),
+            digest_quiet_s=num("OUTBOX_DIGEST_QUIET", 10.0),
+            digest_max_wait_s=num("OUTBOX_DIGEST_MAX_WAIT", 300.0),
             webhook_timeout_s=num("WEBHOOK_TIMEOUT", 10.0),
             webhooks=WebhookConfig.from_config(config),
             smtp=SmtpSettings(
@@ -110,13 +122,14 @@ class Report:
     dead: int = 0
     cancelled: int = 0
     lost_claims: int = 0
+    expanded: int = 0  # audience rows turned into e-mails
 
     @property
     def attempted(self) -> int:
         return self.sent + self.retrying + self.dead
 
     def add(self, other: Report) -> None:
-        for f in ("sent", "retrying", "dead", "cancelled", "lost_claims"):
+        for f in ("sent", "retrying", "dead", "cancelled", "lost_claims", "expanded"):
             setattr(self, f, getattr(self, f) + getattr(other, f))
 
 
@@ -129,6 +142,7 @@ class Deliverer:
         clock: Clock = utcnow,
         transports: Mapping[str, Transport] | None = None,
         on_claim_selected: Callable[[list[int]], None] | None = None,
+        on_expand_selected: Callable[[list[int]], None] | None = None,
     ) -> None:
         self.db = db
         self.settings = settings or DeliverySettings()
@@ -139,6 +153,8 @@ class Deliverer:
         }
         # Test seam: called inside the claim transaction, rows selected but not yet taken.
         self.on_claim_selected = on_claim_selected
+        # The same inside the expansion transaction (``outbox/expand.py``).
+        self.on_expand_selected = on_expand_selected
 
     def _open_sealed(self, sealed: str) -> str:
         """Open a sealed payload value (an invitation's link) with the configured keys."""
@@ -146,7 +162,20 @@ class Deliverer:
             raise KeyMissing("no key configuration given to the deliverer")
         return self.settings.webhooks.box.open(sealed)
 
-    # --- claiming -------------------------------------------------------------------
+    # --- expanding and claiming -----------------------------------------------------
+
+    def expand(self) -> int:
+        """Turn the due audience rows into e-mail rows, a batch per transaction; returns
+        how many audience rows were expanded."""
+        s = self.settings
+        done = 0
+        while True:
+            n = expand_due(self.db, self.clock(), batch=s.expand_batch,
+                           quiet_s=s.digest_quiet_s, max_wait_s=s.digest_max_wait_s,
+                           on_selected=self.on_expand_selected)
+            done += n
+            if n < s.expand_batch:
+                return done
 
     def claim(self, limit: int | None = None) -> list[Claimed]:
         """Take up to ``limit`` due messages on a lease; commits before returning."""
@@ -295,7 +324,7 @@ class Deliverer:
     ) -> Report:
         """Deliver until nothing is due (or ``max_messages`` were handled, or ``stop`` is
         set: the message being sent is finished, the rest of the batch given back)."""
-        report = Report()
+        report = Report(expanded=self.expand())
         handled = 0
         while max_messages is None or handled < max_messages:
             if stop is not None and stop.is_set():

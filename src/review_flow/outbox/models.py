@@ -16,7 +16,14 @@ from sqlalchemy.orm import Mapped, mapped_column
 from review_flow.db import Base
 from review_flow.timeutil import UTCDateTime, utcnow
 
-STATUSES = ("pending", "sent", "dead", "cancelled")
+# An audience row (one e-mail to a group, e.g. the board's reviewers) waits as
+# "to_expand" until a deliverer writes one e-mail row per recipient (``outbox/expand.py``),
+# then reads "expanded"; it is never sent itself. Webhook rows never take these two.
+TO_EXPAND = "to_expand"
+EXPANDED = "expanded"
+STATUSES = ("pending", TO_EXPAND, "sent", EXPANDED, "dead", "cancelled")
+# Done with: what ``review-flow outbox purge`` may delete once old.
+FINISHED = ("sent", EXPANDED, "dead", "cancelled")
 
 
 class OutboxMessage(Base):
@@ -33,7 +40,8 @@ class OutboxMessage(Base):
     message_id: Mapped[str] = mapped_column(String(36), unique=True)
     channel: Mapped[str] = mapped_column(String(16))  # "email" | "webhook"
     kind: Mapped[str] = mapped_column(String(64))  # e-mail kind or webhook event type
-    recipient: Mapped[str] = mapped_column(String(2000))  # address or URL, for admins
+    # Address or URL; for an audience row, a label for admins (who is resolved at delivery).
+    recipient: Mapped[str] = mapped_column(String(2000))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     webhook_id: Mapped[int | None] = mapped_column(ForeignKey("webhooks.id"))
     article_id: Mapped[int | None] = mapped_column(Integer)

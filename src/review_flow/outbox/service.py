@@ -14,7 +14,7 @@ from review_flow.audit import log as audit
 from review_flow.audit.log import RequestContext
 from review_flow.db import table_of
 from review_flow.errors import ValidationFailed
-from review_flow.outbox.models import OutboxAttempt, OutboxMessage
+from review_flow.outbox.models import FINISHED, OutboxAttempt, OutboxMessage
 from review_flow.timeutil import utcnow
 from review_flow.users.models import User
 
@@ -107,10 +107,10 @@ def attempts_for(session: Session, message_ids: list[int]) -> dict[int, list[Out
 
 
 def purge(session: Session, *, older_than: datetime) -> int:
-    """Delete finished messages (sent, dead, cancelled) created before ``older_than``,
-    with their attempts. Pending ones are never purged."""
+    """Delete finished messages (sent, expanded, dead, cancelled) created before
+    ``older_than``, with their attempts. Pending ones are never purged."""
     finished = select(OutboxMessage.id).where(
-        OutboxMessage.status.in_(("sent", "dead", "cancelled")),
+        OutboxMessage.status.in_(FINISHED),
         OutboxMessage.created_at < older_than,
     )
     session.execute(delete(OutboxAttempt).where(OutboxAttempt.message_id.in_(finished)))

@@ -20,7 +20,8 @@ from review_flow.outbox.models import OutboxAttempt, OutboxMessage
 from review_flow.timeutil import utcnow
 
 # The outbox's statuses in the words the page uses ("sent" and "dead" are the outbox's
-# own terms: delivered to the receiver, and given up on).
+# own terms: delivered to the receiver, and given up on). Webhook rows only: the e-mail
+# statuses "to_expand" and "expanded" (outbox/models.py) never appear on these pages.
 DELIVERY_STATUS = {
     "pending": "pending",
     "sent": "delivered",
