@@ -8,8 +8,11 @@ range, are past their review date by 1 to 300 days; the rest fall due in 1 to 36
 The sweep appends real events to the chain (its head is where the people left it), but
 the bulk-inserted articles have no history of their own in the log, so ``audit verify``'s
 replay would reject this database: it measures the sweep, not a record to audit
-(``bench/generate.py`` builds one of those). Twenty reviewers: each re-review queues a
-"review requested" e-mail to each of them, as it would in production.
+(``bench/generate.py`` builds one of those). Twenty reviewers: each re-review queues one
+"review requested" row for the board, as it would in production; after the first run the
+deliverer's expansion of those rows into one digest per reviewer is timed too (in a child
+process, as ``outbox deliver`` would do it before sending; ``outbox/expand.py``), since
+that work moved there from the sweep.
 
 The run: the real command, ``review-flow sweep``, in a child process (its start-up
 included), timed by the wall clock and by the CPU it used (the child's user + system time
@@ -148,6 +151,46 @@ def _sweep(url: str, code: str | None = None, workers: int | None = None) -> dic
     }
 
 
+_EXPAND = """
+import json, sys, time
+try:
+    from review_flow.outbox.expand import expand_due
+except ImportError:  # code from before the board's rows were expanded at delivery
+    print("{}"); sys.exit(0)
+from sqlalchemy import func, select
+from review_flow.db import Database
+from review_flow.outbox.models import OutboxMessage
+from review_flow.timeutil import utcnow
+db = Database(sys.argv[1])
+def count(status):
+    with db.reading() as s:
+        return s.scalar(select(func.count()).select_from(OutboxMessage)
+                        .where(OutboxMessage.status == status))
+requests, before = count("to_expand"), count("pending")
+cpu, started = time.process_time(), time.perf_counter()
+done = 0
+while True:
+    n = expand_due(db, utcnow(), batch=5000)
+    done += n
+    if n < 5000:
+        break
+print(json.dumps({"seconds": round(time.perf_counter() - started, 2),
+                  "cpu_seconds": round(time.process_time() - cpu, 2),
+                  "requests": requests, "expanded": done,
+                  "emails": count("pending") - before}))
+"""
+
+
+def _expand(url: str, code: str | None = None) -> dict[str, Any]:
+    """The deliverer's expansion of the board's rows the sweep queued (nothing is sent)."""
+    env = {**os.environ, "PYTHONPATH": str(Path(code) / "src" if code else ROOT / "src")}
+    done = subprocess.run([sys.executable, "-c", _EXPAND, url], env=env, capture_output=True,
+                          text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"expansion failed ({done.returncode}): {done.stderr[-2000:]}")
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
 def _ensure_database(url: str) -> None:
     if make_url(url).get_backend_name() == "postgresql":
         admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
@@ -218,11 +261,13 @@ def run(backend: str, articles: int, due: int, keep: str | None = None,
             due_now = _count_due(url)
             load_average = round(os.getloadavg()[0], 1)
             first = _sweep(url, code, workers)
+            expand = _expand(url, code)
             second = _sweep(url, code, workers)
             result = {
                 "backend": backend, "articles": built["articles"], "due": due_now,
                 "build_seconds": built["seconds"], "load_average": load_average,
-                "first": first, "second": second, "code": code or "this checkout",
+                "first": first, "second": second, "expand": expand,
+                "code": code or "this checkout",
                 "workers": workers or "default",
                 # What each moved article cost beyond the start-up and the empty due query.
                 "cpu_ms_per_moved": round((first["cpu_seconds"] - second["cpu_seconds"])
