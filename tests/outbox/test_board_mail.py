@@ -144,6 +144,32 @@ def test_the_author_and_a_reviser_are_left_out_of_that_article(
                for r in ("reed@example.org", "okafor@example.org"))
 
 
+def test_an_article_taken_up_before_the_delivery_is_not_announced(
+    db: Any, people: Any, new_article: Any, clock: Any
+) -> None:
+    """The e-mail says the article waits for a reviewer: one whose review started (or
+    that was withdrawn) before the delivery is left out, and its row is still done."""
+    taken = new_article(title="Taken up at once", submit=True)
+    waiting = new_article(title="Still waiting", submit=True)
+    with db.transaction() as s:
+        perform_action(s, people["reviewer"], taken, "start_review")
+    asked = _asked(_deliver(db, clock))
+    assert {k: len(v) for k, v in asked.items()} == {
+        "reed@example.org": 1, "okafor@example.org": 1}
+    for texts in asked.values():
+        assert '"Still waiting" (revision 1) for review.' in texts[0]
+        assert "Taken up at once" not in texts[0] and "2 articles" not in texts[0]
+    assert f"/review/{waiting}" in asked["reed@example.org"][0]
+    with db.transaction() as s:
+        perform_action(s, people["author"], waiting, "withdraw")
+    _submit(db, people["author"], waiting)
+    with db.transaction() as s:
+        perform_action(s, people["author"], waiting, "withdraw")
+    # Submitted again, then withdrawn before the delivery: nobody is told, nothing waits.
+    assert _asked(_deliver(db, clock)) == {}
+    assert _rows(db, "to_expand") == []
+
+
 def test_an_opt_out_and_a_deactivation_after_the_change_are_respected(
     db: Any, people: Any, make_user: Any, new_article: Any, clock: Any
 ) -> None:
@@ -162,14 +188,10 @@ def test_a_long_digest_stops_at_its_lines_and_points_to_the_queue(
     db: Any, people: Any
 ) -> None:
     n = board_mail.DIGEST_LINES + 3
-    requests = [
-        (f"m{i}", {"kind": "review_requested", "actor": "Alex Author", "comment": None,
-                   "action": "submit", "system": False, "audience": "reviewers",
-                   "article_id": 10_000 + i, "author_id": people["author"].id,
-                   "article": {"id": 10_000 + i, "slug": f"a-{i}", "title": f"Article {i}",
-                               "revision": 1}})
-        for i in range(n)
-    ]
+    for i in range(n):
+        _submit(db, people["author"], _write(db, people["author"], f"Article {i}"))
+    requests = [(r.message_id, r.payload) for r in _rows(db, "to_expand")]
+    assert len(requests) == n
     with db.reading() as s:
         rows = board_mail.expand(s, requests)
     assert sorted(r["recipient"] for r in rows) == ["okafor@example.org", "reed@example.org"]

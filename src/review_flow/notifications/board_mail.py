@@ -21,7 +21,7 @@ from sqlalchemy import exists, insert, select
 from sqlalchemy.orm import Session
 
 from review_flow.actor import AnyActor
-from review_flow.articles.models import Revision
+from review_flow.articles.models import Article, Revision
 from review_flow.db import table_of
 from review_flow.domain_events import ArticleAsOf
 from review_flow.notifications.kinds import REVIEW_PATH, SETTINGS_PATH
@@ -106,6 +106,17 @@ def _revision_writers(session: Session, article_ids: Sequence[int]) -> set[tuple
     return found
 
 
+def _still_waiting(session: Session, article_ids: Sequence[int]) -> set[int]:
+    """Those of these articles still waiting for a reviewer to start (``submitted``): one
+    taken up, withdrawn or decided before the delivery is not announced, as the e-mail
+    would say it waits when it does not."""
+    found: set[int] = set()
+    for part in _chunks(article_ids):
+        found.update(session.scalars(
+            select(Article.id).where(Article.id.in_(part), Article.state == "submitted")))
+    return found
+
+
 def _line(p: dict[str, Any]) -> dict[str, Any]:
     a = p["article"]
     return {"id": a["id"], "slug": a["slug"], "title": a["title"], "revision": a["revision"],
@@ -122,6 +133,8 @@ def expand(
     for mid, p in requests:  # an article asked for twice is listed once, as last asked
         latest.pop(p["article_id"], None)
         latest[p["article_id"]] = (mid, p)
+    waiting = _still_waiting(session, sorted(latest))
+    latest = {aid: request for aid, request in latest.items() if aid in waiting}
     if not latest:
         return []
     wrote = _revision_writers(session, sorted(latest))
