@@ -205,6 +205,8 @@ def test_two_servers_and_two_deliverers_on_one_postgresql(
         # through B (no sticky sessions needed); A's cached page shows the approval.
         assert api(a, "author", "POST", f"/articles/{aid}/actions/submit",
                    json={}).status_code == 200
+        # The board hears only of an article still waiting when its e-mail is expanded.
+        _wait_for(lambda: _to_expand(db) == 0, "the board's e-mail to be expanded")
         assert api(b, reviewer, "POST", f"/articles/{aid}/actions/start_review",
                    json={}).status_code == 200
         browser = requests.Session()
