@@ -17,16 +17,16 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, insert, select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from review_flow.actor import AnyActor
 from review_flow.articles.models import Article, Revision
-from review_flow.db import table_of
 from review_flow.domain_events import ArticleAsOf
 from review_flow.notifications.kinds import REVIEW_PATH, SETTINGS_PATH
 from review_flow.notifications.models import EmailOptOut
-from review_flow.outbox.models import TO_EXPAND, OutboxMessage
+from review_flow.outbox.models import TO_EXPAND
+from review_flow.outbox.service import enqueue_many
 from review_flow.users.models import User, UserRole
 from review_flow.users.roles import Role
 
@@ -42,8 +42,6 @@ QUEUE_PATH = "/review"
 # Message ids of expanded e-mails are derived (uuid5) from the requests and the
 # recipient: unique, and the same should a row ever be expanded twice.
 _IDS = uuid.UUID("6f1d2c56-31a4-4d0e-9a55-0b3f7e5c2a91")
-# Inline: no RETURNING of the new id, which nothing reads (a round trip's worth of CPU).
-_INSERT = insert(table_of(OutboxMessage)).inline()
 
 
 def queue_request(
@@ -55,7 +53,7 @@ def queue_request(
     comment: str | None,
     now: datetime,
 ) -> None:
-    """The one audience row of a submit or re-review: a plain single-row INSERT."""
+    """The one audience row of a submit or re-review: a single-row INSERT."""
     payload = {
         "kind": KIND,
         "actor": actor.signed_name,
@@ -67,12 +65,10 @@ def queue_request(
         "article_id": article.id,
         "author_id": article.author_id,
     }
-    session.connection().execute(_INSERT, {
-        "message_id": str(uuid.uuid4()), "channel": "email", "kind": KIND,
-        "recipient": LABEL, "user_id": None, "webhook_id": None, "article_id": article.id,
-        "payload": payload, "status": TO_EXPAND, "attempts": 0, "available_at": now,
-        "created_at": now,
-    })
+    enqueue_many(session, [{
+        "channel": "email", "kind": KIND, "recipient": LABEL, "article_id": article.id,
+        "payload": payload,
+    }], now=now, status=TO_EXPAND)
 
 
 def _chunks(ids: Sequence[int], n: int = 900) -> Iterable[Sequence[int]]:

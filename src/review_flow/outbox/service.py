@@ -52,13 +52,20 @@ def enqueue(
     return msg
 
 
+# Inline: no RETURNING of the new ids, which nothing reads (the message ids are ours);
+# for a single row it would cost about what the INSERT itself costs the client.
+_INSERT = insert(table_of(OutboxMessage)).inline()
+
+
 def enqueue_many(
-    session: Session, messages: list[dict[str, Any]], *, now: datetime | None = None
+    session: Session, messages: list[dict[str, Any]], *, now: datetime | None = None,
+    status: str = "pending",
 ) -> list[str]:
     """Add several messages in one INSERT statement (the fan-out of one change).
 
     Each dict holds ``channel``, ``kind``, ``recipient``, ``payload`` and optionally
     ``user_id``, ``webhook_id``, ``article_id``, ``message_id``. Returns the message ids.
+    ``status``: "to_expand" for an audience row (``outbox/expand.py``).
     """
     if not messages:
         return []
@@ -73,7 +80,7 @@ def enqueue_many(
             "user_id": m.get("user_id"),
             "webhook_id": m.get("webhook_id"),
             "article_id": m.get("article_id"),
-            "status": "pending",
+            "status": status,
             "attempts": 0,
             "available_at": now,
             "created_at": now,
@@ -82,7 +89,7 @@ def enqueue_many(
     ]
     # Core executemany on the session's connection: one statement whatever the mix of
     # rows (the ORM bulk path would split rows whose NULL columns differ).
-    session.connection().execute(insert(table_of(OutboxMessage)), rows)
+    session.connection().execute(_INSERT, rows)
     return [r["message_id"] for r in rows]
 
 
