@@ -122,14 +122,13 @@ class Report:
     dead: int = 0
     cancelled: int = 0
     lost_claims: int = 0
-    expanded: int = 0  # audience rows turned into e-mails
 
     @property
     def attempted(self) -> int:
         return self.sent + self.retrying + self.dead
 
     def add(self, other: Report) -> None:
-        for f in ("sent", "retrying", "dead", "cancelled", "lost_claims", "expanded"):
+        for f in ("sent", "retrying", "dead", "cancelled", "lost_claims"):
             setattr(self, f, getattr(self, f) + getattr(other, f))
 
 
@@ -324,7 +323,8 @@ class Deliverer:
     ) -> Report:
         """Deliver until nothing is due (or ``max_messages`` were handled, or ``stop`` is
         set: the message being sent is finished, the rest of the batch given back)."""
-        report = Report(expanded=self.expand())
+        self.expand()
+        report = Report()
         handled = 0
         while max_messages is None or handled < max_messages:
             if stop is not None and stop.is_set():
